@@ -1,0 +1,173 @@
+//! The command line: flags mirror dbt's where dbt has one, every command's
+//! help carries examples, and exit codes are documented so CI can trust
+//! them: 0 success, 1 the project has errors, 2 the command line is wrong.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+use crate::logging;
+
+/// Exit code: everything succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the project (or a run) has errors; the diagnostics say which.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code: the command line itself is wrong (flags, selectors).
+pub const EXIT_USAGE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  lake compile                          render every model into target/compiled/
+  lake ls --select mart+                what `lake run --select mart+` would touch
+  lake ls --select tag:hourly,stage     intersection: stage models tagged hourly
+  lake dag --format mermaid > dag.md    draw the graph
+
+Selectors (dbt's grammar): name, folder (`mart`), `path:models/stage`, `tag:x`,
+`config.materialized:incremental`, `source:landing`, wildcards (`stg_*`),
+graph operators `+x`, `x+`, `2+x`, `x+1`, `@x`; space = union, comma = intersection.
+
+Exit codes: 0 ok, 1 project errors, 2 bad command line.";
+
+/// lake: a declarative SQL model compiler and runner for DuckDB + DuckLake.
+#[derive(Debug, Parser)]
+#[command(name = "lake", version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by all commands.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Project folder (the one holding project.yml).
+    #[arg(
+        long,
+        global = true,
+        default_value = ".",
+        env = "LAKE_PROJECT_DIR",
+        value_name = "DIR"
+    )]
+    pub project_dir: PathBuf,
+    /// Folder holding profiles.yml (else $LAKE_PROFILES_DIR, ./profiles.yml, ~/.lake/profiles.yml).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
+    /// Target in the profile (default: the profile's `target:`; embedded `dev` without profiles.yml).
+    #[arg(long, short = 't', global = true)]
+    pub target: Option<String>,
+    /// Variables for var(), as YAML or JSON: --vars '{start: 2024-01-01}'.
+    #[arg(long, global = true, value_name = "YAML")]
+    pub vars: Option<String>,
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Node selection flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Nodes to include (dbt selector grammar; repeat or space-separate for union).
+    #[arg(long, short = 's', num_args = 1.., value_name = "SELECTOR")]
+    pub select: Vec<String>,
+    /// Nodes to leave out, same grammar.
+    #[arg(long, num_args = 1.., value_name = "SELECTOR")]
+    pub exclude: Vec<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render every model to SQL and write target/compiled/ and target/manifest.json.
+    #[command(
+        after_help = "Examples:\n  lake compile\n  lake compile --select stage+\n  lake compile --vars '{day: 2024-05-01}'"
+    )]
+    Compile {
+        /// Which nodes' SQL to write (the manifest always covers all).
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+    /// List the nodes a selection picks, in run order.
+    #[command(
+        after_help = "Examples:\n  lake ls\n  lake ls --select mart+ --output path\n  lake ls --select 'tag:hourly' --exclude 'stg_*' --output json\n  lake ls --resource-type model --select config.materialized:incremental"
+    )]
+    Ls {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// What to print per node.
+        #[arg(long, short = 'o', value_enum, default_value_t = LsOutput::Name)]
+        output: LsOutput,
+        /// Only these kinds of node.
+        #[arg(long, value_enum, num_args = 1..)]
+        resource_type: Vec<ResourceType>,
+    },
+    /// Print the dependency graph as Graphviz dot or Mermaid.
+    #[command(
+        after_help = "Examples:\n  lake dag | dot -Tsvg > dag.svg\n  lake dag --format mermaid --select +mart"
+    )]
+    Dag {
+        /// Selection.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DagFormat::Dot)]
+        format: DagFormat,
+    },
+}
+
+/// `lake ls --output`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LsOutput {
+    /// Node names.
+    Name,
+    /// Defining files.
+    Path,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `lake ls --resource-type`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ResourceType {
+    /// SQL models.
+    Model,
+    /// CSV seeds.
+    Seed,
+    /// Declared sources.
+    Source,
+    /// Data tests.
+    Test,
+}
+
+/// `lake dag --format`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DagFormat {
+    /// Graphviz.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+}
+
+/// Parses the command line, runs the command, maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.global.verbose, cli.global.log_format);
+    ExitCode::from(commands::run(cli))
+}

@@ -1,0 +1,122 @@
+//! Commands wire the pipeline stages together; each returns an exit code.
+//! Shared here: loading, rendering and graphing a project once, and
+//! reporting diagnostics.
+
+mod compile;
+mod dag;
+mod ls;
+
+use std::collections::HashSet;
+
+use crate::cli::{Cli, Command, GlobalArgs, SelectArgs, EXIT_ERROR, EXIT_USAGE};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::graph::{build_dag, Dag};
+use crate::project::{load_project, LoadOptions, Project};
+use crate::render::{render_project, RenderOptions};
+use crate::select::{select_nodes, Selection};
+
+/// Why a command stopped.
+#[derive(Debug)]
+pub enum Failure {
+    /// The project has errors (exit 1).
+    Project(Diagnostics),
+    /// The command line is wrong (exit 2).
+    Usage(Diagnostic),
+}
+
+impl From<Diagnostics> for Failure {
+    fn from(d: Diagnostics) -> Self {
+        Failure::Project(d)
+    }
+}
+
+impl From<Diagnostic> for Failure {
+    fn from(d: Diagnostic) -> Self {
+        Failure::Project(d.into())
+    }
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    let result = match &cli.command {
+        Command::Compile { select } => compile::run(&cli.global, select),
+        Command::Ls {
+            select,
+            output,
+            resource_type,
+        } => ls::run(&cli.global, select, *output, resource_type),
+        Command::Dag { select, format } => dag::run(&cli.global, select, *format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::Project(diags)) => {
+            for d in &diags.0 {
+                d.emit_stderr();
+            }
+            let n = diags.0.len();
+            eprintln!(
+                "\n{n} error{} found; nothing was written",
+                if n == 1 { "" } else { "s" }
+            );
+            EXIT_ERROR
+        }
+        Err(Failure::Usage(d)) => {
+            d.emit_stderr();
+            EXIT_USAGE
+        }
+    }
+}
+
+/// A project taken through load, render and graph.
+pub struct Compiled {
+    /// The loaded project.
+    pub project: Project,
+    /// Its graph, nodes in run order.
+    pub dag: Dag,
+    /// When this invocation started (RFC 3339).
+    pub started_at: String,
+}
+
+/// Loads, renders and graphs the project the flags point at.
+pub fn compile_project(global: &GlobalArgs) -> Result<Compiled, Failure> {
+    let started_at = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    let project = load_project(&LoadOptions {
+        project_dir: global.project_dir.clone(),
+        profiles_dir: global.profiles_dir.clone(),
+        target: global.target.clone(),
+        vars: global.vars.clone(),
+    })?;
+    let nodes = render_project(
+        &project,
+        &RenderOptions {
+            run_started_at: started_at.clone(),
+            incremental: HashSet::new(),
+        },
+    )?;
+    let dag = build_dag(nodes)?;
+    Ok(Compiled {
+        project,
+        dag,
+        started_at,
+    })
+}
+
+/// Applies `--select/--exclude`, warning about selectors that matched nothing.
+pub fn apply_selection(dag: &Dag, args: &SelectArgs) -> Result<Selection, Failure> {
+    let sel = select_nodes(dag, &args.select, &args.exclude).map_err(|e| {
+        let mut d = Diagnostic::new(Code::BadSelector, e.message);
+        if let Some(h) = e.help {
+            d = d.with_help(h);
+        }
+        Failure::Usage(d)
+    })?;
+    for (raw, hint) in &sel.unmatched {
+        match hint {
+            Some(h) => eprintln!("warning: selector `{raw}` matched no node; did you mean `{h}`?"),
+            None => eprintln!("warning: selector `{raw}` matched no node"),
+        }
+    }
+    Ok(sel)
+}

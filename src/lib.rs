@@ -1,0 +1,20 @@
+//! lake: a declarative, dbt-like SQL model compiler and runner for DuckDB +
+//! DuckLake.
+//!
+//! The pipeline, one module per stage, plain data flowing forward:
+//! [`project`] (load and validate files) -> [`render`] (Jinja to SQL, discover
+//! dependencies) -> [`graph`] (DAG, cycles, order) -> [`select`] (dbt
+//! selectors) -> [`artifacts`] (compiled SQL, manifest). [`commands`] wires
+//! stages into CLI commands; [`cli`] parses flags.
+#![deny(missing_docs)]
+
+pub mod artifacts;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod graph;
+pub mod logging;
+pub mod nodes;
+pub mod project;
+pub mod render;
+pub mod select;

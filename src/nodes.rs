@@ -1,0 +1,116 @@
+//! The plain data that flows from rendering onward: nodes of the project
+//! graph (models, seeds, sources, tests) with their compiled SQL, relation
+//! names and dependencies. No stage after rendering reads raw files again.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::project::{ColumnProperties, Materialization, NodeConfig};
+
+/// What kind of node a graph node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// A SQL model.
+    Model,
+    /// A CSV seed.
+    Seed,
+    /// A declared source table.
+    Source,
+    /// A data test (generic or singular).
+    Test,
+}
+
+impl NodeKind {
+    /// Name used in ids, selectors and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Model => "model",
+            NodeKind::Seed => "seed",
+            NodeKind::Source => "source",
+            NodeKind::Test => "test",
+        }
+    }
+}
+
+/// A fully qualified table or view name in the lake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Relation {
+    /// The attached catalog (`lake`).
+    pub database: String,
+    /// DuckLake schema (`stage`).
+    pub schema: String,
+    /// Table or view name.
+    pub identifier: String,
+}
+
+impl fmt::Display for Relation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{}.{}",
+            quote(&self.database),
+            quote(&self.schema),
+            quote(&self.identifier)
+        )
+    }
+}
+
+/// Quotes an identifier only when DuckDB would need it, keeping SQL readable.
+pub fn quote(ident: &str) -> String {
+    let plain = ident
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && ident
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        ident.to_string()
+    } else {
+        format!("\"{}\"", ident.replace('"', "\"\""))
+    }
+}
+
+/// One node of the project graph.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    /// `model.<project>.<name>`, `seed...`, `source.<project>.<src>.<tbl>`, `test...`.
+    pub unique_id: String,
+    /// Short name (`events`, `landing.browser_events` for sources).
+    pub name: String,
+    /// Model, seed, source or test.
+    pub kind: NodeKind,
+    /// Defining file, relative to the project root.
+    pub path: PathBuf,
+    /// Fully qualified name: layer folders then name, for selection.
+    pub fqn: Vec<String>,
+    /// Where it lives in the lake (tests: none).
+    pub relation: Option<Relation>,
+    /// Resolved config.
+    pub config: NodeConfig,
+    /// Compiled SQL (models and tests).
+    pub compiled_sql: Option<String>,
+    /// The file's text before rendering (models and tests).
+    #[serde(skip)]
+    pub raw_sql: Option<String>,
+    /// sha256 of the defining file.
+    pub checksum: Option<String>,
+    /// Unique ids this node reads, sorted.
+    pub depends_on: Vec<String>,
+    /// Documentation.
+    pub description: Option<String>,
+    /// Column docs.
+    pub columns: Vec<ColumnProperties>,
+    /// For tests: the node under test.
+    pub attached_node: Option<String>,
+}
+
+impl Node {
+    /// The materialization, with seeds and sources reported as such.
+    pub fn materialized(&self) -> Materialization {
+        self.config.materialized
+    }
+}

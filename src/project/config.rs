@@ -1,0 +1,330 @@
+//! Model and seed configuration in dbt's vocabulary, and the inheritance
+//! rules that merge it: project.yml folder config, then a properties file's
+//! `config:`, then the model's own `{{ config(...) }}` call, last one wins
+//! (tags accumulate, as dbt users expect).
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+/// How a model is persisted in the lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Materialization {
+    /// A view: always fresh, no storage.
+    #[default]
+    View,
+    /// A table rebuilt on every run.
+    Table,
+    /// A table that only receives new or changed rows.
+    Incremental,
+    /// Not persisted: inlined into its children as a CTE.
+    Ephemeral,
+    /// A seed loaded from CSV.
+    Seed,
+}
+
+impl Materialization {
+    /// The name used in YAML, Jinja and selectors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Materialization::View => "view",
+            Materialization::Table => "table",
+            Materialization::Incremental => "incremental",
+            Materialization::Ephemeral => "ephemeral",
+            Materialization::Seed => "seed",
+        }
+    }
+}
+
+/// The resolved configuration of one node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeConfig {
+    /// False removes the node from the project.
+    pub enabled: bool,
+    /// How the node is persisted.
+    pub materialized: Materialization,
+    /// DuckLake schema; defaults to the layer folder.
+    pub schema: Option<String>,
+    /// Table name in the lake when it differs from the file name.
+    pub alias: Option<String>,
+    /// Free labels for `tag:` selection.
+    pub tags: Vec<String>,
+    /// Key columns for incremental merge/delete+insert.
+    pub unique_key: Vec<String>,
+    /// `append`, `delete+insert` or `merge`.
+    pub incremental_strategy: Option<String>,
+    /// `ignore`, `fail`, `append_new_columns` or `sync_all_columns`.
+    pub on_schema_change: Option<String>,
+    /// SQL run before the model.
+    pub pre_hook: Vec<String>,
+    /// SQL run after the model.
+    pub post_hook: Vec<String>,
+    /// Overrides `--full-refresh` for this model.
+    pub full_refresh: Option<bool>,
+    /// Seed column types, `column: TYPE`.
+    pub column_types: IndexMap<String, String>,
+    /// CSV delimiter for seeds.
+    pub delimiter: Option<String>,
+    /// Arbitrary user metadata, carried into the manifest.
+    pub meta: IndexMap<String, Json>,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            enabled: true,
+            materialized: Materialization::View,
+            schema: None,
+            alias: None,
+            tags: Vec::new(),
+            unique_key: Vec::new(),
+            incremental_strategy: None,
+            on_schema_change: None,
+            pre_hook: Vec::new(),
+            post_hook: Vec::new(),
+            full_refresh: None,
+            column_types: IndexMap::new(),
+            delimiter: None,
+            meta: IndexMap::new(),
+        }
+    }
+}
+
+/// Every config key lake understands, for validation and "did you mean".
+pub const CONFIG_KEYS: &[&str] = &[
+    "enabled",
+    "materialized",
+    "schema",
+    "alias",
+    "tags",
+    "unique_key",
+    "incremental_strategy",
+    "on_schema_change",
+    "pre_hook",
+    "post_hook",
+    "pre-hook",
+    "post-hook",
+    "full_refresh",
+    "column_types",
+    "delimiter",
+    "meta",
+    "docs",
+    "description",
+];
+
+/// Why a config key/value was refused; the caller adds file and line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// What is wrong.
+    pub message: String,
+    /// What to write instead.
+    pub help: Option<String>,
+}
+
+impl NodeConfig {
+    /// Applies one key; later calls override earlier ones, tags accumulate.
+    pub fn apply(&mut self, key: &str, value: &Json) -> Result<(), ConfigError> {
+        match key {
+            "enabled" => self.enabled = as_bool(key, value)?,
+            "materialized" => {
+                self.materialized = match as_str(key, value)?.as_str() {
+                    "view" => Materialization::View,
+                    "table" => Materialization::Table,
+                    "incremental" => Materialization::Incremental,
+                    "ephemeral" => Materialization::Ephemeral,
+                    "seed" => Materialization::Seed,
+                    other => {
+                        return Err(one_of(
+                            key,
+                            other,
+                            &["view", "table", "incremental", "ephemeral"],
+                        ))
+                    }
+                }
+            }
+            "schema" => self.schema = Some(as_str(key, value)?),
+            "alias" => self.alias = Some(as_str(key, value)?),
+            "tags" => {
+                for t in as_list(key, value)? {
+                    if !self.tags.contains(&t) {
+                        self.tags.push(t);
+                    }
+                }
+            }
+            "unique_key" => self.unique_key = as_list(key, value)?,
+            "incremental_strategy" => {
+                let s = as_str(key, value)?;
+                if !["append", "delete+insert", "merge"].contains(&s.as_str()) {
+                    return Err(one_of(key, &s, &["append", "delete+insert", "merge"]));
+                }
+                self.incremental_strategy = Some(s);
+            }
+            "on_schema_change" => {
+                let s = as_str(key, value)?;
+                let allowed = ["ignore", "fail", "append_new_columns", "sync_all_columns"];
+                if !allowed.contains(&s.as_str()) {
+                    return Err(one_of(key, &s, &allowed));
+                }
+                self.on_schema_change = Some(s);
+            }
+            "pre_hook" | "pre-hook" => self.pre_hook.extend(as_list(key, value)?),
+            "post_hook" | "post-hook" => self.post_hook.extend(as_list(key, value)?),
+            "full_refresh" => self.full_refresh = Some(as_bool(key, value)?),
+            "column_types" => {
+                let Json::Object(map) = value else {
+                    return Err(type_error(key, "a mapping of column name to SQL type"));
+                };
+                for (col, ty) in map {
+                    let ty = ty
+                        .as_str()
+                        .ok_or_else(|| type_error(key, "SQL type names as strings"))?;
+                    self.column_types.insert(col.clone(), ty.to_string());
+                }
+            }
+            "delimiter" => self.delimiter = Some(as_str(key, value)?),
+            "meta" => {
+                let Json::Object(map) = value else {
+                    return Err(type_error(key, "a mapping"));
+                };
+                for (k, v) in map {
+                    self.meta.insert(k.clone(), v.clone());
+                }
+            }
+            "docs" | "description" => {}
+            other => {
+                return Err(ConfigError {
+                    message: format!("unknown config key `{other}`"),
+                    help: Some(
+                        match crate::diagnostic::did_you_mean(other, CONFIG_KEYS.iter().copied()) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!("valid config keys: {}", CONFIG_KEYS.join(", ")),
+                        },
+                    ),
+                })
+            }
+        }
+        Ok(())
+    }
+}
+
+fn one_of(key: &str, got: &str, allowed: &[&str]) -> ConfigError {
+    ConfigError {
+        message: format!("invalid {key} `{got}`"),
+        help: Some(
+            match crate::diagnostic::did_you_mean(got, allowed.iter().copied()) {
+                Some(s) => format!(
+                    "did you mean `{s}`? ({key} is one of: {})",
+                    allowed.join(", ")
+                ),
+                None => format!("{key} is one of: {}", allowed.join(", ")),
+            },
+        ),
+    }
+}
+
+fn type_error(key: &str, wanted: &str) -> ConfigError {
+    ConfigError {
+        message: format!("config `{key}` expects {wanted}"),
+        help: None,
+    }
+}
+
+fn as_str(key: &str, value: &Json) -> Result<String, ConfigError> {
+    match value {
+        Json::String(s) => Ok(s.clone()),
+        Json::Number(n) => Ok(n.to_string()),
+        _ => Err(type_error(key, "a string")),
+    }
+}
+
+fn as_bool(key: &str, value: &Json) -> Result<bool, ConfigError> {
+    value
+        .as_bool()
+        .ok_or_else(|| type_error(key, "true or false"))
+}
+
+fn as_list(key: &str, value: &Json) -> Result<Vec<String>, ConfigError> {
+    match value {
+        Json::String(s) => Ok(vec![s.clone()]),
+        Json::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| type_error(key, "a string or a list of strings"))
+            })
+            .collect(),
+        Json::Null => Ok(Vec::new()),
+        _ => Err(type_error(key, "a string or a list of strings")),
+    }
+}
+
+/// Config set for a folder in project.yml, applied to every node below it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FolderConfig {
+    /// Folder path under the resource root (`["stage"]`); empty for the root.
+    pub path: Vec<String>,
+    /// Keys in file order.
+    pub values: Vec<(String, Json)>,
+}
+
+/// Applies every folder config whose path is a prefix of `folders`, shallow first.
+pub fn inherit(folders: &[FolderConfig], node_folders: &[String], config: &mut NodeConfig) {
+    let mut matching: Vec<&FolderConfig> = folders
+        .iter()
+        .filter(|f| {
+            f.path.len() <= node_folders.len() && f.path[..] == node_folders[..f.path.len()]
+        })
+        .collect();
+    matching.sort_by_key(|f| f.path.len());
+    for f in matching {
+        for (k, v) in &f.values {
+            // Values were validated when project.yml was loaded.
+            let _ = config.apply(k, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deeper_folders_override_and_tags_accumulate() {
+        let folders = vec![
+            FolderConfig {
+                path: vec![],
+                values: vec![("tags".into(), json!(["all"]))],
+            },
+            FolderConfig {
+                path: vec!["stage".into()],
+                values: vec![
+                    ("materialized".into(), json!("table")),
+                    ("tags".into(), json!("stage")),
+                ],
+            },
+            FolderConfig {
+                path: vec!["stage".into(), "web".into()],
+                values: vec![("materialized".into(), json!("view"))],
+            },
+        ];
+        let mut c = NodeConfig::default();
+        inherit(&folders, &["stage".into(), "web".into()], &mut c);
+        assert_eq!(c.materialized, Materialization::View);
+        assert_eq!(c.tags, vec!["all", "stage"]);
+        let mut c = NodeConfig::default();
+        inherit(&folders, &["stage".into()], &mut c);
+        assert_eq!(c.materialized, Materialization::Table);
+    }
+
+    #[test]
+    fn rejects_unknown_materialization_with_suggestion() {
+        let err = NodeConfig::default()
+            .apply("materialized", &json!("tabel"))
+            .unwrap_err();
+        assert_eq!(err.message, "invalid materialized `tabel`");
+        assert!(err.help.unwrap().contains("did you mean `table`?"));
+    }
+}

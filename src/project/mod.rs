@@ -1,0 +1,290 @@
+//! Project loading, the first pipeline stage: reads `project.yml`, the
+//! profile, and every model, seed, macro, test and property file into plain
+//! data, validated once so later stages never re-check the raw files.
+
+pub mod config;
+pub mod discovery;
+pub mod profiles;
+pub mod project_file;
+pub mod properties;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+
+pub use config::{Materialization, NodeConfig};
+pub use profiles::Target;
+pub use project_file::{Hook, Schedule};
+pub use properties::ColumnProperties;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+
+/// What the command line says about where and how to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The project folder (holding project.yml).
+    pub project_dir: PathBuf,
+    /// `--profiles-dir`.
+    pub profiles_dir: Option<PathBuf>,
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--vars`, YAML or JSON mapping text.
+    pub vars: Option<String>,
+}
+
+/// A file's text with its path relative to the project root, kept for
+/// rendering diagnostics that quote the offending line.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the project root.
+    pub path: PathBuf,
+    /// Full text.
+    pub text: String,
+}
+
+/// A SQL model file.
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    /// Model name: the file stem.
+    pub name: String,
+    /// The file.
+    pub file: SourceFile,
+    /// Folders between the model path and the file; the first is the layer.
+    pub folders: Vec<String>,
+    /// sha256 of the file.
+    pub checksum: String,
+    /// Config from project.yml folders and properties files (before `config()` calls).
+    pub config: NodeConfig,
+    /// Documentation from a properties file.
+    pub description: Option<String>,
+    /// Column docs from a properties file.
+    pub columns: Vec<ColumnProperties>,
+}
+
+/// A CSV seed.
+#[derive(Debug, Clone)]
+pub struct SeedFile {
+    /// Seed name: the file stem.
+    pub name: String,
+    /// Path relative to the project root.
+    pub path: PathBuf,
+    /// Folders between the seed path and the file.
+    pub folders: Vec<String>,
+    /// sha256 of the file.
+    pub checksum: String,
+    /// Resolved config.
+    pub config: NodeConfig,
+    /// Documentation.
+    pub description: Option<String>,
+    /// Column docs.
+    pub columns: Vec<ColumnProperties>,
+}
+
+/// A table declared under `sources:`.
+#[derive(Debug, Clone)]
+pub struct SourceTable {
+    /// Source name.
+    pub source_name: String,
+    /// Table name.
+    pub name: String,
+    /// Schema.
+    pub schema: String,
+    /// Catalog, if not the target's.
+    pub database: Option<String>,
+    /// Physical table name.
+    pub identifier: String,
+    /// SQL that reads the data in place, if any.
+    pub external_location: Option<String>,
+    /// Documentation.
+    pub description: Option<String>,
+    /// Column docs.
+    pub columns: Vec<ColumnProperties>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Properties file that declares it.
+    pub defined_in: PathBuf,
+}
+
+/// What a generic test is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestedNode {
+    /// A model or seed, by name.
+    Node(String),
+    /// A source table.
+    Source(String, String),
+}
+
+/// A generic data test from a properties file (`unique`, `not_null`, ...).
+#[derive(Debug, Clone)]
+pub struct GenericTest {
+    /// Unique node name, e.g. `not_null_events_event_id`.
+    pub name: String,
+    /// Test kind: `unique`, `not_null`, `accepted_values`, `relationships`.
+    pub kind: String,
+    /// What it tests.
+    pub attached_to: TestedNode,
+    /// Column, for column tests.
+    pub column: Option<String>,
+    /// Arguments (`values`, `to`, `field`, ...).
+    pub args: IndexMap<String, Json>,
+    /// Properties file that declares it.
+    pub defined_in: PathBuf,
+}
+
+/// The loaded project: everything later stages need, validated.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Absolute project root.
+    pub root: PathBuf,
+    /// Project name.
+    pub name: String,
+    /// Where the lake is.
+    pub target: Target,
+    /// project.yml itself, for diagnostics.
+    pub project_file: SourceFile,
+    /// Variables for `var()`, `--vars` applied.
+    pub vars: IndexMap<String, Json>,
+    /// Models, sorted by name.
+    pub models: Vec<ModelFile>,
+    /// Seeds, sorted by name.
+    pub seeds: Vec<SeedFile>,
+    /// Macro files, sorted by path.
+    pub macros: Vec<SourceFile>,
+    /// Singular SQL tests, sorted by name.
+    pub singular_tests: Vec<SourceFile>,
+    /// Declared source tables.
+    pub sources: Vec<SourceTable>,
+    /// Generic tests from properties files.
+    pub generic_tests: Vec<GenericTest>,
+    /// SQL before any node.
+    pub on_run_start: Vec<String>,
+    /// SQL after all nodes.
+    pub on_run_end: Vec<String>,
+    /// Named schedules.
+    pub schedules: Vec<Schedule>,
+    /// Where compiled SQL and artifacts go.
+    pub target_dir: PathBuf,
+}
+
+/// Loads and validates a project folder.
+pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
+    let root = std::fs::canonicalize(&opts.project_dir).map_err(|e| {
+        Diagnostic::new(
+            Code::Io,
+            format!(
+                "cannot open project folder {}: {e}",
+                opts.project_dir.display()
+            ),
+        )
+    })?;
+    let pf_path = PathBuf::from("project.yml");
+    let text = std::fs::read_to_string(root.join(&pf_path)).map_err(|e| {
+        Diagnostic::new(
+            Code::Io,
+            format!("no project.yml in {}: {e}", root.display()),
+        )
+        .with_help("run lake from the project folder or pass --project-dir")
+    })?;
+    let raw: project_file::ProjectFile = yaml::parse(&pf_path, &text)?;
+    let mut diags = Diagnostics::default();
+    let model_folders = project_file::folder_configs(
+        &pf_path,
+        &text,
+        "models",
+        &raw.name,
+        raw.models.as_ref(),
+        &mut diags,
+    );
+    let seed_folders = project_file::folder_configs(
+        &pf_path,
+        &text,
+        "seeds",
+        &raw.name,
+        raw.seeds.as_ref(),
+        &mut diags,
+    );
+    let schedules = project_file::schedules(&pf_path, &text, &raw.schedules, &mut diags);
+
+    let mut vars: IndexMap<String, Json> = raw
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Json::Null)))
+        .collect();
+    if let Some(cli) = &opts.vars {
+        match serde_yaml::from_str::<IndexMap<String, serde_yaml::Value>>(cli) {
+            Ok(map) => {
+                for (k, v) in map {
+                    vars.insert(k, serde_json::to_value(v).unwrap_or(Json::Null));
+                }
+            }
+            Err(e) => diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("--vars is not a YAML/JSON mapping: {}", e),
+                )
+                .with_help("pass e.g. --vars '{start_date: 2024-01-01, limit: 10}'"),
+            ),
+        }
+    }
+
+    let paths = |v: &Option<Vec<String>>, default: &str| {
+        v.clone().unwrap_or_else(|| vec![default.to_string()])
+    };
+    let found = discovery::discover(
+        &root,
+        &discovery::Paths {
+            models: paths(&raw.model_paths, "models"),
+            seeds: paths(&raw.seed_paths, "seeds"),
+            macros: paths(&raw.macro_paths, "macros"),
+            tests: paths(&raw.test_paths, "tests/sql"),
+        },
+        &model_folders,
+        &seed_folders,
+        &mut diags,
+    );
+
+    let profile = raw.profile.clone().unwrap_or_else(|| raw.name.clone());
+    let target = match profiles::resolve_target(
+        &root,
+        opts.profiles_dir.as_deref(),
+        &profile,
+        opts.target.as_deref(),
+    ) {
+        Ok(t) => Some(t),
+        Err(d) => {
+            diags.push(d);
+            None
+        }
+    };
+    let target_dir = root.join(raw.target_path.clone().unwrap_or_else(|| "target".into()));
+    diags.into_result(())?;
+    Ok(Project {
+        name: raw.name.clone(),
+        target: target.expect("checked above"),
+        project_file: SourceFile {
+            path: pf_path,
+            text,
+        },
+        vars,
+        models: found.models,
+        seeds: found.seeds,
+        macros: found.macros,
+        singular_tests: found.singular_tests,
+        sources: found.sources,
+        generic_tests: found.generic_tests,
+        on_run_start: raw.on_run_start.to_vec(),
+        on_run_end: raw.on_run_end.to_vec(),
+        schedules,
+        target_dir,
+        root,
+    })
+}
+
+impl Project {
+    /// Path shown to users for a project-relative path.
+    pub fn show(&self, path: &Path) -> String {
+        crate::diagnostic::display_path(path)
+    }
+}

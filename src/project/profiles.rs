@@ -1,0 +1,471 @@
+//! `profiles.yml`: where the lake lives. Found via `--profiles-dir`,
+//! `$LAKE_PROFILES_DIR`, the project folder, then `~/.lake/`; with none, the
+//! embedded default (DuckDB-file catalog + local data dir under `.lake/`)
+//! applies so a fresh clone runs with no services.
+//!
+//! Strings may use `{{ env_var('NAME', 'default') }}`; secrets are kept in
+//! [`Secret`], which never prints its value.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::yaml;
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+
+/// A credential: usable by the warehouse edge, invisible to logs and artifacts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The real value, for building a connection string at the edge only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"****\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("****")
+    }
+}
+
+/// A YAML scalar read as text, so `port: 5432` and `port: "{{ env_var(..) }}"` both work.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// A string.
+    Str(String),
+    /// A number.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Scalar {
+    fn raw(&self) -> String {
+        match self {
+            Scalar::Str(s) => s.clone(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// One profile as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    /// Default target name.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Named targets.
+    pub outputs: IndexMap<String, TargetFile>,
+}
+
+/// One target as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    /// Always `ducklake` today.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// Where the DuckLake catalog lives.
+    #[serde(default)]
+    pub catalog: Option<CatalogFile>,
+    /// Where parquet files go: a local folder or `s3://bucket/prefix/`.
+    #[serde(default)]
+    pub data_path: Option<Scalar>,
+    /// Name the lake is attached as (the `database` part of relation names).
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Schema for models outside any layer folder.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Default worker threads.
+    #[serde(default)]
+    pub threads: Option<usize>,
+    /// Where DuckDB extensions are looked for.
+    #[serde(default)]
+    pub extension_directory: Option<Scalar>,
+    /// S3 (or MinIO-compatible) credentials for the data path.
+    #[serde(default)]
+    pub s3: Option<S3File>,
+}
+
+/// The catalog as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
+pub enum CatalogFile {
+    /// A DuckDB file catalog (one process at a time).
+    Duckdb {
+        /// Path of the `.ducklake` file.
+        path: Scalar,
+    },
+    /// A PostgreSQL catalog.
+    Postgres {
+        /// Host name.
+        host: Scalar,
+        /// Port, default 5432.
+        #[serde(default)]
+        port: Option<Scalar>,
+        /// Database name.
+        database: Scalar,
+        /// User name.
+        user: Scalar,
+        /// Password.
+        #[serde(default)]
+        password: Option<Scalar>,
+        /// Postgres schema holding the DuckLake tables.
+        #[serde(default)]
+        metadata_schema: Option<Scalar>,
+    },
+}
+
+/// S3 settings as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3File {
+    /// `host:port`, no scheme.
+    #[serde(default)]
+    pub endpoint: Option<Scalar>,
+    /// Region, default `us-east-1`.
+    #[serde(default)]
+    pub region: Option<Scalar>,
+    /// `path` for MinIO-style servers, `vhost` for AWS.
+    #[serde(default)]
+    pub url_style: Option<Scalar>,
+    /// Use HTTPS.
+    #[serde(default)]
+    pub use_ssl: Option<Scalar>,
+    /// Access key id.
+    #[serde(default)]
+    pub key_id: Option<Scalar>,
+    /// Secret access key.
+    #[serde(default)]
+    pub secret: Option<Scalar>,
+}
+
+/// The resolved target: where `lake` reads and writes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// Target name (`dev`, `prod`, ...).
+    pub name: String,
+    /// Profile it came from; `None` for the embedded default.
+    pub profile: Option<String>,
+    /// The file it came from.
+    pub profiles_file: Option<PathBuf>,
+    /// The catalog.
+    pub catalog: Catalog,
+    /// Data path: local folder or `s3://...`.
+    pub data_path: String,
+    /// Name the lake is attached as.
+    pub database: String,
+    /// Schema for models outside a layer folder.
+    pub schema: String,
+    /// Default threads.
+    pub threads: Option<usize>,
+    /// Extension directory, if configured.
+    pub extension_directory: Option<PathBuf>,
+    /// S3 settings, if any.
+    pub s3: Option<S3>,
+}
+
+/// A resolved catalog.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Catalog {
+    /// DuckDB file.
+    Duckdb {
+        /// Absolute path of the catalog file.
+        path: PathBuf,
+    },
+    /// PostgreSQL.
+    Postgres {
+        /// Host.
+        host: String,
+        /// Port.
+        port: u16,
+        /// Database.
+        database: String,
+        /// User.
+        user: String,
+        /// Password.
+        password: Option<Secret>,
+        /// Metadata schema.
+        metadata_schema: Option<String>,
+    },
+}
+
+/// Resolved S3 settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct S3 {
+    /// `host:port`.
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: String,
+    /// `path` or `vhost`.
+    pub url_style: String,
+    /// HTTPS or not.
+    pub use_ssl: bool,
+    /// Access key id.
+    pub key_id: Option<Secret>,
+    /// Secret key.
+    pub secret: Option<Secret>,
+}
+
+impl Target {
+    /// The zero-setup default: everything under `<project>/.lake/`.
+    pub fn embedded(root: &Path) -> Target {
+        let dir = root.join(".lake");
+        Target {
+            name: "dev".into(),
+            profile: None,
+            profiles_file: None,
+            catalog: Catalog::Duckdb {
+                path: dir.join("catalog.ducklake"),
+            },
+            data_path: format!("{}/", dir.join("data").display()),
+            database: "lake".into(),
+            schema: "main".into(),
+            threads: None,
+            extension_directory: None,
+            s3: None,
+        }
+    }
+
+    /// `duckdb` or `postgres`, as `target.type` exposes in Jinja.
+    pub fn catalog_type(&self) -> &'static str {
+        match self.catalog {
+            Catalog::Duckdb { .. } => "duckdb",
+            Catalog::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+/// Where to look for profiles.yml, in order.
+pub fn candidate_files(root: &Path, profiles_dir: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(dir) = profiles_dir {
+        return vec![dir.join("profiles.yml")];
+    }
+    let mut v = Vec::new();
+    if let Some(dir) = std::env::var_os("LAKE_PROFILES_DIR") {
+        v.push(PathBuf::from(dir).join("profiles.yml"));
+    }
+    v.push(root.join("profiles.yml"));
+    if let Some(home) = std::env::var_os("HOME") {
+        v.push(PathBuf::from(home).join(".lake").join("profiles.yml"));
+    }
+    v
+}
+
+/// Resolves the target for `profile_name`, or the embedded default when no
+/// profiles.yml exists anywhere on the lookup path.
+pub fn resolve_target(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    profile_name: &str,
+    target_name: Option<&str>,
+) -> Result<Target, Diagnostic> {
+    let candidates = candidate_files(root, profiles_dir);
+    let Some(file) = candidates.iter().find(|p| p.is_file()) else {
+        if let Some(dir) = profiles_dir {
+            return Err(Diagnostic::new(Code::Profile, format!("no profiles.yml in {}", dir.display()))
+                .with_help("create it (see profiles.yml.example) or drop --profiles-dir to use the embedded default"));
+        }
+        return match target_name {
+            None | Some("dev") => Ok(Target::embedded(root)),
+            Some(t) => Err(Diagnostic::new(
+                Code::Profile,
+                format!("target `{t}` requested but no profiles.yml was found"),
+            )
+            .with_note(format!(
+                "looked in: {}",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .with_help("copy profiles.yml.example to profiles.yml and define the target")),
+        };
+    };
+    let source = std::fs::read_to_string(file)
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read {}: {e}", file.display())))?;
+    let shown = shown_path(root, file);
+    let profiles: IndexMap<String, ProfileFile> = yaml::parse(&shown, &source)?;
+    let Some(profile) = profiles.get(profile_name) else {
+        let mut d = Diagnostic::new(
+            Code::Profile,
+            format!("profile `{profile_name}` not found in {}", shown.display()),
+        )
+        .at(&shown, &source, None, "");
+        d = match did_you_mean(profile_name, profiles.keys().map(String::as_str)) {
+            Some(s) => d.with_help(format!(
+                "did you mean `{s}`? (the profile name comes from `profile:` in project.yml)"
+            )),
+            None => d.with_help(format!(
+                "add a top-level `{profile_name}:` entry, or set `profile:` in project.yml"
+            )),
+        };
+        return Err(d);
+    };
+    let tname = target_name
+        .map(str::to_string)
+        .or_else(|| profile.target.clone())
+        .unwrap_or_else(|| "dev".into());
+    let Some(t) = profile.outputs.get(&tname) else {
+        let mut d = Diagnostic::new(
+            Code::Profile,
+            format!("target `{tname}` not found in profile `{profile_name}`"),
+        )
+        .at(
+            &shown,
+            &source,
+            yaml::locate_key(&source, &[profile_name, "outputs"]),
+            "targets are defined here",
+        );
+        d = match did_you_mean(&tname, profile.outputs.keys().map(String::as_str)) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help(format!(
+                "defined targets: {}",
+                profile
+                    .outputs
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+        return Err(d);
+    };
+    let at = |key: &[&str]| {
+        let mut path = vec![profile_name, "outputs", tname.as_str()];
+        path.extend_from_slice(key);
+        yaml::locate_key(&source, &path)
+    };
+    let fail = |key: &[&str], msg: String| {
+        Diagnostic::new(Code::Profile, msg).at(&shown, &source, at(key), "here")
+    };
+    let text = |key: &[&str], s: &Scalar| interpolate(&s.raw()).map_err(|m| fail(key, m));
+    if let Some(kind) = &t.kind {
+        if kind != "ducklake" {
+            return Err(fail(&["type"], format!("unsupported target type `{kind}`"))
+                .with_help("use `type: ducklake`"));
+        }
+    }
+    let embedded = Target::embedded(root);
+    let catalog = match &t.catalog {
+        None => embedded.catalog.clone(),
+        Some(CatalogFile::Duckdb { path }) => Catalog::Duckdb {
+            path: root.join(text(&["catalog", "path"], path)?),
+        },
+        Some(CatalogFile::Postgres {
+            host,
+            port,
+            database,
+            user,
+            password,
+            metadata_schema,
+        }) => {
+            let port = match port {
+                None => 5432,
+                Some(p) => {
+                    let s = text(&["catalog", "port"], p)?;
+                    s.parse().map_err(|_| {
+                        fail(&["catalog", "port"], format!("port `{s}` is not a number"))
+                    })?
+                }
+            };
+            Catalog::Postgres {
+                host: text(&["catalog", "host"], host)?,
+                port,
+                database: text(&["catalog", "database"], database)?,
+                user: text(&["catalog", "user"], user)?,
+                password: password
+                    .as_ref()
+                    .map(|p| text(&["catalog", "password"], p).map(Secret))
+                    .transpose()?,
+                metadata_schema: metadata_schema
+                    .as_ref()
+                    .map(|s| text(&["catalog", "metadata_schema"], s))
+                    .transpose()?,
+            }
+        }
+    };
+    let data_path = match &t.data_path {
+        None => embedded.data_path.clone(),
+        Some(p) => {
+            let p = text(&["data_path"], p)?;
+            if p.contains("://") || Path::new(&p).is_absolute() {
+                p
+            } else {
+                format!("{}/", root.join(p.trim_end_matches('/')).display())
+            }
+        }
+    };
+    let s3 = match &t.s3 {
+        None => None,
+        Some(s) => {
+            let opt = |key: &str, v: &Option<Scalar>| {
+                v.as_ref().map(|v| text(&["s3", key], v)).transpose()
+            };
+            let use_ssl = opt("use_ssl", &s.use_ssl)?
+                .map(|v| v == "true")
+                .unwrap_or(true);
+            Some(S3 {
+                endpoint: opt("endpoint", &s.endpoint)?,
+                region: opt("region", &s.region)?.unwrap_or_else(|| "us-east-1".into()),
+                url_style: opt("url_style", &s.url_style)?.unwrap_or_else(|| "vhost".into()),
+                use_ssl,
+                key_id: opt("key_id", &s.key_id)?.map(Secret),
+                secret: opt("secret", &s.secret)?.map(Secret),
+            })
+        }
+    };
+    Ok(Target {
+        name: tname.clone(),
+        profile: Some(profile_name.to_string()),
+        profiles_file: Some(file.clone()),
+        catalog,
+        data_path,
+        database: t.database.clone().unwrap_or_else(|| "lake".into()),
+        schema: t.schema.clone().unwrap_or_else(|| "main".into()),
+        threads: t.threads,
+        extension_directory: t
+            .extension_directory
+            .as_ref()
+            .map(|d| text(&["extension_directory"], d).map(PathBuf::from))
+            .transpose()?,
+        s3,
+    })
+}
+
+fn shown_path(root: &Path, file: &Path) -> PathBuf {
+    file.strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| file.to_path_buf())
+}
+
+/// Expands `{{ env_var('NAME') }}` / `{{ env_var('NAME', 'default') }}` in a
+/// profile value. The error names the variable, never its value.
+pub fn interpolate(raw: &str) -> Result<String, String> {
+    if !raw.contains("{{") {
+        return Ok(raw.to_string());
+    }
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_function("env_var", crate::render::env_var);
+    env.render_str(raw, ()).map_err(|e| match e.detail() {
+        Some(d) => d.to_string(),
+        None => format!("cannot expand `{raw}`: {}", e.kind()),
+    })
+}

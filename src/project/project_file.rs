@@ -1,0 +1,382 @@
+//! `project.yml`: the raw shape (mirrors the file, unknown keys refused) and
+//! its validation into folder configs, hooks and schedules.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::config::{FolderConfig, NodeConfig, CONFIG_KEYS};
+use super::yaml;
+use crate::diagnostic::{did_you_mean, Code, Diagnostic, Diagnostics};
+
+/// A string or a list of strings, as dbt accepts for hooks and paths.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// No value.
+    #[default]
+    None,
+    /// A single string.
+    One(String),
+    /// A list of strings.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The strings, in order.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::None => Vec::new(),
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// `project.yml` exactly as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProjectFile {
+    /// Project name, used in node ids and as the default profile name.
+    pub name: String,
+    /// Free-form version string.
+    #[serde(default)]
+    pub version: Option<serde_yaml::Value>,
+    /// Accepted for dbt compatibility; ignored.
+    #[serde(default)]
+    pub config_version: Option<u32>,
+    /// Which profile in profiles.yml to use; defaults to `name`.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Folders holding models.
+    #[serde(default)]
+    pub model_paths: Option<Vec<String>>,
+    /// Folders holding CSV seeds.
+    #[serde(default)]
+    pub seed_paths: Option<Vec<String>>,
+    /// Folders holding Jinja macros.
+    #[serde(default)]
+    pub macro_paths: Option<Vec<String>>,
+    /// Folders holding singular SQL data tests.
+    #[serde(default)]
+    pub test_paths: Option<Vec<String>>,
+    /// Where compiled SQL and artifacts go.
+    #[serde(default)]
+    pub target_path: Option<String>,
+    /// Accepted for dbt compatibility.
+    #[serde(default)]
+    pub clean_targets: Option<Vec<String>>,
+    /// Project variables for `var()`.
+    #[serde(default)]
+    pub vars: IndexMap<String, serde_yaml::Value>,
+    /// Folder-level model config tree.
+    #[serde(default)]
+    pub models: Option<serde_yaml::Value>,
+    /// Folder-level seed config tree.
+    #[serde(default)]
+    pub seeds: Option<serde_yaml::Value>,
+    /// SQL run before any node.
+    #[serde(default)]
+    pub on_run_start: OneOrMany,
+    /// SQL run after all nodes.
+    #[serde(default)]
+    pub on_run_end: OneOrMany,
+    /// Named schedules for cron.
+    #[serde(default)]
+    pub schedules: IndexMap<String, ScheduleFile>,
+}
+
+/// One schedule as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScheduleFile {
+    /// Five-field cron expression.
+    pub cron: String,
+    /// What the schedule is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Nodes to run.
+    #[serde(default)]
+    pub select: OneOrMany,
+    /// Nodes to leave out.
+    #[serde(default)]
+    pub exclude: OneOrMany,
+    /// Steps before the selection runs.
+    #[serde(default)]
+    pub pre_hooks: Vec<HookFile>,
+    /// Steps after the selection ran.
+    #[serde(default)]
+    pub post_hooks: Vec<HookFile>,
+    /// Rebuild incremental models from scratch.
+    #[serde(default)]
+    pub full_refresh: bool,
+    /// Worker threads for this schedule.
+    #[serde(default)]
+    pub threads: Option<usize>,
+}
+
+/// A schedule hook: plain SQL, or a built-in step with its arguments.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HookFile {
+    /// SQL run against the lake.
+    Sql(String),
+    /// `{ extract: {...} }` or `{ cleanup: {...} }`.
+    Builtin(IndexMap<String, serde_yaml::Value>),
+}
+
+/// Built-in hook steps a schedule may name.
+pub const BUILTIN_HOOKS: &[&str] = &["extract", "cleanup"];
+
+/// A schedule hook, validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Hook {
+    /// SQL run against the lake.
+    Sql {
+        /// The statement(s).
+        sql: String,
+    },
+    /// A built-in step.
+    Builtin {
+        /// One of [`BUILTIN_HOOKS`].
+        name: String,
+        /// Its arguments, checked by the step itself when it runs.
+        args: Json,
+    },
+}
+
+/// A validated schedule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Schedule {
+    /// Name used in `lake run --schedule NAME`.
+    pub name: String,
+    /// Five-field cron expression, checked.
+    pub cron: String,
+    /// What the schedule is for.
+    pub description: Option<String>,
+    /// Selector expressions, checked.
+    pub select: Vec<String>,
+    /// Exclusion expressions, checked.
+    pub exclude: Vec<String>,
+    /// Steps before the run.
+    pub pre_hooks: Vec<Hook>,
+    /// Steps after the run.
+    pub post_hooks: Vec<Hook>,
+    /// Rebuild incrementals from scratch.
+    pub full_refresh: bool,
+    /// Worker threads, if set.
+    pub threads: Option<usize>,
+}
+
+/// Walks a `models:`/`seeds:` config tree into folder configs, validating
+/// every config key and pointing at the line of any that is wrong.
+pub fn folder_configs(
+    path: &Path,
+    source: &str,
+    section: &str,
+    project_name: &str,
+    tree: Option<&serde_yaml::Value>,
+    diags: &mut Diagnostics,
+) -> Vec<FolderConfig> {
+    let mut out = Vec::new();
+    if let Some(tree) = tree {
+        let mut key_path = vec![section.to_string()];
+        walk_tree(
+            path,
+            source,
+            project_name,
+            tree,
+            &mut Vec::new(),
+            &mut key_path,
+            &mut out,
+            diags,
+        );
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk_tree(
+    path: &Path,
+    source: &str,
+    project_name: &str,
+    node: &serde_yaml::Value,
+    folders: &mut Vec<String>,
+    key_path: &mut Vec<String>,
+    out: &mut Vec<FolderConfig>,
+    diags: &mut Diagnostics,
+) {
+    let serde_yaml::Value::Mapping(map) = node else {
+        if !node.is_null() {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!(
+                        "`{}` must be a mapping of folders and +config keys",
+                        key_path.join(".")
+                    ),
+                )
+                .at(path, source, locate(source, key_path), "expected a mapping"),
+            );
+        }
+        return;
+    };
+    let mut values = Vec::new();
+    for (k, v) in map {
+        let Some(key) = k.as_str() else { continue };
+        key_path.push(key.to_string());
+        let plus = key.strip_prefix('+');
+        let is_config = plus.is_some() || (!v.is_mapping() && CONFIG_KEYS.contains(&key));
+        if is_config {
+            let name = plus.unwrap_or(key);
+            let json = serde_json::to_value(v).unwrap_or(Json::Null);
+            match NodeConfig::default().apply(name, &json) {
+                Ok(()) => values.push((name.to_string(), json)),
+                Err(e) => {
+                    let mut d =
+                        Diagnostic::new(Code::UnknownKey, format!("{} in project.yml", e.message))
+                            .at(path, source, locate(source, key_path), "here");
+                    if e.message.starts_with("invalid") || e.message.starts_with("config") {
+                        d.code = Code::InvalidValue;
+                    }
+                    if let Some(h) = e.help {
+                        d = d.with_help(h);
+                    }
+                    diags.push(d);
+                }
+            }
+        } else if v.is_mapping() || v.is_null() {
+            // The project name may wrap the tree, as in dbt_project.yml.
+            let descend = !(folders.is_empty() && key == project_name);
+            if descend {
+                folders.push(key.to_string());
+            }
+            walk_tree(path, source, project_name, v, folders, key_path, out, diags);
+            if descend {
+                folders.pop();
+            }
+        } else {
+            let mut d = Diagnostic::new(
+                Code::UnknownKey,
+                format!("unknown config key `{key}` in project.yml"),
+            )
+            .at(
+                path,
+                source,
+                locate(source, key_path),
+                "not a config key or folder",
+            );
+            d = match did_you_mean(key, CONFIG_KEYS.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `+{s}`?")),
+                None => d.with_help("config keys start with `+` (e.g. `+materialized: table`); folders hold mappings"),
+            };
+            diags.push(d);
+        }
+        key_path.pop();
+    }
+    if !values.is_empty() {
+        out.push(FolderConfig {
+            path: folders.clone(),
+            values,
+        });
+    }
+}
+
+fn locate(source: &str, key_path: &[String]) -> Option<crate::diagnostic::Span> {
+    let refs: Vec<&str> = key_path.iter().map(String::as_str).collect();
+    yaml::locate_key(source, &refs)
+}
+
+/// Validates schedules: cron syntax, selectors, hook names.
+pub fn schedules(
+    path: &Path,
+    source: &str,
+    raw: &IndexMap<String, ScheduleFile>,
+    diags: &mut Diagnostics,
+) -> Vec<Schedule> {
+    let mut out = Vec::new();
+    for (name, s) in raw {
+        let here = |key: &str| yaml::locate_key(source, &["schedules", name, key]);
+        if let Err(e) = s.cron.parse::<croner::Cron>() {
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, format!("schedule `{name}` has an invalid cron expression `{}`", s.cron))
+                    .at(path, source, here("cron"), &e.to_string())
+                    .with_help("use five fields: minute hour day-of-month month day-of-week, e.g. `0 * * * *` for hourly"),
+            );
+        }
+        let select = s.select.to_vec();
+        let exclude = s.exclude.to_vec();
+        for (key, exprs) in [("select", &select), ("exclude", &exclude)] {
+            for e in exprs {
+                if let Err(err) = crate::select::parse_selector(e) {
+                    let mut d = Diagnostic::new(
+                        Code::BadSelector,
+                        format!("schedule `{name}`: {}", err.message),
+                    )
+                    .at(path, source, here(key), "in this selector");
+                    if let Some(h) = err.help {
+                        d = d.with_help(h);
+                    }
+                    diags.push(d);
+                }
+            }
+        }
+        let mut hooks = |list: &[HookFile], key: &str| -> Vec<Hook> {
+            let mut v = Vec::new();
+            for h in list {
+                match h {
+                    HookFile::Sql(sql) => v.push(Hook::Sql { sql: sql.clone() }),
+                    HookFile::Builtin(map) => {
+                        for (hook_name, args) in map {
+                            if !BUILTIN_HOOKS.contains(&hook_name.as_str()) {
+                                let mut d = Diagnostic::new(
+                                    Code::UnknownKey,
+                                    format!(
+                                        "schedule `{name}`: unknown built-in hook `{hook_name}`"
+                                    ),
+                                )
+                                .at(
+                                    path,
+                                    source,
+                                    yaml::locate_key(source, &["schedules", name, key, hook_name]),
+                                    "unknown hook",
+                                );
+                                d = match did_you_mean(hook_name, BUILTIN_HOOKS.iter().copied()) {
+                                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                                    None => d.with_help(format!(
+                                        "built-in hooks are: {}; plain SQL hooks are strings",
+                                        BUILTIN_HOOKS.join(", ")
+                                    )),
+                                };
+                                diags.push(d);
+                            } else {
+                                v.push(Hook::Builtin {
+                                    name: hook_name.clone(),
+                                    args: serde_json::to_value(args).unwrap_or(Json::Null),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            v
+        };
+        let pre_hooks = hooks(&s.pre_hooks, "pre-hooks");
+        let post_hooks = hooks(&s.post_hooks, "post-hooks");
+        out.push(Schedule {
+            name: name.clone(),
+            cron: s.cron.clone(),
+            description: s.description.clone(),
+            select,
+            exclude,
+            pre_hooks,
+            post_hooks,
+            full_refresh: s.full_refresh,
+            threads: s.threads,
+        });
+    }
+    out
+}

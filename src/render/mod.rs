@@ -1,0 +1,687 @@
+//! Rendering, the second pipeline stage: every model, singular test and
+//! generic test becomes compiled SQL, and every `ref()`/`source()` call
+//! becomes a dependency. Macros from `macros/` are callable everywhere,
+//! as in dbt. Templates render in parallel; the output order is the input
+//! order, so results are deterministic.
+
+mod diagnose;
+mod ephemeral;
+mod functions;
+mod generic_tests;
+mod relation;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use minijinja::value::Value;
+use minijinja::{context, Environment, UndefinedBehavior};
+
+pub use diagnose::MacroMap;
+pub use functions::env_var;
+use functions::{Capture, Resolver};
+use relation::JinjaRelation;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::nodes::{Node, NodeKind, Relation};
+use crate::project::{Materialization, ModelFile, NodeConfig, Project, TestedNode};
+
+/// Per-invocation inputs that are not part of the project files.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Timestamp exposed as `run_started_at`.
+    pub run_started_at: String,
+    /// Models for which `is_incremental()` is true (their table exists and
+    /// no full refresh was asked for). Empty for `lake compile`.
+    pub incremental: HashSet<String>,
+}
+
+/// Renders the whole project into graph nodes, or every problem found.
+pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Node>, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let macros = combine_macros(project);
+    let static_relations: Vec<Relation> = project
+        .models
+        .iter()
+        .map(|m| model_relation(project, m, &m.config))
+        .collect();
+    let mut resolver = build_resolver(project, &static_relations);
+    let mut env = build_env(project, opts, &macros, Arc::new(resolver.clone_shallow()))?;
+    let names = export_names(&env, &mut diags);
+    let prefix = import_prefix(&names);
+    let macro_map = MacroMap {
+        names: names.clone(),
+        ..macros.clone()
+    };
+
+    let all: Vec<usize> = (0..project.models.len()).collect();
+    let mut rendered = render_models(
+        &env,
+        project,
+        opts,
+        &static_relations,
+        &prefix,
+        &all,
+        &macro_map,
+    );
+
+    // A model may move itself with config(schema=..)/config(alias=..); re-render
+    // the models that ref it so they point at the final place.
+    let mut finals: Vec<Relation> = static_relations.clone();
+    let mut configs: Vec<NodeConfig> = project.models.iter().map(|m| m.config.clone()).collect();
+    let mut changed = HashSet::new();
+    for (i, r) in rendered.iter().enumerate() {
+        if let Ok((_, cap)) = r {
+            apply_capture(&mut configs[i], cap);
+            finals[i] = model_relation(project, &project.models[i], &configs[i]);
+            if finals[i] != static_relations[i]
+                || configs[i].materialized != project.models[i].config.materialized
+            {
+                changed.insert(project.models[i].name.clone());
+            }
+        }
+    }
+    if !changed.is_empty() {
+        resolver = build_resolver_with(project, &finals, &configs);
+        env = build_env(project, opts, &macros, Arc::new(resolver.clone_shallow()))?;
+        let redo: Vec<usize> = rendered
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| {
+                changed.contains(&project.models[*i].name)
+                    || matches!(r, Ok((_, cap)) if cap.refs.iter().any(|n| changed.contains(n)))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let again = render_models(&env, project, opts, &finals, &prefix, &redo, &macro_map);
+        for (slot, r) in redo.into_iter().zip(again) {
+            rendered[slot] = r;
+        }
+    }
+
+    let mut nodes = Vec::new();
+    let id = |kind: &str, name: &str| format!("{kind}.{}.{name}", project.name);
+    let mut model_sql: HashMap<String, String> = HashMap::new();
+    let mut model_refs: HashMap<String, Vec<String>> = HashMap::new();
+    for (i, (m, r)) in project.models.iter().zip(rendered).enumerate() {
+        let (sql, cap) = match r {
+            Ok(ok) => ok,
+            Err(Some(d)) => {
+                diags.push(d);
+                continue;
+            }
+            Err(None) => continue,
+        };
+        model_sql.insert(m.name.clone(), sql.clone());
+        model_refs.insert(m.name.clone(), cap.refs.clone());
+        let mut fqn = m.folders.clone();
+        fqn.push(m.name.clone());
+        nodes.push(Node {
+            unique_id: id("model", &m.name),
+            name: m.name.clone(),
+            kind: NodeKind::Model,
+            path: m.file.path.clone(),
+            fqn,
+            relation: Some(finals[i].clone()),
+            config: configs[i].clone(),
+            compiled_sql: Some(sql),
+            raw_sql: Some(m.file.text.clone()),
+            checksum: Some(m.checksum.clone()),
+            depends_on: dependencies(project, &cap),
+            description: m.description.clone(),
+            columns: m.columns.clone(),
+            attached_node: None,
+        });
+    }
+    inline_ephemerals(project, &mut nodes, &model_sql, &model_refs);
+
+    for s in &project.seeds {
+        let mut fqn = s.folders.clone();
+        fqn.push(s.name.clone());
+        nodes.push(Node {
+            unique_id: id("seed", &s.name),
+            name: s.name.clone(),
+            kind: NodeKind::Seed,
+            path: s.path.clone(),
+            fqn,
+            relation: Some(seed_relation(project, s)),
+            config: s.config.clone(),
+            compiled_sql: None,
+            raw_sql: None,
+            checksum: Some(s.checksum.clone()),
+            depends_on: Vec::new(),
+            description: s.description.clone(),
+            columns: s.columns.clone(),
+            attached_node: None,
+        });
+    }
+    for src in &project.sources {
+        nodes.push(Node {
+            unique_id: id("source", &format!("{}.{}", src.source_name, src.name)),
+            name: format!("{}.{}", src.source_name, src.name),
+            kind: NodeKind::Source,
+            path: src.defined_in.clone(),
+            fqn: vec![src.source_name.clone(), src.name.clone()],
+            relation: Some(source_relation(project, src)),
+            config: NodeConfig {
+                tags: src.tags.clone(),
+                ..NodeConfig::default()
+            },
+            compiled_sql: None,
+            raw_sql: None,
+            checksum: None,
+            depends_on: Vec::new(),
+            description: src.description.clone(),
+            columns: src.columns.clone(),
+            attached_node: None,
+        });
+    }
+
+    // Singular tests: SQL files returning failing rows.
+    for t in &project.singular_tests {
+        let name = t
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let shown = crate::diagnostic::display_path(&t.path);
+        let source = format!("{prefix}{}", t.text);
+        let result = env
+            .template_from_named_str(&shown, &source)
+            .and_then(|tmpl| tmpl.render_captured(context! { __lake_is_incremental => false }))
+            .map(|c| {
+                let cap = c
+                    .state()
+                    .get_extension::<Capture>()
+                    .cloned()
+                    .unwrap_or_default();
+                (c.into_output(), cap)
+            });
+        match result {
+            Ok((sql, cap)) => {
+                let deps = dependencies(project, &cap);
+                nodes.push(Node {
+                    unique_id: id("test", &name),
+                    name: name.clone(),
+                    kind: NodeKind::Test,
+                    path: t.path.clone(),
+                    fqn: vec![name.clone()],
+                    relation: None,
+                    config: NodeConfig::default(),
+                    compiled_sql: Some(sql),
+                    raw_sql: Some(t.text.clone()),
+                    checksum: None,
+                    attached_node: deps.first().cloned(),
+                    depends_on: deps,
+                    description: None,
+                    columns: Vec::new(),
+                });
+            }
+            Err(e) => diags.push(diagnose::diagnose(
+                &e,
+                &t.path,
+                &t.text,
+                prefix.len(),
+                &macro_map,
+            )),
+        }
+    }
+
+    // Generic tests from properties files.
+    for t in &project.generic_tests {
+        let (attached_id, relation) = match &t.attached_to {
+            TestedNode::Node(n) => {
+                let kind = if project.seeds.iter().any(|s| &s.name == n) {
+                    "seed"
+                } else {
+                    "model"
+                };
+                (id(kind, n), resolver.nodes.get(n).map(render_relation))
+            }
+            TestedNode::Source(s, tb) => (
+                id("source", &format!("{s}.{tb}")),
+                resolver
+                    .sources
+                    .get(&(s.clone(), tb.clone()))
+                    .map(render_relation),
+            ),
+        };
+        let Some(relation) = relation else { continue };
+        let mut deps = vec![attached_id.clone()];
+        let mut to_relation = None;
+        if let Some(to) = t.args.get("to").and_then(|v| v.as_str()) {
+            let expr = format!("{{{{ {to} }}}}");
+            let shown = crate::diagnostic::display_path(&t.defined_in);
+            let r = env
+                .template_from_named_str(&shown, &expr)
+                .and_then(|tmpl| tmpl.render_captured(()))
+                .map(|c| {
+                    (
+                        c.state()
+                            .get_extension::<Capture>()
+                            .cloned()
+                            .unwrap_or_default(),
+                        c.into_output(),
+                    )
+                });
+            match r {
+                Ok((cap, out)) => {
+                    deps.extend(dependencies(project, &cap));
+                    to_relation = Some(out);
+                }
+                Err(e) => {
+                    let text = std::fs::read_to_string(project.root.join(&t.defined_in))
+                        .unwrap_or_default();
+                    let mut d = diagnose::diagnose(&e, &t.defined_in, &text, 0, &macro_map);
+                    d.message = format!("relationships test `{}`: {}", t.name, d.message);
+                    if let Some(loc) = d.location.as_mut() {
+                        loc.span = text
+                            .find(to)
+                            .map(|s| crate::diagnostic::Span::Bytes(s..s + to.len()));
+                    }
+                    diags.push(d);
+                    continue;
+                }
+            }
+        }
+        deps.sort();
+        deps.dedup();
+        nodes.push(Node {
+            unique_id: id("test", &t.name),
+            name: t.name.clone(),
+            kind: NodeKind::Test,
+            path: t.defined_in.clone(),
+            fqn: vec![t.name.clone()],
+            relation: None,
+            config: NodeConfig::default(),
+            compiled_sql: Some(generic_tests::test_sql(
+                t,
+                &relation,
+                to_relation.as_deref(),
+            )),
+            raw_sql: None,
+            checksum: None,
+            depends_on: deps,
+            description: None,
+            columns: Vec::new(),
+            attached_node: Some(attached_id),
+        });
+    }
+    diags.into_result(nodes)
+}
+
+type RenderResult = Result<(String, Capture), Option<Diagnostic>>;
+
+/// Renders the models at `indices` in parallel; results in `indices` order.
+fn render_models(
+    env: &Environment<'_>,
+    project: &Project,
+    opts: &RenderOptions,
+    relations: &[Relation],
+    prefix: &str,
+    indices: &[usize],
+    macros: &MacroMap,
+) -> Vec<RenderResult> {
+    let sources: Vec<String> = indices
+        .iter()
+        .map(|&i| format!("{prefix}{}", project.models[i].file.text))
+        .collect();
+    let names: Vec<String> = indices
+        .iter()
+        .map(|&i| crate::diagnostic::display_path(&project.models[i].file.path))
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(indices.len() / 256 + 1);
+    let render_one = |k: usize| -> RenderResult {
+        let i = indices[k];
+        let m = &project.models[i];
+        let rel = JinjaRelation {
+            relation: relations[i].clone(),
+            cte: None,
+            external: None,
+        };
+        let ctx = context! {
+            this => Value::from_object(rel),
+            model => context! {
+                name => m.name.clone(),
+                unique_id => format!("model.{}.{}", project.name, m.name),
+                path => names[k].clone(),
+                schema => relations[i].schema.clone(),
+            },
+            __lake_is_incremental => opts.incremental.contains(&m.name),
+        };
+        env.template_from_named_str(&names[k], &sources[k])
+            .and_then(|tmpl| tmpl.render_captured(ctx))
+            .map(|c| {
+                let cap = c
+                    .state()
+                    .get_extension::<Capture>()
+                    .cloned()
+                    .unwrap_or_default();
+                (c.into_output(), cap)
+            })
+            .map_err(|e| {
+                Some(diagnose::diagnose(
+                    &e,
+                    &m.file.path,
+                    &m.file.text,
+                    prefix.len(),
+                    macros,
+                ))
+            })
+    };
+    if threads <= 1 {
+        return (0..indices.len()).map(render_one).collect();
+    }
+    let mut out: Vec<RenderResult> = (0..indices.len()).map(|_| Err(None)).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let render_one = &render_one;
+                s.spawn(move || {
+                    (t..indices.len())
+                        .step_by(threads)
+                        .map(|k| (k, render_one(k)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (k, r) in h.join().expect("render thread panicked") {
+                out[k] = r;
+            }
+        }
+    });
+    out
+}
+
+fn apply_capture(config: &mut NodeConfig, cap: &Capture) {
+    for (k, v) in &cap.config {
+        // Validated inside config() already.
+        let _ = config.apply(k, v);
+    }
+}
+
+fn dependencies(project: &Project, cap: &Capture) -> Vec<String> {
+    let mut deps: Vec<String> = cap
+        .refs
+        .iter()
+        .map(|n| {
+            let kind = if project.seeds.iter().any(|s| &s.name == n) {
+                "seed"
+            } else {
+                "model"
+            };
+            format!("{kind}.{}.{n}", project.name)
+        })
+        .chain(
+            cap.sources
+                .iter()
+                .map(|(s, t)| format!("source.{}.{s}.{t}", project.name)),
+        )
+        .collect();
+    deps.sort();
+    deps.dedup();
+    deps
+}
+
+fn model_relation(project: &Project, m: &ModelFile, config: &NodeConfig) -> Relation {
+    Relation {
+        database: project.target.database.clone(),
+        schema: config
+            .schema
+            .clone()
+            .or_else(|| m.folders.first().cloned())
+            .unwrap_or_else(|| project.target.schema.clone()),
+        identifier: config.alias.clone().unwrap_or_else(|| m.name.clone()),
+    }
+}
+
+fn seed_relation(project: &Project, s: &crate::project::SeedFile) -> Relation {
+    Relation {
+        database: project.target.database.clone(),
+        schema: s
+            .config
+            .schema
+            .clone()
+            .unwrap_or_else(|| project.target.schema.clone()),
+        identifier: s.config.alias.clone().unwrap_or_else(|| s.name.clone()),
+    }
+}
+
+fn source_relation(project: &Project, s: &crate::project::SourceTable) -> Relation {
+    Relation {
+        database: s
+            .database
+            .clone()
+            .unwrap_or_else(|| project.target.database.clone()),
+        schema: s.schema.clone(),
+        identifier: s.identifier.clone(),
+    }
+}
+
+fn render_relation(r: &JinjaRelation) -> String {
+    match (&r.cte, &r.external) {
+        (Some(c), _) => c.clone(),
+        (None, Some(e)) => e.clone(),
+        (None, None) => r.relation.to_string(),
+    }
+}
+
+fn build_resolver(project: &Project, relations: &[Relation]) -> Resolver {
+    let configs: Vec<NodeConfig> = project.models.iter().map(|m| m.config.clone()).collect();
+    build_resolver_with(project, relations, &configs)
+}
+
+fn build_resolver_with(
+    project: &Project,
+    relations: &[Relation],
+    configs: &[NodeConfig],
+) -> Resolver {
+    let mut r = Resolver {
+        vars: project.vars.clone(),
+        ..Resolver::default()
+    };
+    for ((m, rel), cfg) in project.models.iter().zip(relations).zip(configs) {
+        let cte =
+            (cfg.materialized == Materialization::Ephemeral).then(|| ephemeral::cte_name(&m.name));
+        r.nodes.insert(
+            m.name.clone(),
+            JinjaRelation {
+                relation: rel.clone(),
+                cte,
+                external: None,
+            },
+        );
+    }
+    for s in &project.seeds {
+        r.nodes.insert(
+            s.name.clone(),
+            JinjaRelation {
+                relation: seed_relation(project, s),
+                cte: None,
+                external: None,
+            },
+        );
+    }
+    for s in &project.sources {
+        r.sources.insert(
+            (s.source_name.clone(), s.name.clone()),
+            JinjaRelation {
+                relation: source_relation(project, s),
+                cte: None,
+                external: s.external_location.clone(),
+            },
+        );
+    }
+    r
+}
+
+impl Resolver {
+    fn clone_shallow(&self) -> Resolver {
+        Resolver {
+            nodes: self.nodes.clone(),
+            sources: self.sources.clone(),
+            vars: self.vars.clone(),
+        }
+    }
+}
+
+/// Concatenates every macro file into one template so macros can call each
+/// other across files, remembering where each file starts.
+fn combine_macros(project: &Project) -> MacroMap {
+    let mut files = Vec::new();
+    let mut line = 1;
+    for m in &project.macros {
+        files.push((line, m.path.clone(), m.text.clone()));
+        line += m.text.matches('\n').count() + usize::from(!m.text.ends_with('\n'));
+    }
+    MacroMap {
+        files,
+        names: Vec::new(),
+    }
+}
+
+fn build_env(
+    project: &Project,
+    opts: &RenderOptions,
+    macros: &MacroMap,
+    resolver: Arc<Resolver>,
+) -> Result<Environment<'static>, Diagnostics> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    functions::register(&mut env, resolver);
+    let t = &project.target;
+    env.add_global(
+        "target",
+        context! {
+            name => t.name.clone(),
+            schema => t.schema.clone(),
+            database => t.database.clone(),
+            type => "ducklake",
+            catalog_type => t.catalog_type(),
+            threads => t.threads,
+            profile_name => t.profile.clone(),
+        },
+    );
+    env.add_global("run_started_at", opts.run_started_at.clone());
+    env.add_global("project_name", project.name.clone());
+    if !macros.files.is_empty() {
+        let mut text = String::new();
+        for (_, _, t) in &macros.files {
+            text.push_str(t);
+            if !t.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        if let Err(e) = env.add_template_owned(diagnose::MACROS_TEMPLATE, text) {
+            let (path, text) = (PathBuf::from(""), String::new());
+            return Err(diagnose::diagnose(&e, &path, &text, 0, macros).into());
+        }
+    }
+    Ok(env)
+}
+
+/// Names of all macros, found by evaluating the macro template once.
+fn export_names(env: &Environment<'_>, diags: &mut Diagnostics) -> Vec<String> {
+    let Ok(tmpl) = env.get_template(diagnose::MACROS_TEMPLATE) else {
+        return Vec::new();
+    };
+    match tmpl.render_captured(()) {
+        Ok(c) => {
+            let mut names: Vec<String> = c
+                .state()
+                .exports()
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            names.sort();
+            names
+        }
+        Err(e) => {
+            diags.push(
+                Diagnostic::new(Code::RenderError, format!("macros cannot be loaded: {e}"))
+                    .with_help("macro files should hold only {% macro %} blocks"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// `{% from "__lake_macros__" import a, b %}` with no newline, so line
+/// numbers in models stay true.
+fn import_prefix(names: &[String]) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
+    format!(
+        "{{% from \"{}\" import {} %}}",
+        diagnose::MACROS_TEMPLATE,
+        names.join(", ")
+    )
+}
+
+/// Prepends, to every model that refs ephemeral models, their SQL as CTEs.
+fn inline_ephemerals(
+    project: &Project,
+    nodes: &mut [Node],
+    sql: &HashMap<String, String>,
+    refs: &HashMap<String, Vec<String>>,
+) {
+    let ephemeral: HashSet<&str> = nodes
+        .iter()
+        .filter(|n| n.config.materialized == Materialization::Ephemeral)
+        .map(|n| n.name.as_str())
+        .collect::<HashSet<_>>();
+    if ephemeral.is_empty() {
+        return;
+    }
+    let ephemeral: HashSet<String> = ephemeral.into_iter().map(str::to_string).collect();
+    fn collect(
+        name: &str,
+        refs: &HashMap<String, Vec<String>>,
+        eph: &HashSet<String>,
+        seen: &mut HashSet<String>,
+        out: &mut Vec<String>,
+    ) {
+        for r in refs.get(name).into_iter().flatten() {
+            if eph.contains(r) && seen.insert(r.clone()) {
+                collect(r, refs, eph, seen, out);
+                out.push(r.clone());
+            }
+        }
+    }
+    let _ = project;
+    for n in nodes.iter_mut() {
+        let mut order = Vec::new();
+        collect(&n.name, refs, &ephemeral, &mut HashSet::new(), &mut order);
+        if order.is_empty() {
+            continue;
+        }
+        let ctes: Vec<(String, String)> = order
+            .iter()
+            .map(|e| {
+                (
+                    ephemeral::cte_name(e),
+                    sql.get(e).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        if let Some(s) = n.compiled_sql.as_mut() {
+            *s = ephemeral::inject_ctes(s, &ctes);
+        }
+    }
+}
+
+/// Relative display of a path for messages.
+pub fn shown(path: &Path) -> String {
+    crate::diagnostic::display_path(path)
+}
