@@ -219,7 +219,6 @@ fn report_duplicates(found: &Found, diags: &mut Diagnostics) {
                 Diagnostic::new(Code::DuplicateName, format!("two nodes are named `{name}`"))
                     .at(first, first_text, None, "first defined here")
                     .also_at(path, text, None, "and again here")
-                    .with_note(format!("{} and {}", crate::diagnostic::display_path(first), crate::diagnostic::display_path(path)))
                     .with_help("node names come from file names and must be unique across models and seeds: rename one file"),
             );
         } else {

@@ -26,32 +26,21 @@ pub fn yaml_error(path: &Path, source: &str, err: &serde_yaml::Error) -> Diagnos
             .unwrap_or(source.len());
         Span::Bytes(start..end)
     });
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let (key, expected) = split_unknown_field(rest);
-        let mut d = Diagnostic::new(
-            Code::UnknownKey,
-            format!("unknown key `{key}` in {}", file_name(path)),
-        )
-        .at(path, source, span, "unknown key");
+    for (marker, code, what) in [
+        ("unknown field `", Code::UnknownKey, "unknown key"),
+        ("unknown variant `", Code::InvalidValue, "invalid value"),
+    ] {
+        let Some(at) = message.find(marker) else { continue };
+        // serde_yaml prefixes nested errors with their path, e.g. `models[0]: `.
+        let context = message[..at].trim_end_matches([':', ' ']);
+        let (key, expected) = split_unknown_field(&message[at + marker.len()..]);
+        let place = if context.is_empty() { String::new() } else { format!(" at `{context}`") };
+        let mut d = Diagnostic::new(code, format!("{what} `{key}`{place} in {}", file_name(path)))
+            .at(path, source, span.clone(), what);
         d = match did_you_mean(&key, expected.iter().map(String::as_str)) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None if !expected.is_empty() => {
-                d.with_help(format!("valid keys here: {}", expected.join(", ")))
-            }
+            None if !expected.is_empty() => d.with_help(format!("expected one of: {}", expected.join(", "))),
             None => d,
-        };
-        return d;
-    }
-    if let Some(rest) = message.strip_prefix("unknown variant `") {
-        let (value, expected) = split_unknown_field(rest);
-        let mut d = Diagnostic::new(
-            Code::InvalidValue,
-            format!("invalid value `{value}` in {}", file_name(path)),
-        )
-        .at(path, source, span, "invalid value");
-        d = match did_you_mean(&value, expected.iter().map(String::as_str)) {
-            Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None => d.with_help(format!("expected one of: {}", expected.join(", "))),
         };
         return d;
     }
@@ -83,7 +72,7 @@ fn strip_location(message: &str) -> String {
 fn split_unknown_field(rest: &str) -> (String, Vec<String>) {
     let key_end = rest.find('`').unwrap_or(rest.len());
     let key = rest[..key_end].to_string();
-    let expected = rest[key_end..]
+    let expected = rest[(key_end + 1).min(rest.len())..]
         .split('`')
         .enumerate()
         .filter(|(i, _)| i % 2 == 1)

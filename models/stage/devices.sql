@@ -1,0 +1,9 @@
+-- One row per session with its device fields.
+select distinct
+    click_id as session_id,
+    os_name,
+    os_timezone,
+    device_type,
+    user_custom_id,
+    user_domain_id
+from {{ ref('device_events') }}

@@ -1,0 +1,9 @@
+-- Each page view with its page, in session order.
+select
+    b.click_id as session_id,
+    l.page_url,
+    l.page_url_path,
+    b.browser_name,
+    b.event_timestamp
+from {{ ref('browser_events') }} b
+join {{ ref('location_events') }} l using (event_id)
