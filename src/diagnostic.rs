@@ -101,7 +101,7 @@ pub struct Diagnostic {
     /// One-line summary.
     pub message: String,
     /// Primary location, if the problem lives in a file.
-    pub location: Option<Location>,
+    pub location: Option<Box<Location>>,
     /// Extra locations (e.g. the other file of a duplicate).
     pub secondary: Vec<Location>,
     /// `= note:` lines.
@@ -125,12 +125,12 @@ impl Diagnostic {
 
     /// Points the diagnostic at a file and span.
     pub fn at(mut self, path: &Path, source: &str, span: Option<Span>, label: &str) -> Self {
-        self.location = Some(Location {
+        self.location = Some(Box::new(Location {
             path: path.to_path_buf(),
             source: source.to_string(),
             span,
             label: label.to_string(),
-        });
+        }));
         self
     }
 
@@ -188,8 +188,9 @@ impl Diagnostic {
             .with_message(&self.message);
         let mut labels = Vec::new();
         let mut header_notes = Vec::new();
-        for (i, loc) in std::iter::once(&self.location)
-            .flatten()
+        for (i, loc) in self.location
+            .as_deref()
+            .into_iter()
             .chain(self.secondary.iter())
             .enumerate()
         {
@@ -282,17 +283,30 @@ pub fn display_path(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
 
-/// The nearest candidate to `wanted`, if one is close enough to be a typo.
+/// The nearest candidate to `wanted`, if one is close enough to be a typo:
+/// within a few edits (transpositions count as one) or sharing a long prefix.
 pub fn did_you_mean<'a>(
     wanted: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    let max_edits = (wanted.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(wanted, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-        .map(|(_, c)| c)
+        .filter(|c| *c != wanted)
+        .map(|c| {
+            (
+                strsim::osa_distance(wanted, c),
+                strsim::jaro_winkler(wanted, c),
+                c,
+            )
+        })
+        .filter(|(edits, jw, _)| *edits <= max_edits || *jw >= 0.85)
+        .min_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then(b.1.total_cmp(&a.1))
+                .then_with(|| a.2.cmp(b.2))
+        })
+        .map(|(_, _, c)| c)
 }
 
 fn byte_range(source: &str, span: &Span) -> Range<usize> {

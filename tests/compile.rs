@@ -33,7 +33,9 @@ fn renders_dbt_vocabulary_into_compiled_sql() {
     insta::assert_snapshot!(p.read("target/compiled/stage/stg_orders.sql"));
     let out = p.lake_env(&["compile"], &[("LAKE_TEST_REGION", "us")]);
     assert_eq!(out.code, 0);
-    assert!(p.read("target/compiled/stage/stg_orders.sql").contains("'us' as region"));
+    assert!(p
+        .read("target/compiled/stage/stg_orders.sql")
+        .contains("'us' as region"));
 }
 
 #[test]
@@ -47,32 +49,54 @@ fn config_inherits_from_folders_then_properties_then_model() {
     .file("models/stage/web/views.sql", "{{ config(materialized='view', tags=['own']) }}select 1\n")
     .file("models/stage/web/props.yml", "models:\n  - name: clicks\n    config:\n      alias: web_clicks\n      materialized: incremental\n");
     compile_ok(&p, &[]);
-    let manifest: serde_json::Value = serde_json::from_str(&p.read("target/manifest.json")).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&p.read("target/manifest.json")).unwrap();
     let clicks = &manifest["nodes"]["model.demo.clicks"];
     assert_eq!(clicks["config"]["materialized"], "incremental");
-    assert_eq!(clicks["config"]["tags"], serde_json::json!(["all", "stage"]));
+    assert_eq!(
+        clicks["config"]["tags"],
+        serde_json::json!(["all", "stage"])
+    );
     assert_eq!(clicks["relation_name"], "lake.web_stage.web_clicks");
     let views = &manifest["nodes"]["model.demo.views"];
     assert_eq!(views["config"]["materialized"], "view");
-    assert_eq!(views["config"]["tags"], serde_json::json!(["all", "stage", "own"]));
+    assert_eq!(
+        views["config"]["tags"],
+        serde_json::json!(["all", "stage", "own"])
+    );
     assert_eq!(views["relation_name"], "lake.web_stage.views");
 }
 
 #[test]
 fn config_schema_in_the_model_moves_its_refs_too() {
     let p = TempProject::new();
-    p.file("models/stage/a.sql", "{{ config(schema='elsewhere', alias='a_final') }}select 1 as x\n")
-        .file("models/mart/b.sql", "select * from {{ ref('a') }}\n");
+    p.file(
+        "models/stage/a.sql",
+        "{{ config(schema='elsewhere', alias='a_final') }}select 1 as x\n",
+    )
+    .file("models/mart/b.sql", "select * from {{ ref('a') }}\n");
     compile_ok(&p, &[]);
-    assert_eq!(p.read("target/compiled/mart/b.sql"), "select * from lake.elsewhere.a_final\n");
+    assert_eq!(
+        p.read("target/compiled/mart/b.sql"),
+        "select * from lake.elsewhere.a_final\n"
+    );
 }
 
 #[test]
 fn ephemeral_models_are_inlined_as_ctes() {
     let p = TempProject::new();
-    p.file("models/stage/base.sql", "{{ config(materialized='ephemeral') }}select 1 as id\n")
-        .file("models/stage/mid.sql", "{{ config(materialized='ephemeral') }}select id from {{ ref('base') }}\n")
-        .file("models/mart/top.sql", "with x as (select * from {{ ref('mid') }})\nselect * from x\n");
+    p.file(
+        "models/stage/base.sql",
+        "{{ config(materialized='ephemeral') }}select 1 as id\n",
+    )
+    .file(
+        "models/stage/mid.sql",
+        "{{ config(materialized='ephemeral') }}select id from {{ ref('base') }}\n",
+    )
+    .file(
+        "models/mart/top.sql",
+        "with x as (select * from {{ ref('mid') }})\nselect * from x\n",
+    );
     compile_ok(&p, &[]);
     insta::assert_snapshot!(p.read("target/compiled/mart/top.sql"));
 }
@@ -88,25 +112,52 @@ fn manifest_holds_nodes_edges_and_checksums() {
     compile_ok(&p, &[]);
     let m: serde_json::Value = serde_json::from_str(&p.read("target/manifest.json")).unwrap();
     assert_eq!(m["metadata"]["project_name"], "demo");
-    let ids: Vec<&str> = m["nodes"].as_object().unwrap().keys().map(String::as_str).collect();
+    let ids: Vec<&str> = m["nodes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         ids,
-        ["model.demo.r", "model.demo.s", "source.demo.landing.events", "test.demo.accepted_values_s_id", "test.demo.no_negatives"]
+        [
+            "model.demo.r",
+            "model.demo.s",
+            "source.demo.landing.events",
+            "test.demo.accepted_values_s_id",
+            "test.demo.no_negatives"
+        ]
     );
-    assert_eq!(m["nodes"]["source.demo.landing.events"]["relation_name"], "lake.landing_zone.events_v2");
-    assert_eq!(m["parent_map"]["model.demo.s"], serde_json::json!(["model.demo.r"]));
-    assert_eq!(m["child_map"]["model.demo.s"], serde_json::json!(["test.demo.accepted_values_s_id", "test.demo.no_negatives"]));
+    assert_eq!(
+        m["nodes"]["source.demo.landing.events"]["relation_name"],
+        "lake.landing_zone.events_v2"
+    );
+    assert_eq!(
+        m["parent_map"]["model.demo.s"],
+        serde_json::json!(["model.demo.r"])
+    );
+    assert_eq!(
+        m["child_map"]["model.demo.s"],
+        serde_json::json!(["test.demo.accepted_values_s_id", "test.demo.no_negatives"])
+    );
     let sum = m["nodes"]["model.demo.s"]["checksum"].as_str().unwrap();
     assert_eq!(sum.len(), 64);
-    assert_eq!(m["nodes"]["model.demo.s"]["compiled_path"], "target/compiled/stage/s.sql");
+    assert_eq!(
+        m["nodes"]["model.demo.s"]["compiled_path"],
+        "target/compiled/stage/s.sql"
+    );
     insta::assert_snapshot!(p.read("target/compiled/tests/accepted_values_s_id.sql"));
-    assert_eq!(p.read("target/compiled/tests/no_negatives.sql"), "select * from lake.stage.s where id < 0\n");
+    assert_eq!(
+        p.read("target/compiled/tests/no_negatives.sql"),
+        "select * from lake.stage.s where id < 0\n"
+    );
 }
 
 #[test]
 fn deleted_models_leave_no_stale_compiled_files() {
     let p = TempProject::new();
-    p.file("models/stage/a.sql", "select 1\n").file("models/stage/b.sql", "select 2\n");
+    p.file("models/stage/a.sql", "select 1\n")
+        .file("models/stage/b.sql", "select 2\n");
     compile_ok(&p, &[]);
     std::fs::remove_file(p.path().join("models/stage/b.sql")).unwrap();
     compile_ok(&p, &[]);
@@ -117,9 +168,12 @@ fn deleted_models_leave_no_stale_compiled_files() {
 #[test]
 fn disabled_models_are_left_out() {
     let p = TempProject::new();
-    p.file("project.yml", "name: demo\nmodels:\n  legacy:\n    +enabled: false\n")
-        .file("models/legacy/old.sql", "select * from {{ ref('gone') }}\n")
-        .file("models/stage/a.sql", "select 1\n");
+    p.file(
+        "project.yml",
+        "name: demo\nmodels:\n  legacy:\n    +enabled: false\n",
+    )
+    .file("models/legacy/old.sql", "select * from {{ ref('gone') }}\n")
+    .file("models/stage/a.sql", "select 1\n");
     compile_ok(&p, &[]);
     assert!(!p.path().join("target/compiled/legacy/old.sql").exists());
 }
@@ -129,14 +183,26 @@ fn the_repository_project_compiles() {
     let p = TempProject::new();
     let root = util::repo_root();
     for dir in ["models", "macros", "seeds", "tests/sql"] {
-        for entry in walkdir::WalkDir::new(root.join(dir)).into_iter().filter_map(Result::ok) {
+        for entry in walkdir::WalkDir::new(root.join(dir))
+            .into_iter()
+            .filter_map(Result::ok)
+        {
             if entry.file_type().is_file() {
-                let rel = entry.path().strip_prefix(&root).unwrap().to_str().unwrap().to_string();
+                let rel = entry
+                    .path()
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string();
                 p.file(&rel, &std::fs::read_to_string(entry.path()).unwrap());
             }
         }
     }
-    p.file("project.yml", &std::fs::read_to_string(root.join("project.yml")).unwrap());
+    p.file(
+        "project.yml",
+        &std::fs::read_to_string(root.join("project.yml")).unwrap(),
+    );
     compile_ok(&p, &[]);
     let marts = p.lake(&["ls", "--select", "mart", "--resource-type", "model"]);
     assert!(marts.stdout.lines().count() >= 3, "{}", marts.stdout);

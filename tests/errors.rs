@@ -6,17 +6,30 @@ use util::TempProject;
 
 fn failing(p: &TempProject, args: &[&str]) -> String {
     let out = p.lake(args);
-    assert_eq!(out.code, 1, "expected project error, got {}: {}{}", out.code, out.stdout, out.stderr);
-    assert!(out.stdout.is_empty(), "nothing printed to stdout on error: {}", out.stdout);
-    assert!(!p.path().join("target/manifest.json").exists(), "no artifacts on error");
+    assert_eq!(
+        out.code, 1,
+        "expected project error, got {}: {}{}",
+        out.code, out.stdout, out.stderr
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing printed to stdout on error: {}",
+        out.stdout
+    );
+    assert!(
+        !p.path().join("target/manifest.json").exists(),
+        "no artifacts on error"
+    );
     out.stderr
 }
 
 #[test]
 fn unknown_ref_suggests_the_nearest_model() {
     let p = TempProject::new();
-    p.file("models/stage/c_model.sql", "select 1 as id\n")
-        .file("models/stage/b.sql", "select *\nfrom {{ ref('c_model') }}\njoin {{ ref('c_modle') }} using (id)\n");
+    p.file("models/stage/c_model.sql", "select 1 as id\n").file(
+        "models/stage/b.sql",
+        "select *\nfrom {{ ref('c_model') }}\njoin {{ ref('c_modle') }} using (id)\n",
+    );
     insta::assert_snapshot!(failing(&p, &["compile"]));
 }
 
@@ -33,8 +46,11 @@ fn cycle_prints_the_whole_cycle_with_files() {
 #[test]
 fn yaml_typo_in_project_file_points_at_the_key() {
     let p = TempProject::new();
-    p.file("project.yml", "name: demo\nprofle: demo\nmodels:\n  stage:\n    +materialized: table\n")
-        .file("models/stage/a.sql", "select 1\n");
+    p.file(
+        "project.yml",
+        "name: demo\nprofle: demo\nmodels:\n  stage:\n    +materialized: table\n",
+    )
+    .file("models/stage/a.sql", "select 1\n");
     insta::assert_snapshot!(failing(&p, &["compile"]));
 }
 
@@ -49,23 +65,34 @@ fn yaml_typo_in_folder_config_points_at_the_key() {
 #[test]
 fn yaml_typo_in_properties_file_points_at_the_key() {
     let p = TempProject::new();
-    p.file("models/stage/a.sql", "select 1 as id\n")
-        .file("models/stage/a.yml", "models:\n  - name: a\n    colums:\n      - name: id\n");
+    p.file("models/stage/a.sql", "select 1 as id\n").file(
+        "models/stage/a.yml",
+        "models:\n  - name: a\n    colums:\n      - name: id\n",
+    );
     insta::assert_snapshot!(failing(&p, &["compile"]));
 }
 
 #[test]
 fn undefined_jinja_variable_names_model_and_line() {
     let p = TempProject::new();
-    p.file("models/stage/a.sql", "select 1 as id,\n  {{ colum_name }} as x\nfrom t\n");
+    p.file(
+        "models/stage/a.sql",
+        "select 1 as id,\n  {{ colum_name }} as x\nfrom t\n",
+    );
     insta::assert_snapshot!(failing(&p, &["compile"]));
 }
 
 #[test]
 fn unknown_macro_suggests_the_nearest_macro() {
     let p = TempProject::new();
-    p.file("macros/money.sql", "{% macro cents_to_dollars(c) %}({{ c }} / 100){% endmacro %}\n")
-        .file("models/stage/a.sql", "select\n  {{ cents_to_dolars('amount') }} as usd\nfrom t\n");
+    p.file(
+        "macros/money.sql",
+        "{% macro cents_to_dollars(c) %}({{ c }} / 100){% endmacro %}\n",
+    )
+    .file(
+        "models/stage/a.sql",
+        "select\n  {{ cents_to_dolars('amount') }} as usd\nfrom t\n",
+    );
     insta::assert_snapshot!(failing(&p, &["compile"]));
 }
 
@@ -79,29 +106,42 @@ fn jinja_syntax_error_names_model_and_line() {
 #[test]
 fn duplicate_model_name_names_both_files() {
     let p = TempProject::new();
-    p.file("models/stage/events.sql", "select 1\n").file("models/mart/events.sql", "select 2\n");
+    p.file("models/stage/events.sql", "select 1\n")
+        .file("models/mart/events.sql", "select 2\n");
     insta::assert_snapshot!(failing(&p, &["compile"]));
 }
 
 #[test]
 fn missing_required_var_explains_how_to_set_it() {
     let p = TempProject::new();
-    p.file("models/stage/a.sql", "select *\nfrom t\nwhere day = '{{ var(\"start_day\") }}'\n");
+    p.file(
+        "models/stage/a.sql",
+        "select *\nfrom t\nwhere day = '{{ var(\"start_day\") }}'\n",
+    );
     insta::assert_snapshot!(failing(&p, &["compile"]));
 }
 
 #[test]
 fn unknown_source_suggests_the_declared_one() {
     let p = TempProject::new();
-    p.file("models/raw/src.yml", "sources:\n  - name: landing\n    tables:\n      - name: events\n")
-        .file("models/raw/a.sql", "select * from {{ source('landing', 'event') }}\n");
+    p.file(
+        "models/raw/src.yml",
+        "sources:\n  - name: landing\n    tables:\n      - name: events\n",
+    )
+    .file(
+        "models/raw/a.sql",
+        "select * from {{ source('landing', 'event') }}\n",
+    );
     insta::assert_snapshot!(failing(&p, &["compile"]));
 }
 
 #[test]
 fn invalid_config_call_in_model_names_the_line() {
     let p = TempProject::new();
-    p.file("models/stage/a.sql", "{{ config(materialized='incremental', incremental_strategy='upsert') }}\nselect 1\n");
+    p.file(
+        "models/stage/a.sql",
+        "{{ config(materialized='incremental', incremental_strategy='upsert') }}\nselect 1\n",
+    );
     insta::assert_snapshot!(failing(&p, &["compile"]));
 }
 
@@ -134,6 +174,9 @@ fn several_errors_are_reported_in_one_run() {
     p.file("models/stage/a.sql", "select * from {{ ref('nope') }}\n")
         .file("models/stage/b.sql", "select {{ nope }}\n");
     let err = failing(&p, &["compile"]);
-    assert!(err.contains("error[L001]") && err.contains("error[L021]"), "{err}");
+    assert!(
+        err.contains("error[L001]") && err.contains("error[L021]"),
+        "{err}"
+    );
     assert!(err.contains("2 errors found"), "{err}");
 }

@@ -40,22 +40,43 @@ fn manifest(p: &TempProject) -> serde_json::Value {
 #[test]
 fn no_profiles_file_means_the_embedded_default() {
     let p = TempProject::new();
-    p.file("models/a.sql", "select '{{ target.name }} {{ target.catalog_type }} {{ target.database }}' as t\n");
+    p.file(
+        "models/a.sql",
+        "select '{{ target.name }} {{ target.catalog_type }} {{ target.database }}' as t\n",
+    );
     let out = p.lake(&["compile"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(p.read("target/compiled/a.sql"), "select 'dev duckdb lake' as t\n");
+    assert_eq!(
+        p.read("target/compiled/a.sql"),
+        "select 'dev duckdb lake' as t\n"
+    );
     assert_eq!(manifest(&p)["metadata"]["catalog_type"], "duckdb");
 }
 
 #[test]
 fn target_flag_and_env_var_interpolation() {
     let p = TempProject::new();
-    p.file("profiles.yml", PROFILES).file("models/a.sql", "select '{{ target.name }} {{ target.catalog_type }}' as t from {{ this }}\n");
-    let env = [("LAKE_T_PG_PASSWORD", "pg-s3cret-value"), ("LAKE_T_KEY", "AKIAKEYVALUE"), ("LAKE_T_SECRET", "s3-s3cret-value")];
+    p.file("profiles.yml", PROFILES).file(
+        "models/a.sql",
+        "select '{{ target.name }} {{ target.catalog_type }}' as t from {{ this }}\n",
+    );
+    let env = [
+        ("LAKE_T_PG_PASSWORD", "pg-s3cret-value"),
+        ("LAKE_T_KEY", "AKIAKEYVALUE"),
+        ("LAKE_T_SECRET", "s3-s3cret-value"),
+    ];
     let out = p.lake_env(&["compile", "--target", "prod", "-vvv"], &env);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(p.read("target/compiled/a.sql"), "select 'prod postgres' as t from lakehouse.main.a\n");
-    let everything = format!("{}{}{}", out.stdout, out.stderr, p.read("target/manifest.json"));
+    assert_eq!(
+        p.read("target/compiled/a.sql"),
+        "select 'prod postgres' as t from lakehouse.main.a\n"
+    );
+    let everything = format!(
+        "{}{}{}",
+        out.stdout,
+        out.stderr,
+        p.read("target/manifest.json")
+    );
     for secret in ["pg-s3cret-value", "AKIAKEYVALUE", "s3-s3cret-value"] {
         assert!(!everything.contains(secret), "secret leaked: {secret}");
     }
@@ -64,8 +85,12 @@ fn target_flag_and_env_var_interpolation() {
 #[test]
 fn missing_env_var_names_the_variable_not_a_value() {
     let p = TempProject::new();
-    p.file("profiles.yml", PROFILES).file("models/a.sql", "select 1\n");
-    let out = p.lake_env(&["compile", "--target", "prod"], &[("LAKE_T_KEY", "AKIAKEYVALUE"), ("LAKE_T_SECRET", "x")]);
+    p.file("profiles.yml", PROFILES)
+        .file("models/a.sql", "select 1\n");
+    let out = p.lake_env(
+        &["compile", "--target", "prod"],
+        &[("LAKE_T_KEY", "AKIAKEYVALUE"), ("LAKE_T_SECRET", "x")],
+    );
     assert_eq!(out.code, 1);
     insta::assert_snapshot!(out.stderr);
     assert!(!out.stderr.contains("AKIAKEYVALUE"));
@@ -74,7 +99,8 @@ fn missing_env_var_names_the_variable_not_a_value() {
 #[test]
 fn unknown_target_suggests_the_nearest() {
     let p = TempProject::new();
-    p.file("profiles.yml", PROFILES).file("models/a.sql", "select 1\n");
+    p.file("profiles.yml", PROFILES)
+        .file("models/a.sql", "select 1\n");
     let out = p.lake(&["compile", "--target", "prd"]);
     assert_eq!(out.code, 1);
     insta::assert_snapshot!(out.stderr);
@@ -83,7 +109,11 @@ fn unknown_target_suggests_the_nearest() {
 #[test]
 fn typo_in_profiles_points_at_the_key() {
     let p = TempProject::new();
-    p.file("profiles.yml", "demo:\n  outputs:\n    dev:\n      type: ducklake\n      data_pth: x\n").file("models/a.sql", "select 1\n");
+    p.file(
+        "profiles.yml",
+        "demo:\n  outputs:\n    dev:\n      type: ducklake\n      data_pth: x\n",
+    )
+    .file("models/a.sql", "select 1\n");
     let out = p.lake(&["compile"]);
     assert_eq!(out.code, 1);
     insta::assert_snapshot!(out.stderr);
@@ -107,11 +137,17 @@ fn lookup_order_flag_then_env_then_project_then_home() {
     assert_eq!(run(&[], &[]), "select 'from_project' as d\n");
     p.file("envdir/profiles.yml", &named("from_env"));
     let envdir = p.path().join("envdir");
-    assert_eq!(run(&[], &[("LAKE_PROFILES_DIR", envdir.to_str().unwrap())]), "select 'from_env' as d\n");
+    assert_eq!(
+        run(&[], &[("LAKE_PROFILES_DIR", envdir.to_str().unwrap())]),
+        "select 'from_env' as d\n"
+    );
     p.file("flagdir/profiles.yml", &named("from_flag"));
     let flagdir = p.path().join("flagdir");
     assert_eq!(
-        run(&["--profiles-dir", flagdir.to_str().unwrap()], &[("LAKE_PROFILES_DIR", envdir.to_str().unwrap())]),
+        run(
+            &["--profiles-dir", flagdir.to_str().unwrap()],
+            &[("LAKE_PROFILES_DIR", envdir.to_str().unwrap())]
+        ),
         "select 'from_flag' as d\n"
     );
 }

@@ -32,21 +32,61 @@ fn project() -> TempProject {
 
 #[test]
 fn everything_in_run_order_without_a_selector() {
-    assert_eq!(project().ls(&[]), ["orphan", "stg_users", "raw_events", "stg_events", "fct_daily", "rpt_kpis"]);
+    assert_eq!(
+        project().ls(&[]),
+        [
+            "orphan",
+            "stg_users",
+            "raw_events",
+            "stg_events",
+            "fct_daily",
+            "rpt_kpis"
+        ]
+    );
 }
 
 #[test]
 fn model_name_and_graph_operators() {
     let p = project();
     assert_eq!(p.ls(&["stg_events"]), ["stg_events"]);
-    assert_eq!(p.ls(&["stg_events+"]), ["stg_events", "fct_daily", "rpt_kpis"]);
-    assert_eq!(p.ls(&["+fct_daily"]), ["stg_users", "raw_events", "stg_events", "fct_daily"]);
-    assert_eq!(p.ls(&["1+fct_daily"]), ["stg_users", "stg_events", "fct_daily"]);
+    assert_eq!(
+        p.ls(&["stg_events+"]),
+        ["stg_events", "fct_daily", "rpt_kpis"]
+    );
+    assert_eq!(
+        p.ls(&["+fct_daily"]),
+        ["stg_users", "raw_events", "stg_events", "fct_daily"]
+    );
+    assert_eq!(
+        p.ls(&["1+fct_daily"]),
+        ["stg_users", "stg_events", "fct_daily"]
+    );
     assert_eq!(p.ls(&["raw_events+1"]), ["raw_events", "stg_events"]);
     assert_eq!(p.ls(&["1+rpt_kpis"]), ["fct_daily", "rpt_kpis"]);
-    assert_eq!(p.ls(&["2+rpt_kpis"]), ["stg_users", "stg_events", "fct_daily", "rpt_kpis"]);
-    assert_eq!(p.ls(&["@stg_users"]), ["stg_users", "raw_events", "stg_events", "fct_daily", "rpt_kpis"]);
-    assert_eq!(p.ls(&["3+rpt_kpis"]), ["stg_users", "raw_events", "stg_events", "fct_daily", "rpt_kpis"]);
+    assert_eq!(
+        p.ls(&["2+rpt_kpis"]),
+        ["stg_users", "stg_events", "fct_daily", "rpt_kpis"]
+    );
+    assert_eq!(
+        p.ls(&["@stg_users"]),
+        [
+            "stg_users",
+            "raw_events",
+            "stg_events",
+            "fct_daily",
+            "rpt_kpis"
+        ]
+    );
+    assert_eq!(
+        p.ls(&["3+rpt_kpis"]),
+        [
+            "stg_users",
+            "raw_events",
+            "stg_events",
+            "fct_daily",
+            "rpt_kpis"
+        ]
+    );
 }
 
 #[test]
@@ -54,7 +94,10 @@ fn layer_folder_and_path_selection() {
     let p = project();
     assert_eq!(p.ls(&["mart"]), ["fct_daily", "rpt_kpis"]);
     assert_eq!(p.ls(&["mart+"]), ["fct_daily", "rpt_kpis"]);
-    assert_eq!(p.ls(&["stage+"]), ["stg_users", "stg_events", "fct_daily", "rpt_kpis"]);
+    assert_eq!(
+        p.ls(&["stage+"]),
+        ["stg_users", "stg_events", "fct_daily", "rpt_kpis"]
+    );
     assert_eq!(p.ls(&["path:models/stage"]), ["stg_users", "stg_events"]);
     assert_eq!(p.ls(&["models/mart/reports"]), ["rpt_kpis"]);
     assert_eq!(p.ls(&["path:models/mart/fct_daily.sql"]), ["fct_daily"]);
@@ -67,9 +110,15 @@ fn methods_tags_config_sources_and_wildcards() {
     assert_eq!(p.ls(&["tag:hourly"]), ["stg_users", "stg_events"]);
     assert_eq!(p.ls(&["tag:pii"]), ["stg_users"]);
     assert_eq!(p.ls(&["config.materialized:incremental"]), ["orphan"]);
-    assert_eq!(p.ls(&["config.materialized:table"]), ["stg_users", "stg_events", "fct_daily", "rpt_kpis"]);
+    assert_eq!(
+        p.ls(&["config.materialized:table"]),
+        ["stg_users", "stg_events", "fct_daily", "rpt_kpis"]
+    );
     assert_eq!(p.ls(&["config.schema:mart"]), ["fct_daily", "rpt_kpis"]);
-    assert_eq!(p.ls(&["source:landing+"]), ["raw_events", "stg_events", "fct_daily", "rpt_kpis"]);
+    assert_eq!(
+        p.ls(&["source:landing+"]),
+        ["raw_events", "stg_events", "fct_daily", "rpt_kpis"]
+    );
     assert_eq!(p.ls(&["stg_*"]), ["stg_users", "stg_events"]);
     assert_eq!(p.ls(&["*_daily+"]), ["fct_daily", "rpt_kpis"]);
 }
@@ -81,20 +130,51 @@ fn union_intersection_and_exclude() {
     assert_eq!(p.ls(&["stg_users", "orphan"]), ["orphan", "stg_users"]);
     assert_eq!(p.ls(&["tag:hourly,stg_e*"]), ["stg_events"]);
     assert_eq!(p.ls(&["+rpt_kpis,stage"]), ["stg_users", "stg_events"]);
-    let out = p.lake(&["ls", "--resource-type", "model", "--select", "stage+", "--exclude", "tag:pii", "rpt_kpis"]);
-    assert_eq!(out.stdout.lines().collect::<Vec<_>>(), ["stg_events", "fct_daily"]);
+    let out = p.lake(&[
+        "ls",
+        "--resource-type",
+        "model",
+        "--select",
+        "stage+",
+        "--exclude",
+        "tag:pii",
+        "rpt_kpis",
+    ]);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["stg_events", "fct_daily"]
+    );
 }
 
 #[test]
 fn tests_follow_their_model_and_sources_and_seeds_are_listed() {
     let p = project();
-    p.file("models/stage/props.yml", "models:\n  - name: stg_users\n    columns:\n      - name: id\n        tests: [unique]\n");
+    p.file(
+        "models/stage/props.yml",
+        "models:\n  - name: stg_users\n    columns:\n      - name: id\n        tests: [unique]\n",
+    );
     let out = p.lake(&["ls", "--select", "stg_users"]);
-    assert_eq!(out.stdout.lines().collect::<Vec<_>>(), ["stg_users", "unique_stg_users_id"]);
-    let out = p.lake(&["ls", "--select", "+fct_daily", "--resource-type", "seed", "source"]);
-    assert_eq!(out.stdout.lines().collect::<Vec<_>>(), ["countries", "landing.events"]);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["stg_users", "unique_stg_users_id"]
+    );
+    let out = p.lake(&[
+        "ls",
+        "--select",
+        "+fct_daily",
+        "--resource-type",
+        "seed",
+        "source",
+    ]);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["countries", "landing.events"]
+    );
     let out = p.lake(&["ls", "--select", "resource_type:test"]);
-    assert_eq!(out.stdout.lines().collect::<Vec<_>>(), ["unique_stg_users_id"]);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["unique_stg_users_id"]
+    );
 }
 
 #[test]
@@ -107,7 +187,10 @@ fn output_formats() {
     assert_eq!(v["unique_id"], "model.demo.stg_events");
     assert_eq!(v["relation"], "lake.stage.stg_events");
     assert_eq!(v["materialized"], "table");
-    assert_eq!(v["depends_on"], serde_json::json!(["model.demo.raw_events"]));
+    assert_eq!(
+        v["depends_on"],
+        serde_json::json!(["model.demo.raw_events"])
+    );
 }
 
 #[test]
@@ -116,7 +199,10 @@ fn unmatched_selector_warns_with_suggestion_and_succeeds() {
     let out = p.lake(&["ls", "--select", "stg_event"]);
     assert_eq!(out.code, 0);
     assert_eq!(out.stdout, "");
-    assert_eq!(out.stderr, "warning: selector `stg_event` matched no node; did you mean `stg_events`?\n");
+    assert_eq!(
+        out.stderr,
+        "warning: selector `stg_event` matched no node; did you mean `stg_events`?\n"
+    );
 }
 
 #[test]

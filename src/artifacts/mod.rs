@@ -29,17 +29,16 @@ pub fn compiled_path(node: &Node) -> Option<PathBuf> {
     Some(p)
 }
 
-/// Writes the compiled SQL of `selected` nodes (all when `None`), replacing
-/// `target/compiled` so files of deleted models do not linger.
+/// Writes the compiled SQL of `selected` nodes (all when `None`). Files
+/// whose content is unchanged are left alone, and with a full selection the
+/// files of deleted nodes are removed, so `target/compiled` mirrors the
+/// project without rewriting thousands of files on every compile.
 pub fn write_compiled(
     project: &Project,
     dag: &Dag,
     selected: Option<&[usize]>,
 ) -> Result<usize, Diagnostic> {
     let dir = project.target_dir.join("compiled");
-    if selected.is_none() && dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-    }
     let all: Vec<usize> = (0..dag.nodes.len()).collect();
     let indices = selected.unwrap_or(&all);
     let jobs: Vec<(PathBuf, &str)> = indices
@@ -52,6 +51,18 @@ pub fn write_compiled(
             ))
         })
         .collect();
+    if selected.is_none() && dir.exists() {
+        let keep: std::collections::HashSet<&Path> =
+            jobs.iter().map(|(p, _)| p.as_path()).collect();
+        for entry in walkdir::WalkDir::new(&dir)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            if entry.file_type().is_file() && !keep.contains(entry.path()) {
+                std::fs::remove_file(entry.path()).map_err(|e| io_error(entry.path(), e))?;
+            }
+        }
+    }
     let mut dirs: Vec<&Path> = jobs.iter().filter_map(|(p, _)| p.parent()).collect();
     dirs.sort();
     dirs.dedup();
@@ -68,6 +79,9 @@ pub fn write_compiled(
                 let jobs = &jobs;
                 s.spawn(move || {
                     for (path, sql) in jobs.iter().skip(t).step_by(threads) {
+                        if std::fs::read(path).is_ok_and(|old| old == sql.as_bytes()) {
+                            continue;
+                        }
                         std::fs::write(path, sql).map_err(|e| io_error(path, e))?;
                     }
                     Ok(())
@@ -115,8 +129,17 @@ struct ManifestNode<'a> {
     fqn: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     relation_name: Option<String>,
-    #[serde(flatten)]
-    node: &'a Node,
+    unique_id: &'a str,
+    config: &'a crate::project::NodeConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checksum: Option<&'a str>,
+    depends_on: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    columns: &'a [crate::project::ColumnProperties],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attached_node: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     compiled_path: Option<String>,
 }
@@ -139,7 +162,13 @@ pub fn write_manifest(
                 original_file_path: crate::diagnostic::display_path(&n.path),
                 fqn: &n.fqn,
                 relation_name: n.relation.as_ref().map(ToString::to_string),
-                node: n,
+                unique_id: &n.unique_id,
+                config: &n.config,
+                checksum: n.checksum.as_deref(),
+                depends_on: &n.depends_on,
+                description: n.description.as_deref(),
+                columns: &n.columns,
+                attached_node: n.attached_node.as_deref(),
                 compiled_path: compiled_path(n)
                     .map(|p| crate::diagnostic::display_path(&Path::new("target").join(p))),
             },
@@ -176,7 +205,7 @@ pub fn write_manifest(
     let path = project.target_dir.join("manifest.json");
     let file = std::fs::File::create(&path).map_err(|e| io_error(&path, e))?;
     let mut w = std::io::BufWriter::new(file);
-    serde_json::to_writer_pretty(&mut w, &manifest)
+    serde_json::to_writer(&mut w, &manifest)
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot write manifest: {e}")))?;
     w.write_all(b"\n")
         .and_then(|_| w.flush())

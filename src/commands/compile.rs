@@ -16,8 +16,19 @@ pub fn run(global: &GlobalArgs, select: &SelectArgs) -> Result<u8, Failure> {
     } else {
         Some(apply_selection(&c.dag, select)?.nodes.into_iter().collect())
     };
+    let clock = Instant::now();
     let written = write_compiled(&c.project, &c.dag, selected.as_deref())?;
+    tracing::info!(
+        files = written,
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "compiled SQL written"
+    );
+    let clock = Instant::now();
     write_manifest(&c.project, &c.dag, &c.started_at)?;
+    tracing::info!(
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "manifest written"
+    );
     let count = |k: NodeKind| c.dag.nodes.iter().filter(|n| n.kind == k).count();
     println!(
         "Compiled {} models, {} seeds, {} sources, {} tests ({written} SQL files) into {} in {:.2}s",

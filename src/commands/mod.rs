@@ -82,12 +82,19 @@ pub fn compile_project(global: &GlobalArgs) -> Result<Compiled, Failure> {
     let started_at = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string();
+    let clock = std::time::Instant::now();
     let project = load_project(&LoadOptions {
         project_dir: global.project_dir.clone(),
         profiles_dir: global.profiles_dir.clone(),
         target: global.target.clone(),
         vars: global.vars.clone(),
     })?;
+    tracing::info!(
+        models = project.models.len(),
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "project loaded"
+    );
+    let clock = std::time::Instant::now();
     let nodes = render_project(
         &project,
         &RenderOptions {
@@ -95,7 +102,17 @@ pub fn compile_project(global: &GlobalArgs) -> Result<Compiled, Failure> {
             incremental: HashSet::new(),
         },
     )?;
+    tracing::info!(
+        nodes = nodes.len(),
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "rendered"
+    );
+    let clock = std::time::Instant::now();
     let dag = build_dag(nodes)?;
+    tracing::info!(
+        elapsed_ms = clock.elapsed().as_millis() as u64,
+        "graph built"
+    );
     Ok(Compiled {
         project,
         dag,

@@ -45,28 +45,39 @@ pub struct NodeConfig {
     /// How the node is persisted.
     pub materialized: Materialization,
     /// DuckLake schema; defaults to the layer folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
     /// Table name in the lake when it differs from the file name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     /// Free labels for `tag:` selection.
     pub tags: Vec<String>,
     /// Key columns for incremental merge/delete+insert.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unique_key: Vec<String>,
     /// `append`, `delete+insert` or `merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub incremental_strategy: Option<String>,
     /// `ignore`, `fail`, `append_new_columns` or `sync_all_columns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub on_schema_change: Option<String>,
     /// SQL run before the model.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pre_hook: Vec<String>,
     /// SQL run after the model.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_hook: Vec<String>,
     /// Overrides `--full-refresh` for this model.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_refresh: Option<bool>,
     /// Seed column types, `column: TYPE`.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub column_types: IndexMap<String, String>,
     /// CSV delimiter for seeds.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<String>,
     /// Arbitrary user metadata, carried into the manifest.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub meta: IndexMap<String, Json>,
 }
 

@@ -21,7 +21,7 @@ pub fn yaml_error(path: &Path, source: &str, err: &serde_yaml::Error) -> Diagnos
     let span = err.location().map(|l| {
         let start = l.index().min(source.len());
         let end = source[start..]
-            .find(|c: char| c == ':' || c == '\n')
+            .find([':', '\n'])
             .map(|e| start + e.max(1))
             .unwrap_or(source.len());
         Span::Bytes(start..end)
@@ -30,16 +30,27 @@ pub fn yaml_error(path: &Path, source: &str, err: &serde_yaml::Error) -> Diagnos
         ("unknown field `", Code::UnknownKey, "unknown key"),
         ("unknown variant `", Code::InvalidValue, "invalid value"),
     ] {
-        let Some(at) = message.find(marker) else { continue };
+        let Some(at) = message.find(marker) else {
+            continue;
+        };
         // serde_yaml prefixes nested errors with their path, e.g. `models[0]: `.
         let context = message[..at].trim_end_matches([':', ' ']);
         let (key, expected) = split_unknown_field(&message[at + marker.len()..]);
-        let place = if context.is_empty() { String::new() } else { format!(" at `{context}`") };
-        let mut d = Diagnostic::new(code, format!("{what} `{key}`{place} in {}", file_name(path)))
-            .at(path, source, span.clone(), what);
+        let place = if context.is_empty() {
+            String::new()
+        } else {
+            format!(" at `{context}`")
+        };
+        let mut d = Diagnostic::new(
+            code,
+            format!("{what} `{key}`{place} in {}", file_name(path)),
+        )
+        .at(path, source, span.clone(), what);
         d = match did_you_mean(&key, expected.iter().map(String::as_str)) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None if !expected.is_empty() => d.with_help(format!("expected one of: {}", expected.join(", "))),
+            None if !expected.is_empty() => {
+                d.with_help(format!("expected one of: {}", expected.join(", ")))
+            }
             None => d,
         };
         return d;
@@ -102,8 +113,8 @@ pub fn locate_key(source: &str, path: &[&str]) -> Option<Span> {
                 }
                 let unquoted = content.trim_start_matches(['"', '\'']);
                 let quote = content.len() - unquoted.len();
-                if unquoted.starts_with(key) {
-                    let after = unquoted[key.len()..].trim_start_matches(['"', '\'']);
+                if let Some(after) = unquoted.strip_prefix(key) {
+                    let after = after.trim_start_matches(['"', '\'']);
                     if after.trim_start().starts_with(':') {
                         let start = pos + indent + dash + quote;
                         found = Some((start, indent + dash));

@@ -1,7 +1,7 @@
 //! Turns a minijinja error into a diagnostic that names the model (or macro)
 //! file and line, with a stable code and a hint.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use minijinja::ErrorKind;
 
@@ -40,7 +40,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
 /// `prefix` + `text`), to a diagnostic.
 pub fn diagnose(
     err: &minijinja::Error,
-    path: &PathBuf,
+    path: &Path,
     text: &str,
     prefix_len: usize,
     macros: &MacroMap,
@@ -61,7 +61,7 @@ pub fn diagnose(
                 Some(Span::Line(line - start + 1)),
                 None,
             ),
-            None => (path.clone(), text.to_string(), None, None),
+            None => (path.to_path_buf(), text.to_string(), None, None),
         }
     } else {
         let span = match (err.range(), err.line()) {
@@ -71,7 +71,7 @@ pub fn diagnose(
             (_, Some(line)) => Some(Span::Line(line)),
             _ => None,
         };
-        (path.clone(), text.to_string(), span, Some(prefix_len))
+        (path.to_path_buf(), text.to_string(), span, Some(prefix_len))
     };
     let snippet = match (&span, shift) {
         (Some(Span::Bytes(r)), Some(_)) => file_text.get(r.clone()).map(str::to_string),

@@ -322,9 +322,23 @@ fn render_models(
     indices: &[usize],
     macros: &MacroMap,
 ) -> Vec<RenderResult> {
+    // Importing the macros costs a template evaluation per render: only
+    // models that mention a macro by name pay it.
+    let prefixes: Vec<&str> = indices
+        .iter()
+        .map(|&i| {
+            let text = &project.models[i].file.text;
+            if macros.names.iter().any(|n| text.contains(n.as_str())) {
+                prefix
+            } else {
+                ""
+            }
+        })
+        .collect();
     let sources: Vec<String> = indices
         .iter()
-        .map(|&i| format!("{prefix}{}", project.models[i].file.text))
+        .zip(&prefixes)
+        .map(|(&i, p)| format!("{p}{}", project.models[i].file.text))
         .collect();
     let names: Vec<String> = indices
         .iter()
@@ -367,7 +381,7 @@ fn render_models(
                     &e,
                     &m.file.path,
                     &m.file.text,
-                    prefix.len(),
+                    prefixes[k].len(),
                     macros,
                 ))
             })

@@ -20,7 +20,9 @@ pub struct Output {
 impl TempProject {
     /// An empty project named `demo`.
     pub fn new() -> Self {
-        let p = TempProject { dir: tempfile::tempdir().expect("temp dir") };
+        let p = TempProject {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
         p.file("project.yml", "name: demo\n");
         p
     }
