@@ -188,7 +188,8 @@ impl Diagnostic {
             .with_message(&self.message);
         let mut labels = Vec::new();
         let mut header_notes = Vec::new();
-        for (i, loc) in self.location
+        for (i, loc) in self
+            .location
             .as_deref()
             .into_iter()
             .chain(self.secondary.iter())
