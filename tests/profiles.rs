@@ -151,3 +151,28 @@ fn lookup_order_flag_then_env_then_project_then_home() {
         "select 'from_flag' as d\n"
     );
 }
+
+#[test]
+fn the_example_profiles_file_is_valid_for_every_target() {
+    let p = TempProject::new();
+    let example = std::fs::read_to_string(util::repo_root().join("profiles.yml.example")).unwrap();
+    p.file("project.yml", "name: browser_events\n")
+        .file("profiles.yml", &example)
+        .file(
+            "models/a.sql",
+            "select '{{ target.name }} {{ target.catalog_type }}' as t\n",
+        );
+    let env = [
+        ("LAKE_PG_PASSWORD", "pw"),
+        ("LAKE_S3_KEY_ID", "id"),
+        ("LAKE_S3_SECRET", "secret"),
+    ];
+    for (target, expected) in [("dev", "dev duckdb"), ("prod", "prod postgres")] {
+        let out = p.lake_env(&["compile", "--target", target], &env);
+        assert_eq!(out.code, 0, "{target}: {}", out.stderr);
+        assert_eq!(
+            p.read("target/compiled/a.sql"),
+            format!("select '{expected}' as t\n")
+        );
+    }
+}

@@ -16,18 +16,19 @@ pub fn run(global: &GlobalArgs, select: &SelectArgs) -> Result<u8, Failure> {
     } else {
         Some(apply_selection(&c.dag, select)?.nodes.into_iter().collect())
     };
+    // The manifest is written beside the SQL files, on its own thread.
     let clock = Instant::now();
-    let written = write_compiled(&c.project, &c.dag, selected.as_deref())?;
+    let (written, manifest) = std::thread::scope(|s| {
+        let manifest = s.spawn(|| write_manifest(&c.project, &c.dag, &c.started_at));
+        let written = write_compiled(&c.project, &c.dag, selected.as_deref());
+        (written, manifest.join().expect("manifest thread panicked"))
+    });
+    let written = written?;
+    manifest?;
     tracing::info!(
         files = written,
         elapsed_ms = clock.elapsed().as_millis() as u64,
-        "compiled SQL written"
-    );
-    let clock = Instant::now();
-    write_manifest(&c.project, &c.dag, &c.started_at)?;
-    tracing::info!(
-        elapsed_ms = clock.elapsed().as_millis() as u64,
-        "manifest written"
+        "artifacts written"
     );
     let count = |k: NodeKind| c.dag.nodes.iter().filter(|n| n.kind == k).count();
     println!(
@@ -39,5 +40,6 @@ pub fn run(global: &GlobalArgs, select: &SelectArgs) -> Result<u8, Failure> {
         crate::diagnostic::display_path(c.project.target_dir.strip_prefix(&c.project.root).unwrap_or(&c.project.target_dir)),
         start.elapsed().as_secs_f64()
     );
+    super::exit_fast(c);
     Ok(EXIT_OK)
 }

@@ -19,6 +19,7 @@ pub fn run(global: &GlobalArgs, select: &SelectArgs, format: DagFormat) -> Resul
         .filter(|&i| c.dag.nodes[i].kind != NodeKind::Test)
         .collect();
     print!("{}", render_dag(&c.dag, &shown, format));
+    super::exit_fast(c);
     Ok(EXIT_OK)
 }
 

@@ -55,5 +55,6 @@ pub fn run(
         }
     }
     let _ = out.flush();
+    super::exit_fast(c);
     Ok(EXIT_OK)
 }

@@ -56,16 +56,21 @@ pub fn discover(
     let mut found = Found::default();
     let mut property_files = Vec::new();
     for base in &paths.models {
-        for (rel, folders) in files_under(root, base, &["sql", "yml", "yaml"]) {
-            let Some(text) = read(root, &rel, diags) else {
-                continue;
+        let files = files_under(root, base, &["sql", "yml", "yaml"]);
+        for ((rel, folders), read) in files.iter().cloned().zip(read_with_checksums(root, &files)) {
+            let (text, checksum) = match read {
+                Ok(ok) => ok,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
             };
             if rel.extension().is_some_and(|e| e == "sql") {
                 let name = stem(&rel);
                 let mut config = NodeConfig::default();
                 inherit(model_folders, &folders, &mut config);
                 found.models.push(ModelFile {
-                    checksum: sha256(&text),
+                    checksum,
                     name,
                     file: SourceFile { path: rel, text },
                     folders,
@@ -172,6 +177,40 @@ fn files_under(root: &Path, base: &str, exts: &[&str]) -> Vec<(PathBuf, Vec<Stri
         out.push((rel, folders));
     }
     out
+}
+
+/// Reads and hashes `files` on all cores: on large projects this is most of
+/// the loading time. Results are in input order.
+fn read_with_checksums(
+    root: &Path,
+    files: &[(PathBuf, Vec<String>)],
+) -> Vec<Result<(String, String), Diagnostic>> {
+    let one = |rel: &Path| {
+        std::fs::read_to_string(root.join(rel))
+            .map(|text| {
+                let sum = sha256(&text);
+                (text, sum)
+            })
+            .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read {}: {e}", rel.display())))
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len() / 256 + 1);
+    if threads <= 1 {
+        return files.iter().map(|(rel, _)| one(rel)).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|(rel, _)| one(rel)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("reader thread panicked"))
+            .collect()
+    })
 }
 
 fn read(root: &Path, rel: &Path, diags: &mut Diagnostics) -> Option<String> {
