@@ -280,7 +280,7 @@ fn apply_properties(pf: &SourceFile, found: &mut Found, diags: &mut Diagnostics)
             diags.push(unknown_node(pf, "models", i, &p.name, &model_names));
             continue;
         };
-        apply_node_config(pf, "models", i, p, &mut model.config, diags);
+        apply_node_config(pf, p, &mut model.config, diags);
         model.description = p.description.clone();
         model.columns = p.columns.clone();
         collect_tests(
@@ -297,7 +297,7 @@ fn apply_properties(pf: &SourceFile, found: &mut Found, diags: &mut Diagnostics)
             diags.push(unknown_node(pf, "seeds", i, &p.name, &seed_names));
             continue;
         };
-        apply_node_config(pf, "seeds", i, p, &mut seed.config, diags);
+        apply_node_config(pf, p, &mut seed.config, diags);
         seed.description = p.description.clone();
         seed.columns = p.columns.clone();
         collect_tests(
@@ -381,8 +381,6 @@ fn find_name_line(text: &str, name: &str) -> Option<crate::diagnostic::Span> {
 
 fn apply_node_config(
     pf: &SourceFile,
-    _section: &str,
-    _index: usize,
     p: &NodeProperties,
     config: &mut NodeConfig,
     diags: &mut Diagnostics,

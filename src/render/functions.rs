@@ -56,7 +56,7 @@ fn lake_error(code: Code, message: String, help: Option<String>) -> Error {
 }
 
 /// Everything `ref()` and `source()` can resolve to, built once per compile.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Resolver {
     /// Model and seed names to relations.
     pub nodes: HashMap<String, JinjaRelation>,

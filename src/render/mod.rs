@@ -11,7 +11,7 @@ mod generic_tests;
 mod relation;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use minijinja::value::Value;
@@ -46,7 +46,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
         .map(|m| model_relation(project, m, &m.config))
         .collect();
     let mut resolver = build_resolver(project, &static_relations);
-    let mut env = build_env(project, opts, &macros, Arc::new(resolver.clone_shallow()))?;
+    let mut env = build_env(project, opts, &macros, Arc::new(resolver.clone()))?;
     let names = export_names(&env, &mut diags);
     let prefix = import_prefix(&names);
     let macro_map = MacroMap {
@@ -83,7 +83,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
     }
     if !changed.is_empty() {
         resolver = build_resolver_with(project, &finals, &configs);
-        env = build_env(project, opts, &macros, Arc::new(resolver.clone_shallow()))?;
+        env = build_env(project, opts, &macros, Arc::new(resolver.clone()))?;
         let redo: Vec<usize> = rendered
             .iter()
             .enumerate()
@@ -133,7 +133,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
             attached_node: None,
         });
     }
-    inline_ephemerals(project, &mut nodes, &model_sql, &model_refs);
+    inline_ephemerals(&mut nodes, &model_sql, &model_refs);
 
     for s in &project.seeds {
         let mut fqn = s.folders.clone();
@@ -533,16 +533,6 @@ fn build_resolver_with(
     r
 }
 
-impl Resolver {
-    fn clone_shallow(&self) -> Resolver {
-        Resolver {
-            nodes: self.nodes.clone(),
-            sources: self.sources.clone(),
-            vars: self.vars.clone(),
-        }
-    }
-}
-
 /// Concatenates every macro file into one template so macros can call each
 /// other across files, remembering where each file starts.
 fn combine_macros(project: &Project) -> MacroMap {
@@ -645,7 +635,6 @@ fn import_prefix(names: &[String]) -> String {
 
 /// Prepends, to every model that refs ephemeral models, their SQL as CTEs.
 fn inline_ephemerals(
-    project: &Project,
     nodes: &mut [Node],
     sql: &HashMap<String, String>,
     refs: &HashMap<String, Vec<String>>,
@@ -673,7 +662,6 @@ fn inline_ephemerals(
             }
         }
     }
-    let _ = project;
     for n in nodes.iter_mut() {
         let mut order = Vec::new();
         collect(&n.name, refs, &ephemeral, &mut HashSet::new(), &mut order);
@@ -693,9 +681,4 @@ fn inline_ephemerals(
             *s = ephemeral::inject_ctes(s, &ctes);
         }
     }
-}
-
-/// Relative display of a path for messages.
-pub fn shown(path: &Path) -> String {
-    crate::diagnostic::display_path(path)
 }
