@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod graph;
 pub mod logging;
 pub mod nodes;
+pub mod parallel;
 pub mod project;
 pub mod render;
 pub mod select;

@@ -69,29 +69,11 @@ pub fn write_compiled(
     for d in dirs {
         std::fs::create_dir_all(d).map_err(|e| io_error(d, e))?;
     }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(jobs.len() / 512 + 1);
-    let results: Vec<Result<(), Diagnostic>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let jobs = &jobs;
-                s.spawn(move || {
-                    for (path, sql) in jobs.iter().skip(t).step_by(threads) {
-                        if std::fs::read(path).is_ok_and(|old| old == sql.as_bytes()) {
-                            continue;
-                        }
-                        std::fs::write(path, sql).map_err(|e| io_error(path, e))?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("writer thread panicked"))
-            .collect()
+    let results = crate::parallel::map_in_order(&jobs, 512, |(path, sql)| {
+        if std::fs::read(path).is_ok_and(|old| old == sql.as_bytes()) {
+            return Ok(());
+        }
+        std::fs::write(path, sql).map_err(|e| io_error(path, e))
     });
     for r in results {
         r?;

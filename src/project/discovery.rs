@@ -193,24 +193,7 @@ fn read_with_checksums(
             })
             .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read {}: {e}", rel.display())))
     };
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(files.len() / 256 + 1);
-    if threads <= 1 {
-        return files.iter().map(|(rel, _)| one(rel)).collect();
-    }
-    let chunk = files.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|(rel, _)| one(rel)).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("reader thread panicked"))
-            .collect()
-    })
+    crate::parallel::map_in_order(files, 256, |(rel, _)| one(rel))
 }
 
 fn read(root: &Path, rel: &Path, diags: &mut Diagnostics) -> Option<String> {
@@ -237,7 +220,12 @@ fn sha256(text: &str) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 fn report_duplicates(found: &Found, diags: &mut Diagnostics) {

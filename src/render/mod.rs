@@ -106,11 +106,10 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
     for (i, (m, r)) in project.models.iter().zip(rendered).enumerate() {
         let (sql, cap) = match r {
             Ok(ok) => ok,
-            Err(Some(d)) => {
+            Err(d) => {
                 diags.push(d);
                 continue;
             }
-            Err(None) => continue,
         };
         model_sql.insert(m.name.clone(), sql.clone());
         model_refs.insert(m.name.clone(), cap.refs.clone());
@@ -310,7 +309,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
     diags.into_result(nodes)
 }
 
-type RenderResult = Result<(String, Capture), Option<Diagnostic>>;
+type RenderResult = Result<(String, Capture), Diagnostic>;
 
 /// Renders the models at `indices` in parallel; results in `indices` order.
 fn render_models(
@@ -344,11 +343,8 @@ fn render_models(
         .iter()
         .map(|&i| crate::diagnostic::display_path(&project.models[i].file.path))
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(indices.len() / 256 + 1);
-    let render_one = |k: usize| -> RenderResult {
+    let positions: Vec<usize> = (0..indices.len()).collect();
+    crate::parallel::map_in_order(&positions, 256, |&k| -> RenderResult {
         let i = indices[k];
         let m = &project.models[i];
         let rel = JinjaRelation {
@@ -377,38 +373,9 @@ fn render_models(
                 (c.into_output(), cap)
             })
             .map_err(|e| {
-                Some(diagnose::diagnose(
-                    &e,
-                    &m.file.path,
-                    &m.file.text,
-                    prefixes[k].len(),
-                    macros,
-                ))
+                diagnose::diagnose(&e, &m.file.path, &m.file.text, prefixes[k].len(), macros)
             })
-    };
-    if threads <= 1 {
-        return (0..indices.len()).map(render_one).collect();
-    }
-    let mut out: Vec<RenderResult> = (0..indices.len()).map(|_| Err(None)).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let render_one = &render_one;
-                s.spawn(move || {
-                    (t..indices.len())
-                        .step_by(threads)
-                        .map(|k| (k, render_one(k)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            for (k, r) in h.join().expect("render thread panicked") {
-                out[k] = r;
-            }
-        }
-    });
-    out
+    })
 }
 
 fn apply_capture(config: &mut NodeConfig, cap: &Capture) {
