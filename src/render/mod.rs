@@ -229,14 +229,10 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
     // Generic tests from properties files.
     for t in &project.generic_tests {
         let (attached_id, relation) = match &t.attached_to {
-            TestedNode::Node(n) => {
-                let kind = if project.seeds.iter().any(|s| &s.name == n) {
-                    "seed"
-                } else {
-                    "model"
-                };
-                (id(kind, n), resolver.nodes.get(n).map(render_relation))
-            }
+            TestedNode::Node(n) => (
+                node_id(project, n),
+                resolver.nodes.get(n).map(render_relation),
+            ),
             TestedNode::Source(s, tb) => (
                 id("source", &format!("{s}.{tb}")),
                 resolver
@@ -389,14 +385,7 @@ fn dependencies(project: &Project, cap: &Capture) -> Vec<String> {
     let mut deps: Vec<String> = cap
         .refs
         .iter()
-        .map(|n| {
-            let kind = if project.seeds.iter().any(|s| &s.name == n) {
-                "seed"
-            } else {
-                "model"
-            };
-            format!("{kind}.{}.{n}", project.name)
-        })
+        .map(|n| node_id(project, n))
         .chain(
             cap.sources
                 .iter()
@@ -406,6 +395,16 @@ fn dependencies(project: &Project, cap: &Capture) -> Vec<String> {
     deps.sort();
     deps.dedup();
     deps
+}
+
+/// Unique id of the model or seed that `ref(name)` points at.
+fn node_id(project: &Project, name: &str) -> String {
+    let kind = if project.seeds.iter().any(|s| s.name == name) {
+        "seed"
+    } else {
+        "model"
+    };
+    format!("{kind}.{}.{name}", project.name)
 }
 
 fn model_relation(project: &Project, m: &ModelFile, config: &NodeConfig) -> Relation {
