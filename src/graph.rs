@@ -77,32 +77,47 @@ pub fn build_dag(nodes: Vec<Node>) -> Result<Dag, Diagnostics> {
             }
         }
     }
-    let mut slots: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
-    let sorted: Vec<Node> = order
+    // Reorder in place and renumber the edges: no second copy of the nodes
+    // and no second round of id lookups. pos[old] = new position.
+    let mut pos = vec![0usize; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        pos[old] = new;
+    }
+    let edges: Vec<(usize, usize)> = graph
+        .raw_edges()
         .iter()
-        .map(|&i| slots[i].take().expect("each node once"))
+        .map(|e| (pos[e.source().index()], pos[e.target().index()]))
         .collect();
-    let index: HashMap<String, usize> = sorted
+    let mut nodes = nodes;
+    permute_in_place(&mut nodes, pos);
+    let mut graph = DiGraph::<(), ()>::with_capacity(nodes.len(), edges.len());
+    for _ in &nodes {
+        graph.add_node(());
+    }
+    for (p, c) in edges {
+        graph.add_edge(NodeIndex::new(p), NodeIndex::new(c), ());
+    }
+    let index = nodes
         .iter()
         .enumerate()
         .map(|(i, n)| (n.unique_id.clone(), i))
         .collect();
-    let mut graph = DiGraph::<(), ()>::with_capacity(sorted.len(), sorted.len() * 2);
-    for _ in &sorted {
-        graph.add_node(());
-    }
-    for (i, n) in sorted.iter().enumerate() {
-        for d in &n.depends_on {
-            if let Some(&p) = index.get(d) {
-                graph.add_edge(NodeIndex::new(p), NodeIndex::new(i), ());
-            }
-        }
-    }
     Ok(Dag {
-        nodes: sorted,
+        nodes,
         graph,
         index,
     })
+}
+
+/// Moves `items[i]` to `items[dest[i]]` for every i, by swapping along cycles.
+fn permute_in_place<T>(items: &mut [T], mut dest: Vec<usize>) {
+    for i in 0..items.len() {
+        while dest[i] != i {
+            let j = dest[i];
+            items.swap(i, j);
+            dest.swap(i, j);
+        }
+    }
 }
 
 /// Finds one concrete cycle inside a strongly connected component, starting
@@ -232,5 +247,17 @@ impl Dag {
             layers[d].push(i);
         }
         layers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute_in_place;
+
+    #[test]
+    fn permutes_every_item_to_its_destination() {
+        let mut v = vec!["a", "b", "c", "d", "e"];
+        permute_in_place(&mut v, vec![3, 0, 4, 1, 2]);
+        assert_eq!(v, ["b", "d", "e", "a", "c"]);
     }
 }

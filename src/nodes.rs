@@ -93,9 +93,6 @@ pub struct Node {
     pub config: NodeConfig,
     /// Compiled SQL (models and tests).
     pub compiled_sql: Option<String>,
-    /// The file's text before rendering (models and tests).
-    #[serde(skip)]
-    pub raw_sql: Option<String>,
     /// sha256 of the defining file.
     pub checksum: Option<String>,
     /// Unique ids this node reads, sorted.

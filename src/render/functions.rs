@@ -12,7 +12,6 @@ use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Error, ErrorKind, State};
 use serde_json::Value as Json;
 
-use super::relation::JinjaRelation;
 use crate::diagnostic::{did_you_mean, Code};
 use crate::project::NodeConfig;
 
@@ -58,10 +57,11 @@ fn lake_error(code: Code, message: String, help: Option<String>) -> Error {
 /// Everything `ref()` and `source()` can resolve to, built once per compile.
 #[derive(Debug, Default, Clone)]
 pub struct Resolver {
-    /// Model and seed names to relations.
-    pub nodes: HashMap<String, JinjaRelation>,
-    /// `(source, table)` to relations.
-    pub sources: HashMap<(String, String), JinjaRelation>,
+    /// Model and seed names to relations (`JinjaRelation` objects, shared
+    /// by reference count so a `ref()` call copies no strings).
+    pub nodes: HashMap<String, Value>,
+    /// `(source, table)` to relations, likewise.
+    pub sources: HashMap<(String, String), Value>,
     /// Project variables.
     pub vars: IndexMap<String, Json>,
 }
@@ -95,7 +95,7 @@ pub fn register(env: &mut minijinja::Environment<'_>, resolver: Arc<Resolver>) {
                 .get_or_insert_extension(Capture::default())
                 .refs
                 .push(name.clone());
-            Ok(Value::from_object(rel.clone()))
+            Ok(rel.clone())
         },
     );
     let r = resolver.clone();
@@ -126,7 +126,7 @@ pub fn register(env: &mut minijinja::Environment<'_>, resolver: Arc<Resolver>) {
                 .get_or_insert_extension(Capture::default())
                 .sources
                 .push(key);
-            Ok(Value::from_object(rel.clone()))
+            Ok(rel.clone())
         },
     );
     env.add_function(

@@ -45,8 +45,8 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
         .iter()
         .map(|m| model_relation(project, m, &m.config))
         .collect();
-    let mut resolver = build_resolver(project, &static_relations);
-    let mut env = build_env(project, opts, &macros, Arc::new(resolver.clone()))?;
+    let mut resolver = Arc::new(build_resolver(project, &static_relations));
+    let mut env = build_env(project, opts, &macros, resolver.clone())?;
     let names = export_names(&env, &mut diags);
     let prefix = import_prefix(&names);
     let macro_map = MacroMap {
@@ -82,8 +82,8 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
         }
     }
     if !changed.is_empty() {
-        resolver = build_resolver_with(project, &finals, &configs);
-        env = build_env(project, opts, &macros, Arc::new(resolver.clone()))?;
+        resolver = Arc::new(build_resolver_with(project, &finals, &configs));
+        env = build_env(project, opts, &macros, resolver.clone())?;
         let redo: Vec<usize> = rendered
             .iter()
             .enumerate()
@@ -99,7 +99,13 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
         }
     }
 
-    let mut nodes = Vec::new();
+    let mut nodes = Vec::with_capacity(
+        project.models.len()
+            + project.seeds.len()
+            + project.sources.len()
+            + project.singular_tests.len()
+            + project.generic_tests.len(),
+    );
     let id = |kind: &str, name: &str| format!("{kind}.{}.{name}", project.name);
     let mut model_sql: HashMap<String, String> = HashMap::new();
     let mut model_refs: HashMap<String, Vec<String>> = HashMap::new();
@@ -111,8 +117,12 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
                 continue;
             }
         };
-        model_sql.insert(m.name.clone(), sql.clone());
-        model_refs.insert(m.name.clone(), cap.refs.clone());
+        // Only ephemeral SQL is needed again, to inline into children.
+        if configs[i].materialized == Materialization::Ephemeral {
+            model_sql.insert(m.name.clone(), sql.clone());
+        }
+        let depends_on = dependencies(project, &cap);
+        model_refs.insert(m.name.clone(), cap.refs);
         let mut fqn = m.folders.clone();
         fqn.push(m.name.clone());
         nodes.push(Node {
@@ -124,9 +134,8 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
             relation: Some(finals[i].clone()),
             config: configs[i].clone(),
             compiled_sql: Some(sql),
-            raw_sql: Some(m.file.text.clone()),
             checksum: Some(m.checksum.clone()),
-            depends_on: dependencies(project, &cap),
+            depends_on,
             description: m.description.clone(),
             columns: m.columns.clone(),
             attached_node: None,
@@ -146,7 +155,6 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
             relation: Some(seed_relation(project, s)),
             config: s.config.clone(),
             compiled_sql: None,
-            raw_sql: None,
             checksum: Some(s.checksum.clone()),
             depends_on: Vec::new(),
             description: s.description.clone(),
@@ -167,7 +175,6 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
                 ..NodeConfig::default()
             },
             compiled_sql: None,
-            raw_sql: None,
             checksum: None,
             depends_on: Vec::new(),
             description: src.description.clone(),
@@ -208,7 +215,6 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
                     relation: None,
                     config: NodeConfig::default(),
                     compiled_sql: Some(sql),
-                    raw_sql: Some(t.text.clone()),
                     checksum: None,
                     attached_node: deps.first().cloned(),
                     depends_on: deps,
@@ -294,7 +300,6 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
                 &relation,
                 to_relation.as_deref(),
             )),
-            raw_sql: None,
             checksum: None,
             depends_on: deps,
             description: None,
@@ -330,10 +335,17 @@ fn render_models(
             }
         })
         .collect();
-    let sources: Vec<String> = indices
+    let sources: Vec<std::borrow::Cow<'_, str>> = indices
         .iter()
         .zip(&prefixes)
-        .map(|(&i, p)| format!("{p}{}", project.models[i].file.text))
+        .map(|(&i, p)| {
+            let text = project.models[i].file.text.as_str();
+            if p.is_empty() {
+                text.into()
+            } else {
+                format!("{p}{text}").into()
+            }
+        })
         .collect();
     let names: Vec<String> = indices
         .iter()
@@ -442,12 +454,9 @@ fn source_relation(project: &Project, s: &crate::project::SourceTable) -> Relati
     }
 }
 
-fn render_relation(r: &JinjaRelation) -> String {
-    match (&r.cte, &r.external) {
-        (Some(c), _) => c.clone(),
-        (None, Some(e)) => e.clone(),
-        (None, None) => r.relation.to_string(),
-    }
+/// What a relation renders as in SQL (the object's own `render`).
+fn render_relation(r: &Value) -> String {
+    r.to_string()
 }
 
 fn build_resolver(project: &Project, relations: &[Relation]) -> Resolver {
@@ -469,31 +478,31 @@ fn build_resolver_with(
             (cfg.materialized == Materialization::Ephemeral).then(|| ephemeral::cte_name(&m.name));
         r.nodes.insert(
             m.name.clone(),
-            JinjaRelation {
+            Value::from_object(JinjaRelation {
                 relation: rel.clone(),
                 cte,
                 external: None,
-            },
+            }),
         );
     }
     for s in &project.seeds {
         r.nodes.insert(
             s.name.clone(),
-            JinjaRelation {
+            Value::from_object(JinjaRelation {
                 relation: seed_relation(project, s),
                 cte: None,
                 external: None,
-            },
+            }),
         );
     }
     for s in &project.sources {
         r.sources.insert(
             (s.source_name.clone(), s.name.clone()),
-            JinjaRelation {
+            Value::from_object(JinjaRelation {
                 relation: source_relation(project, s),
                 cte: None,
                 external: s.external_location.clone(),
-            },
+            }),
         );
     }
     r
