@@ -173,14 +173,23 @@ pub fn register(env: &mut minijinja::Environment<'_>, resolver: Arc<Resolver>) {
             .lookup("__lake_is_incremental")
             .is_some_and(|v| v.is_true())
     });
-    env.add_function("log", |msg: Value, info: Option<bool>| -> String {
-        if info.unwrap_or(false) {
-            tracing::info!(target: "lake::jinja", "{msg}");
-        } else {
-            tracing::debug!(target: "lake::jinja", "{msg}");
-        }
-        String::new()
-    });
+    // dbt's signature: log(msg, info=False), info positional or keyword.
+    env.add_function(
+        "log",
+        |msg: Value, info: Option<bool>, kwargs: Kwargs| -> Result<String, Error> {
+            let info = match info {
+                Some(i) => i,
+                None => kwargs.get::<Option<bool>>("info")?.unwrap_or(false),
+            };
+            kwargs.assert_all_used()?;
+            if info {
+                tracing::info!(target: "lake::jinja", "{msg}");
+            } else {
+                tracing::debug!(target: "lake::jinja", "{msg}");
+            }
+            Ok(String::new())
+        },
+    );
 }
 
 /// `env_var('NAME', 'default')`: the environment variable, else the default,
