@@ -355,7 +355,15 @@ pub fn resolve_target(
     let fail = |key: &[&str], msg: String| {
         Diagnostic::new(Code::Profile, msg).at(&shown, &source, at(key), "here")
     };
-    let text = |key: &[&str], s: &Scalar| interpolate(&s.raw()).map_err(|m| fail(key, m));
+    let text = |key: &[&str], s: &Scalar| {
+        interpolate(&s.raw()).map_err(|(m, help)| {
+            let d = fail(key, m);
+            match help {
+                Some(h) => d.with_help(h),
+                None => d,
+            }
+        })
+    };
     if let Some(kind) = &t.kind {
         if kind != "ducklake" {
             return Err(fail(&["type"], format!("unsupported target type `{kind}`"))
@@ -456,16 +464,22 @@ fn shown_path(root: &Path, file: &Path) -> PathBuf {
 }
 
 /// Expands `{{ env_var('NAME') }}` / `{{ env_var('NAME', 'default') }}` in a
-/// profile value. The error names the variable, never its value.
-pub fn interpolate(raw: &str) -> Result<String, String> {
+/// profile value. The error (message, hint) names the variable, never its
+/// value.
+pub fn interpolate(raw: &str) -> Result<String, (String, Option<String>)> {
     if !raw.contains("{{") {
         return Ok(raw.to_string());
     }
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_function("env_var", crate::render::env_var);
-    env.render_str(raw, ()).map_err(|e| match e.detail() {
-        Some(d) => d.to_string(),
-        None => format!("cannot expand `{raw}`: {}", e.kind()),
+    env.render_str(raw, ()).map_err(|e| {
+        let lake = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<crate::render::LakeError>());
+        match (lake, e.detail()) {
+            (Some(l), _) => (l.message.clone(), l.help.clone()),
+            (None, Some(d)) => (d.to_string(), None),
+            (None, None) => (format!("cannot expand a profile value: {}", e.kind()), None),
+        }
     })
 }

@@ -18,7 +18,7 @@ use minijinja::value::Value;
 use minijinja::{context, Environment, UndefinedBehavior};
 
 pub use diagnose::MacroMap;
-pub use functions::env_var;
+pub use functions::{env_var, LakeError};
 use functions::{Capture, Resolver};
 use relation::JinjaRelation;
 
