@@ -1,6 +1,8 @@
 {# The landed JSONL files of one dimension, read in place. #}
 {% macro landed(dim) -%}
-read_json('{{ var("landing_path") }}/{{ dim }}/*.jsonl', format = 'newline_delimited')
+{%- set path = var("landing_path") -%}
+{%- if not (path.startswith("/") or "://" in path) -%}{%- set path = project_root ~ "/" ~ path -%}{%- endif -%}
+read_json('{{ path }}/{{ dim }}/*.jsonl', format = 'newline_delimited')
 {%- endmacro %}
 
 {# The product name of a `/product_<name>` page path. #}

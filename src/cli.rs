@@ -16,9 +16,15 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 /// Exit code: the command line itself is wrong (flags, selectors).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the run was interrupted (Ctrl-C, SIGTERM); nothing half-written.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 const AFTER_HELP: &str = "\
 Examples:
+  lake run                              build every model on the lake (embedded default: .lake/)
+  lake run --select mart+               the mart models and everything downstream
+  lake build                            seeds, models and tests in dependency order
+  lake show top_performing_products     look at a model's rows
   lake compile                          render every model into target/compiled/
   lake ls --select mart+                what `lake run --select mart+` would touch
   lake ls --select tag:hourly,stage     intersection: stage models tagged hourly
@@ -28,7 +34,7 @@ Selectors (dbt's grammar): name, folder (`mart`), `path:models/stage`, `tag:x`,
 `config.materialized:incremental`, `source:landing`, wildcards (`stg_*`),
 graph operators `+x`, `x+`, `2+x`, `x+1`, `@x`; space = union, comma = intersection.
 
-Exit codes: 0 ok, 1 project errors, 2 bad command line.";
+Exit codes: 0 ok, 1 project errors or failed nodes, 2 bad command line, 130 interrupted.";
 
 /// lake: a declarative SQL model compiler and runner for DuckDB + DuckLake.
 #[derive(Debug, Parser)]
@@ -91,9 +97,88 @@ pub struct SelectArgs {
     pub exclude: Vec<String>,
 }
 
+/// Flags of the commands that execute nodes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// Selection.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Rebuild incremental models from scratch.
+    #[arg(long)]
+    pub full_refresh: bool,
+    /// Worker threads (default: the profile's `threads`, else the core count).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop starting nodes after the first failure.
+    #[arg(long, short = 'x')]
+    pub fail_fast: bool,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build the selected models on the lake, in dependency order, in parallel.
+    #[command(
+        after_help = "Examples:\n  lake run\n  lake run --select mart+ --threads 4\n  lake run --select config.materialized:incremental --full-refresh\n  lake run --exclude tag:slow --fail-fast\n\nWrites target/run_results.json and the SQL that ran under target/run/.\nExit codes: 0 all built, 1 a node failed or was skipped, 130 interrupted."
+    )]
+    Run {
+        /// What to run.
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// Load the CSV seeds into tables.
+    #[command(after_help = "Examples:\n  lake seed\n  lake seed --select page_kinds")]
+    Seed {
+        /// What to load.
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// Run data tests (generic tests from .yml files and tests/sql/*.sql).
+    #[command(
+        after_help = "Examples:\n  lake test\n  lake test --select stage\n\nA test passes when its query returns no rows; exit code 1 if any fails."
+    )]
+    Test {
+        /// Which tests.
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// Seeds, models and tests in DAG order; a failing test skips what depends on the tested node.
+    #[command(after_help = "Examples:\n  lake build\n  lake build --select +mart")]
+    Build {
+        /// What to build.
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// Print rows of a model, seed or source.
+    #[command(
+        after_help = "Examples:\n  lake show top_performing_products\n  lake show events --limit 5"
+    )]
+    Show {
+        /// Node name.
+        model: String,
+        /// Rows to print.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+    },
+    /// Run a SQL query against the lake; ref() and source() work.
+    #[command(
+        after_help = "Examples:\n  lake query \"select count(*) from {{ ref('events') }}\"\n  lake query \"select * from lake.mart.top_performing_products\" --limit 5"
+    )]
+    Query {
+        /// The SQL.
+        sql: String,
+        /// Rows to print.
+        #[arg(long, short = 'n', default_value_t = 100)]
+        limit: usize,
+    },
+    /// Check the project, profile, extensions and catalog, naming what is wrong.
+    #[command(after_help = "Examples:\n  lake debug\n  lake debug --target prod")]
+    Debug,
+    /// Make the DuckDB extensions available now (INSTALL, else the Python registry).
+    #[command(
+        after_help = "Examples:\n  lake setup\n  LAKE_EXTENSION_DIR=/opt/duckdb-ext lake setup"
+    )]
+    Setup,
     /// Render every model to SQL and write target/compiled/ and target/manifest.json.
     #[command(
         after_help = "Examples:\n  lake compile\n  lake compile --select stage+\n  lake compile --vars '{day: 2024-05-01}'"

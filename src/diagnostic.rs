@@ -44,6 +44,8 @@ pub enum Code {
     Profile,
     /// A file or folder cannot be read or written.
     Io,
+    /// DuckDB, an extension, or the catalog failed.
+    Warehouse,
 }
 
 impl Code {
@@ -64,6 +66,7 @@ impl Code {
             Code::BadSelector => "L030",
             Code::Profile => "L040",
             Code::Io => "L050",
+            Code::Warehouse => "L060",
         }
     }
 }

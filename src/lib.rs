@@ -4,18 +4,23 @@
 //! The pipeline, one module per stage, plain data flowing forward:
 //! [`project`] (load and validate files) -> [`render`] (Jinja to SQL, discover
 //! dependencies) -> [`graph`] (DAG, cycles, order) -> [`select`] (dbt
-//! selectors) -> [`artifacts`] (compiled SQL, manifest). [`commands`] wires
-//! stages into CLI commands; [`cli`] parses flags.
+//! selectors) -> [`plan`] (SQL per materialization, pure) -> [`execute`]
+//! (parallel scheduler) -> [`artifacts`] (compiled SQL, manifest, run
+//! results). [`warehouse`] is the only module that talks to DuckDB;
+//! [`commands`] wires stages into CLI commands; [`cli`] parses flags.
 #![deny(missing_docs)]
 
 pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod execute;
 pub mod graph;
 pub mod logging;
 pub mod nodes;
 pub mod parallel;
+pub mod plan;
 pub mod project;
 pub mod render;
 pub mod select;
+pub mod warehouse;

@@ -207,3 +207,20 @@ fn the_repository_project_compiles() {
     let marts = p.lake(&["ls", "--select", "mart", "--resource-type", "model"]);
     assert!(marts.stdout.lines().count() >= 3, "{}", marts.stdout);
 }
+
+#[test]
+fn relationships_target_is_not_escaped_because_it_lives_in_a_yml_file() {
+    // Regression: minijinja JSON-escapes templates whose name ends in .yml,
+    // so `to: ref('a')` compiled to "lake.stage.a" (quoted) and the test failed.
+    let p = TempProject::new();
+    p.file("models/stage/a.sql", "select 1 as id\n")
+        .file("models/stage/b.sql", "select 1 as a_id\n")
+        .file(
+            "models/stage/b.yml",
+            "models:\n  - name: b\n    columns:\n      - name: a_id\n        tests:\n          - relationships:\n              to: ref('a')\n              field: id\n",
+        );
+    compile_ok(&p, &[]);
+    assert!(p
+        .read("target/compiled/tests/relationships_b_a_id.sql")
+        .contains("left join lake.stage.a as parent on child.a_id = parent.id"));
+}

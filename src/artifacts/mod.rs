@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod run_results;
+
+pub use run_results::write_run_results;
+
 use serde::Serialize;
 
 use crate::diagnostic::{Code, Diagnostic};

@@ -4,7 +4,10 @@
 
 mod compile;
 mod dag;
+mod debug;
 mod ls;
+mod query;
+mod run;
 
 use std::collections::HashSet;
 
@@ -46,6 +49,14 @@ pub fn run(cli: Cli) -> u8 {
             resource_type,
         } => ls::run(&cli.global, select, *output, resource_type),
         Command::Dag { select, format } => dag::run(&cli.global, select, *format),
+        Command::Run { args } => run::run(&cli.global, run::Mode::Run, args),
+        Command::Seed { args } => run::run(&cli.global, run::Mode::Seed, args),
+        Command::Test { args } => run::run(&cli.global, run::Mode::Test, args),
+        Command::Build { args } => run::run(&cli.global, run::Mode::Build, args),
+        Command::Show { model, limit } => query::show(&cli.global, model, *limit),
+        Command::Query { sql, limit } => query::query(&cli.global, sql, *limit),
+        Command::Debug => debug::debug(&cli.global),
+        Command::Setup => debug::setup(&cli.global),
     };
     match result {
         Ok(code) => code,
@@ -77,11 +88,15 @@ pub struct Compiled {
     pub started_at: String,
 }
 
-/// Loads, renders and graphs the project the flags point at.
-pub fn compile_project(global: &GlobalArgs) -> Result<Compiled, Failure> {
-    let started_at = jiff::Timestamp::now()
+/// Now, as `run_started_at` and artifacts show it.
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string();
+        .to_string()
+}
+
+/// Loads and validates the project the flags point at.
+pub fn load(global: &GlobalArgs) -> Result<Project, Failure> {
     let clock = std::time::Instant::now();
     let project = load_project(&LoadOptions {
         project_dir: global.project_dir.clone(),
@@ -94,14 +109,13 @@ pub fn compile_project(global: &GlobalArgs) -> Result<Compiled, Failure> {
         elapsed_ms = clock.elapsed().as_millis() as u64,
         "project loaded"
     );
+    Ok(project)
+}
+
+/// Renders a loaded project and builds its graph.
+pub fn render_and_graph(project: &Project, opts: &RenderOptions) -> Result<Dag, Failure> {
     let clock = std::time::Instant::now();
-    let nodes = render_project(
-        &project,
-        &RenderOptions {
-            run_started_at: started_at.clone(),
-            incremental: HashSet::new(),
-        },
-    )?;
+    let nodes = render_project(project, opts)?;
     tracing::info!(
         nodes = nodes.len(),
         elapsed_ms = clock.elapsed().as_millis() as u64,
@@ -113,11 +127,34 @@ pub fn compile_project(global: &GlobalArgs) -> Result<Compiled, Failure> {
         elapsed_ms = clock.elapsed().as_millis() as u64,
         "graph built"
     );
+    Ok(dag)
+}
+
+/// Loads, renders and graphs the project, with nothing known of the lake
+/// (so `is_incremental()` is false): what compile, ls and dag need.
+pub fn compile_project(global: &GlobalArgs) -> Result<Compiled, Failure> {
+    let started_at = now_rfc3339();
+    let project = load(global)?;
+    let opts = RenderOptions {
+        run_started_at: started_at.clone(),
+        existing: HashSet::new(),
+        full_refresh: false,
+    };
+    let dag = render_and_graph(&project, &opts)?;
     Ok(Compiled {
         project,
         dag,
         started_at,
     })
+}
+
+/// A warehouse failure as a diagnostic.
+pub fn warehouse_failure(e: crate::warehouse::WarehouseError) -> Failure {
+    let mut d = Diagnostic::new(Code::Warehouse, e.message);
+    if let Some(h) = e.help {
+        d = d.with_help(h);
+    }
+    Failure::Project(d.into())
 }
 
 /// Applies `--select/--exclude`, warning about selectors that matched nothing.

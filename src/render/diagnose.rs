@@ -33,6 +33,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "target",
     "run_started_at",
     "project_name",
+    "project_root",
     "model",
 ];
 

@@ -168,10 +168,27 @@ pub fn register(env: &mut minijinja::Environment<'_>, resolver: Arc<Resolver>) {
         }
     });
     env.add_function("env_var", env_var);
+    // dbt's meaning: the model is incremental, its table exists, and no full
+    // refresh was asked for. A config() call earlier in the same template
+    // counts, as in dbt.
     env.add_function("is_incremental", |state: &State| -> bool {
-        state
-            .lookup("__lake_is_incremental")
-            .is_some_and(|v| v.is_true())
+        let flag = |name: &str| state.lookup(name).is_some_and(|v| v.is_true());
+        if !flag("__lake_exists") {
+            return false;
+        }
+        let static_incremental = flag("__lake_static_incremental");
+        let mut full_refresh = flag("__lake_full_refresh");
+        let mut incremental = static_incremental;
+        if let Some(cap) = state.get_extension::<Capture>() {
+            for (k, v) in &cap.config {
+                match k.as_str() {
+                    "materialized" => incremental = v.as_str() == Some("incremental"),
+                    "full_refresh" => full_refresh = v.as_bool().unwrap_or(full_refresh),
+                    _ => {}
+                }
+            }
+        }
+        incremental && !full_refresh
     });
     // dbt's signature: log(msg, info=False), info positional or keyword.
     env.add_function(

@@ -31,9 +31,12 @@ use crate::project::{Materialization, ModelFile, NodeConfig, Project, TestedNode
 pub struct RenderOptions {
     /// Timestamp exposed as `run_started_at`.
     pub run_started_at: String,
-    /// Models for which `is_incremental()` is true (their table exists and
-    /// no full refresh was asked for). Empty for `lake compile`.
-    pub incremental: HashSet<String>,
+    /// `(schema, name)` of tables that already exist in the lake; empty for
+    /// `lake compile`. `is_incremental()` is true for an incremental model
+    /// whose table is here, unless a full refresh was asked for.
+    pub existing: HashSet<(String, String)>,
+    /// `--full-refresh`.
+    pub full_refresh: bool,
 }
 
 /// Renders the whole project into graph nodes, or every problem found.
@@ -123,6 +126,35 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
         }
         let depends_on = dependencies(project, &cap);
         model_refs.insert(m.name.clone(), cap.refs);
+        let mut config = configs[i].clone();
+        if !config.pre_hook.is_empty() || !config.post_hook.is_empty() {
+            // Hooks are Jinja too, with the model's `this`.
+            let this = Value::from_object(JinjaRelation {
+                relation: finals[i].clone(),
+                cte: None,
+                external: None,
+            });
+            let mut render_hooks = |hooks: &mut Vec<String>| {
+                for h in hooks.iter_mut() {
+                    match env.render_str(&format!("{prefix}{h}"), context! { this => this.clone() })
+                    {
+                        Ok(out) => *h = out,
+                        Err(e) => {
+                            let mut d =
+                                diagnose::diagnose(&e, &m.file.path, &m.file.text, 0, &macro_map);
+                            d.message =
+                                format!("in a pre/post hook of `{}`: {}", m.name, d.message);
+                            if let Some(l) = d.location.as_mut() {
+                                l.span = None;
+                            }
+                            diags.push(d);
+                        }
+                    }
+                }
+            };
+            render_hooks(&mut config.pre_hook);
+            render_hooks(&mut config.post_hook);
+        }
         let mut fqn = m.folders.clone();
         fqn.push(m.name.clone());
         nodes.push(Node {
@@ -132,7 +164,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
             path: m.file.path.clone(),
             fqn,
             relation: Some(finals[i].clone()),
-            config: configs[i].clone(),
+            config,
             compiled_sql: Some(sql),
             checksum: Some(m.checksum.clone()),
             depends_on,
@@ -194,7 +226,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
         let source = format!("{prefix}{}", t.text);
         let result = env
             .template_from_named_str(&shown, &source)
-            .and_then(|tmpl| tmpl.render_captured(context! { __lake_is_incremental => false }))
+            .and_then(|tmpl| tmpl.render_captured(context! { __lake_exists => false }))
             .map(|c| {
                 let cap = c
                     .state()
@@ -310,6 +342,45 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
     diags.into_result(nodes)
 }
 
+/// Renders free-standing SQL (project hooks, `lake query`) with the
+/// project's macros, `ref()` and `source()`.
+pub fn render_snippets(
+    project: &Project,
+    opts: &RenderOptions,
+    snippets: &[String],
+) -> Result<Vec<String>, Diagnostics> {
+    let macros = combine_macros(project);
+    let relations: Vec<Relation> = project
+        .models
+        .iter()
+        .map(|m| model_relation(project, m, &m.config))
+        .collect();
+    let env = build_env(
+        project,
+        opts,
+        &macros,
+        Arc::new(build_resolver(project, &relations)),
+    )?;
+    let mut diags = Diagnostics::default();
+    let names = export_names(&env, &mut diags);
+    let prefix = import_prefix(&names);
+    let macro_map = MacroMap { names, ..macros };
+    let mut out = Vec::new();
+    for s in snippets {
+        match env.render_str(&format!("{prefix}{s}"), context! { __lake_exists => false }) {
+            Ok(sql) => out.push(sql),
+            Err(e) => {
+                let mut d =
+                    diagnose::diagnose(&e, &project.project_file.path, s, prefix.len(), &macro_map);
+                d.location = None;
+                d.message = format!("in `{s}`: {}", d.message);
+                diags.push(d);
+            }
+        }
+    }
+    diags.into_result(out)
+}
+
 type RenderResult = Result<(String, Capture), Diagnostic>;
 
 /// Renders the models at `indices` in parallel; results in `indices` order.
@@ -368,7 +439,9 @@ fn render_models(
                 path => names[k].clone(),
                 schema => relations[i].schema.clone(),
             },
-            __lake_is_incremental => opts.incremental.contains(&m.name),
+            __lake_exists => opts.existing.contains(&(relations[i].schema.clone(), relations[i].identifier.clone())),
+            __lake_static_incremental => m.config.materialized == Materialization::Incremental,
+            __lake_full_refresh => m.config.full_refresh.unwrap_or(opts.full_refresh),
         };
         env.template_from_named_str(&names[k], &sources[k])
             .and_then(|tmpl| tmpl.render_captured(ctx))
@@ -537,6 +610,12 @@ fn build_env(
     {
         env.set_syntax(syntax);
     }
+    // Python string/list/dict methods (`.startswith`, `.upper()`, `.items()`),
+    // which dbt macros use everywhere.
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    // SQL is never escaped, whatever the template's file name says (minijinja
+    // would JSON-escape templates named *.yml, like relationships targets).
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     functions::register(&mut env, resolver);
     let t = &project.target;
     env.add_global(
@@ -553,6 +632,7 @@ fn build_env(
     );
     env.add_global("run_started_at", opts.run_started_at.clone());
     env.add_global("project_name", project.name.clone());
+    env.add_global("project_root", project.root.display().to_string());
     if !macros.files.is_empty() {
         let mut text = String::new();
         for (_, _, t) in &macros.files {

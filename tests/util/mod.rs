@@ -58,6 +58,7 @@ impl TempProject {
             .env_remove("LAKE_PROJECT_DIR")
             .env_remove("LAKE_LOG")
             .env("HOME", self.dir.path().join("home"))
+            .env("LAKE_EXTENSION_DIR", extension_dir())
             .env("NO_COLOR", "1");
         for (k, v) in env {
             cmd.env(k, v);
@@ -86,4 +87,85 @@ impl TempProject {
 /// Repository root, for tests that use the repo's own project.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One shared DuckDB extension folder for every test (provisioned once,
+/// under a file lock, by whichever lake process needs it first).
+pub fn extension_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("LAKE_EXTENSION_DIR") {
+        return PathBuf::from(d);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    home.join(".lake").join("extensions")
+}
+
+impl TempProject {
+    /// Reads the embedded lake with an independent DuckDB connection (not
+    /// through lake) and returns every value as text; NULL is "NULL".
+    pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+        let dir = extension_dir();
+        let root = self.dir.path();
+        conn.execute_batch(&format!(
+            "SET autoinstall_known_extensions = false; SET extension_directory = '{}'; LOAD ducklake; \
+             ATTACH 'ducklake:{}/.lake/catalog.ducklake' AS lake (DATA_PATH '{}/.lake/data/', READ_ONLY)",
+            dir.display(),
+            root.display(),
+            root.display()
+        ))
+        .expect("attach the lake");
+        let mut stmt = conn
+            .prepare(&format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql})"))
+            .expect("prepare");
+        let mut rows = stmt.query([]).expect("query");
+        let n = rows.as_ref().unwrap().column_count();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().expect("row") {
+            out.push(
+                (0..n)
+                    .map(|i| {
+                        r.get::<_, Option<String>>(i)
+                            .unwrap()
+                            .unwrap_or_else(|| "NULL".into())
+                    })
+                    .collect(),
+            );
+        }
+        out
+    }
+
+    /// Runs lake and insists it succeeded.
+    pub fn lake_ok(&self, args: &[&str]) -> Output {
+        let out = self.lake(args);
+        assert_eq!(
+            out.code, 0,
+            "lake {args:?} failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        out
+    }
+
+    /// `target/run_results.json`, parsed.
+    pub fn run_results(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read("target/run_results.json")).expect("run_results.json")
+    }
+}
+
+/// `status` per unique id from run_results.json.
+pub fn statuses(results: &serde_json::Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["unique_id"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
 }

@@ -1,0 +1,112 @@
+//! `target/run_results.json` (status, timing, rows, error per node) and
+//! `target/run/**.sql`, the statements that actually ran.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::compiled_path;
+use crate::diagnostic::{display_path, Code, Diagnostic};
+use crate::execute::{NodeResult, Status};
+use crate::graph::Dag;
+use crate::project::Project;
+
+#[derive(Serialize)]
+struct RunResults<'a> {
+    metadata: Metadata<'a>,
+    elapsed_time: f64,
+    args: &'a [String],
+    results: Vec<Entry<'a>>,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    lake_version: &'static str,
+    generated_at: &'a str,
+    target_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    unique_id: &'a str,
+    status: Status,
+    execution_time: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows_affected: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failures: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_path: Option<String>,
+}
+
+/// Writes run_results.json and the executed SQL; returns the results path.
+pub fn write_run_results(
+    project: &Project,
+    dag: &Dag,
+    results: &[NodeResult],
+    started_at: &str,
+    elapsed: f64,
+    args: &[String],
+) -> Result<PathBuf, Diagnostic> {
+    let io = |p: &Path, e: std::io::Error| {
+        Diagnostic::new(Code::Io, format!("cannot write {}: {e}", p.display()))
+    };
+    let mut entries = Vec::new();
+    for r in results {
+        let n = &dag.nodes[r.index];
+        let mut run_path = None;
+        if !r.outcome.statements.is_empty() {
+            if let Some(rel) = compiled_path(n) {
+                let rel = PathBuf::from("run").join(rel.strip_prefix("compiled").unwrap_or(&rel));
+                let path = project.target_dir.join(&rel);
+                std::fs::create_dir_all(path.parent().expect("has parent"))
+                    .map_err(|e| io(&path, e))?;
+                let text = r
+                    .outcome
+                    .statements
+                    .iter()
+                    .map(|s| format!("{s};\n"))
+                    .collect::<String>();
+                std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+                run_path = Some(display_path(&Path::new("target").join(rel)));
+            }
+        }
+        let message = match (r.status, r.cause) {
+            (Status::Skipped, Some(c)) => Some(format!(
+                "skipped: {} did not succeed",
+                dag.nodes[c].unique_id
+            )),
+            _ => r.message.clone(),
+        };
+        entries.push(Entry {
+            unique_id: &n.unique_id,
+            status: r.status,
+            execution_time: (r.seconds * 1000.0).round() / 1000.0,
+            rows_affected: r.outcome.rows,
+            failures: r.outcome.failures,
+            message,
+            action: (!r.outcome.action.is_empty()).then_some(r.outcome.action.as_str()),
+            run_path,
+        });
+    }
+    let doc = RunResults {
+        metadata: Metadata {
+            lake_version: env!("CARGO_PKG_VERSION"),
+            generated_at: started_at,
+            target_name: &project.target.name,
+        },
+        elapsed_time: (elapsed * 1000.0).round() / 1000.0,
+        args,
+        results: entries,
+    };
+    std::fs::create_dir_all(&project.target_dir).map_err(|e| io(&project.target_dir, e))?;
+    let path = project.target_dir.join("run_results.json");
+    let text =
+        serde_json::to_string_pretty(&doc).map_err(|e| Diagnostic::new(Code::Io, e.to_string()))?;
+    std::fs::write(&path, text + "\n").map_err(|e| io(&path, e))?;
+    Ok(path)
+}

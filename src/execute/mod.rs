@@ -1,0 +1,9 @@
+//! Execution: runs a selection of the graph against the lake. The
+//! [`scheduler`] orders and parallelises; [`node_runner`] turns one node
+//! into planned SQL on a warehouse session; [`report`] prints progress.
+
+pub mod node_runner;
+pub mod report;
+pub mod scheduler;
+
+pub use scheduler::{NodeResult, Outcome, Status};

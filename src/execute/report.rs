@@ -1,0 +1,92 @@
+//! Console progress: a line when a node starts and when it ends (status,
+//! rows, seconds), then a summary a person and a CI log can both read.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use super::scheduler::{Event, NodeResult, Status};
+use crate::graph::Dag;
+
+/// Prints progress lines for one run.
+pub struct Reporter<'a> {
+    dag: &'a Dag,
+    total: usize,
+    counter: Mutex<usize>,
+}
+
+impl<'a> Reporter<'a> {
+    /// A reporter for `total` selected nodes.
+    pub fn new(dag: &'a Dag, total: usize) -> Self {
+        Reporter {
+            dag,
+            total,
+            counter: Mutex::new(0),
+        }
+    }
+
+    fn label(&self, i: usize) -> String {
+        let n = &self.dag.nodes[i];
+        match &n.relation {
+            Some(r) => format!("{} {}.{}", n.kind.as_str(), r.schema, r.identifier),
+            None => format!("{} {}", n.kind.as_str(), n.name),
+        }
+    }
+
+    /// Handles one scheduler event.
+    pub fn event(&self, e: super::scheduler::Event<'_>) {
+        let mut out = std::io::stdout().lock();
+        match e {
+            Event::Start(i) => {
+                let _ = writeln!(out, "  START {}", self.label(i));
+            }
+            Event::End(r) => {
+                let mut c = self.counter.lock().expect("reporter poisoned");
+                *c += 1;
+                let _ = writeln!(out, "{:>4} of {} {}", *c, self.total, self.describe(r));
+                if let (Status::Error, Some(msg)) = (r.status, &r.message) {
+                    for line in msg.lines() {
+                        let _ = writeln!(out, "         {line}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn describe(&self, r: &NodeResult) -> String {
+        let label = self.label(r.index);
+        let action = &r.outcome.action;
+        match r.status {
+            Status::Success => match r.outcome.rows {
+                Some(n) => format!("OK    {label} [{action}, {n} rows in {:.2}s]", r.seconds),
+                None => format!("OK    {label} [{action} in {:.2}s]", r.seconds),
+            },
+            Status::Pass => format!("PASS  {label} [{:.2}s]", r.seconds),
+            Status::Fail => {
+                format!(
+                    "FAIL  {label} [{} failing rows in {:.2}s]",
+                    r.outcome.failures.unwrap_or(0),
+                    r.seconds
+                )
+            }
+            Status::Error => format!("ERROR {label} [{:.2}s]", r.seconds),
+            Status::Skipped => match (r.cause, &r.message) {
+                (Some(c), _) => format!("SKIP  {label} [{} did not succeed]", self.label(c)),
+                (None, Some(m)) => format!("SKIP  {label} [{m}]"),
+                (None, None) => format!("SKIP  {label}"),
+            },
+        }
+    }
+}
+
+/// `PASS=.. ERROR=.. SKIP=..` for the closing line.
+pub fn summary(results: &[NodeResult], seconds: f64) -> String {
+    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+    format!(
+        "Done in {seconds:.2}s. PASS={} FAIL={} ERROR={} SKIP={} TOTAL={}",
+        count(Status::Success) + count(Status::Pass),
+        count(Status::Fail),
+        count(Status::Error),
+        count(Status::Skipped),
+        results.len()
+    )
+}

@@ -1,0 +1,454 @@
+//! The warehouse edge: the only module that talks to DuckDB. It opens one
+//! in-process DuckDB, makes the needed extensions loadable, creates secrets,
+//! attaches the DuckLake catalog, and hands out one connection per worker
+//! thread (DuckDB connections are `Send`, not `Sync`). Everything above it
+//! deals in SQL text and plain results.
+//!
+//! Credentials appear only in the statements built here; every error that
+//! leaves this module has them replaced by `****`.
+
+pub mod extensions;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use duckdb::{Config, Connection};
+
+use crate::project::profiles::{Catalog, Target};
+
+/// DuckDB's version, fixed by the crate pin; extension binaries must match.
+pub const DUCKDB_VERSION: &str = "1.5.5";
+
+/// A warehouse failure, already free of secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarehouseError {
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl WarehouseError {
+    /// An error without a hint.
+    pub fn new(message: impl Into<String>) -> Self {
+        WarehouseError {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// Prefixes the message with where it happened.
+    pub fn with_context(mut self, context: &str) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
+    /// Adds a hint.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl std::fmt::Display for WarehouseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Interrupt handles of every open connection, so Ctrl-C can stop running
+/// statements (DuckDB then rolls their transactions back).
+#[derive(Clone, Default)]
+pub struct Interrupter {
+    handles: Arc<Mutex<Vec<Arc<duckdb::InterruptHandle>>>>,
+}
+
+impl Interrupter {
+    /// Interrupts every statement running on any connection.
+    pub fn interrupt_all(&self) {
+        for h in self.handles.lock().expect("interrupter poisoned").iter() {
+            h.interrupt();
+        }
+    }
+
+    fn register(&self, conn: &Connection) {
+        self.handles
+            .lock()
+            .expect("interrupter poisoned")
+            .push(conn.interrupt_handle());
+    }
+}
+
+/// The opened lake.
+pub struct Warehouse {
+    conn: Connection,
+    secrets: Vec<String>,
+    database: String,
+    interrupter: Interrupter,
+    /// What provisioning did, for `lake debug` and logs.
+    pub notes: Vec<String>,
+}
+
+/// One connection for one worker thread.
+pub struct Session {
+    conn: Connection,
+    secrets: Arc<Vec<String>>,
+}
+
+/// Rows of a query, every value rendered as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Values; `None` is SQL NULL.
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl Warehouse {
+    /// Opens DuckDB, provisions extensions, attaches the target's catalog.
+    pub fn open(target: &Target) -> Result<Warehouse, WarehouseError> {
+        let mut wh = Warehouse::start(target)?;
+        wh.create_secrets(target)?;
+        wh.attach(target)?;
+        Ok(wh)
+    }
+
+    /// Opens DuckDB and makes every extension the target needs loadable,
+    /// without touching the catalog (`lake setup`).
+    pub fn start(target: &Target) -> Result<Warehouse, WarehouseError> {
+        let config = Config::default()
+            .with("autoinstall_known_extensions", "false")
+            .and_then(|c| c.with("autoload_known_extensions", "true"))
+            .map_err(|e| WarehouseError::new(format!("cannot configure DuckDB: {e}")))?;
+        let conn = Connection::open_in_memory_with_flags(config)
+            .map_err(|e| WarehouseError::new(format!("cannot start DuckDB: {e}")))?;
+        let secrets = secrets_of(target);
+        let mut wh = Warehouse {
+            conn,
+            secrets,
+            database: target.database.clone(),
+            interrupter: Interrupter::default(),
+            notes: Vec::new(),
+        };
+        wh.interrupter.register(&wh.conn);
+        let dir = extensions::extension_dir(target.extension_directory.as_deref());
+        wh.exec(&format!(
+            "SET extension_directory = '{}'",
+            sql_str(&dir.display().to_string())
+        ))?;
+        let mut needed = vec!["parquet", "json", "ducklake"];
+        if matches!(target.catalog, Catalog::Postgres { .. }) {
+            needed.push("postgres_scanner");
+        }
+        if target.data_path.starts_with("s3://") || target.s3.is_some() {
+            needed.push("httpfs");
+        }
+        for name in needed {
+            wh.ensure_extension(name, &dir)?;
+        }
+        Ok(wh)
+    }
+
+    /// Makes `name` loadable and loads it (see the module docs for the order).
+    fn ensure_extension(&mut self, name: &str, dir: &Path) -> Result<(), WarehouseError> {
+        if self.exec(&format!("LOAD {name}")).is_ok() {
+            return Ok(());
+        }
+        if self.exec(&format!("INSTALL {name}; LOAD {name}")).is_ok() {
+            self.notes.push(format!("{name}: installed by DuckDB"));
+            return Ok(());
+        }
+        let platform = self.platform();
+        match extensions::fetch_with_pip(dir, DUCKDB_VERSION, &platform, name) {
+            Ok(path) => {
+                self.notes.push(format!(
+                    "{name}: fetched from the Python registry into {}",
+                    path.display()
+                ));
+                self.exec(&format!("LOAD {name}"))
+            }
+            Err(e) => Err(WarehouseError::new(format!(
+                "DuckDB extension `{name}` is not available: {}",
+                e.message
+            ))
+            .with_help(extensions::manual_fix(dir, DUCKDB_VERSION, &platform, name))),
+        }
+    }
+
+    fn platform(&self) -> String {
+        self.conn
+            .query_row("PRAGMA platform", [], |r| r.get::<_, String>(0))
+            .unwrap_or_else(|_| "linux_amd64".into())
+    }
+
+    fn create_secrets(&mut self, target: &Target) -> Result<(), WarehouseError> {
+        if let Some(s3) = &target.s3 {
+            let mut parts = vec![
+                "TYPE s3".to_string(),
+                format!("REGION '{}'", sql_str(&s3.region)),
+            ];
+            if let Some(k) = &s3.key_id {
+                parts.push(format!("KEY_ID '{}'", sql_str(k.expose())));
+            }
+            if let Some(s) = &s3.secret {
+                parts.push(format!("SECRET '{}'", sql_str(s.expose())));
+            }
+            if let Some(e) = &s3.endpoint {
+                parts.push(format!("ENDPOINT '{}'", sql_str(e)));
+            }
+            parts.push(format!("URL_STYLE '{}'", sql_str(&s3.url_style)));
+            parts.push(format!("USE_SSL {}", s3.use_ssl));
+            self.exec(&format!(
+                "CREATE OR REPLACE SECRET lake_s3 ({})",
+                parts.join(", ")
+            ))
+            .map_err(|e| {
+                WarehouseError::new(format!("cannot create the S3 secret: {}", e.message))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn attach(&mut self, target: &Target) -> Result<(), WarehouseError> {
+        let (location, what) = match &target.catalog {
+            Catalog::Duckdb { path } => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        WarehouseError::new(format!("cannot create {}: {e}", parent.display()))
+                    })?;
+                }
+                (
+                    format!("ducklake:{}", path.display()),
+                    format!("DuckDB-file catalog {}", path.display()),
+                )
+            }
+            Catalog::Postgres {
+                host,
+                port,
+                database,
+                user,
+                password,
+                ..
+            } => {
+                let mut dsn = format!("dbname={database} host={host} port={port} user={user}");
+                if let Some(p) = password {
+                    dsn.push_str(&format!(" password={}", p.expose()));
+                }
+                (
+                    format!("ducklake:postgres:{dsn}"),
+                    format!("PostgreSQL catalog {database} on {host}:{port}"),
+                )
+            }
+        };
+        if !target.data_path.contains("://") {
+            std::fs::create_dir_all(&target.data_path).map_err(|e| {
+                WarehouseError::new(format!("cannot create data path {}: {e}", target.data_path))
+            })?;
+        }
+        let mut options = vec![format!("DATA_PATH '{}'", sql_str(&target.data_path))];
+        if let Catalog::Postgres {
+            metadata_schema: Some(s),
+            ..
+        } = &target.catalog
+        {
+            options.push(format!("METADATA_SCHEMA '{}'", sql_str(s)));
+        }
+        let sql = format!(
+            "ATTACH IF NOT EXISTS '{}' AS {} ({})",
+            sql_str(&location),
+            crate::nodes::quote(&target.database),
+            options.join(", ")
+        );
+        self.exec(&sql).map_err(|e| {
+            let help = if e.message.contains("Could not set lock") || e.message.contains("Conflicting lock") {
+                "another process (another lake run?) has this DuckDB-file catalog open; wait for it, or use a PostgreSQL catalog for concurrent access"
+            } else {
+                "check the catalog settings of the target (`lake debug`)"
+            };
+            WarehouseError::new(format!("cannot attach the {what}: {}", e.message)).with_help(help)
+        })
+    }
+
+    /// Runs SQL on the main connection.
+    pub fn exec(&self, sql: &str) -> Result<(), WarehouseError> {
+        self.conn.execute_batch(sql).map_err(|e| self.error(e))
+    }
+
+    /// A new connection to the same DuckDB, for one worker thread.
+    pub fn session(&self) -> Result<Session, WarehouseError> {
+        let conn = self.conn.try_clone().map_err(|e| self.error(e))?;
+        self.interrupter.register(&conn);
+        Ok(Session {
+            conn,
+            secrets: Arc::new(self.secrets.clone()),
+        })
+    }
+
+    /// Stops every running statement (Ctrl-C).
+    pub fn interrupter(&self) -> Interrupter {
+        self.interrupter.clone()
+    }
+
+    /// Name the lake is attached as.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    fn error(&self, e: duckdb::Error) -> WarehouseError {
+        WarehouseError::new(redact(&e.to_string(), &self.secrets))
+    }
+}
+
+impl Session {
+    /// Runs one statement; returns the rows it wrote (DuckDB reports them
+    /// as a one-row `Count` result for CREATE TABLE AS, INSERT and DELETE).
+    pub fn execute(&self, sql: &str) -> Result<u64, WarehouseError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.error(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.error(e))?;
+        let is_count = rows
+            .as_ref()
+            .is_some_and(|s| s.column_count() == 1 && s.column_name(0).is_ok_and(|n| n == "Count"));
+        let mut n = 0;
+        if let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            if is_count {
+                n = row.get::<_, i64>(0).unwrap_or(0).max(0) as u64;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Runs statements that return nothing of interest.
+    pub fn execute_batch(&self, sql: &str) -> Result<(), WarehouseError> {
+        self.conn.execute_batch(sql).map_err(|e| self.error(e))
+    }
+
+    /// Runs a query and renders every value as text.
+    pub fn query(&self, sql: &str) -> Result<Rows, WarehouseError> {
+        let wrapped = format!(
+            "SELECT COLUMNS(*)::VARCHAR FROM ({}) AS __lake_q",
+            sql.trim().trim_end_matches(';')
+        );
+        let mut stmt = self.conn.prepare(&wrapped).map_err(|e| self.error(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.error(e))?;
+        let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                values.push(row.get::<_, Option<String>>(i).map_err(|e| self.error(e))?);
+            }
+            out.push(values);
+        }
+        Ok(Rows { columns, rows: out })
+    }
+
+    /// `(schema, name)` of every table and view in the attached lake.
+    pub fn existing_relations(
+        &self,
+        database: &str,
+    ) -> Result<std::collections::HashSet<(String, String)>, WarehouseError> {
+        let db = sql_str(database);
+        let rows = self.query(&format!(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = '{db}' \
+             UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = '{db}'"
+        ))?;
+        Ok(rows
+            .rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r[0].clone().unwrap_or_default(),
+                    r[1].clone().unwrap_or_default(),
+                )
+            })
+            .collect())
+    }
+
+    /// One number from a query (e.g. a failing-row count).
+    pub fn query_count(&self, sql: &str) -> Result<u64, WarehouseError> {
+        self.conn
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| self.error(e))
+    }
+
+    /// `(name, type)` of a relation's or query's columns, or `None` if it
+    /// does not exist.
+    pub fn columns(
+        &self,
+        relation_or_query: &str,
+    ) -> Result<Option<Vec<(String, String)>>, WarehouseError> {
+        match self.query(&format!(
+            "SELECT column_name, column_type FROM (DESCRIBE {relation_or_query})"
+        )) {
+            Ok(rows) => Ok(Some(
+                rows.rows
+                    .into_iter()
+                    .map(|r| {
+                        (
+                            r[0].clone().unwrap_or_default(),
+                            r[1].clone().unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            )),
+            Err(e) if e.message.contains("does not exist") || e.message.contains("not found") => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn error(&self, e: duckdb::Error) -> WarehouseError {
+        WarehouseError::new(redact(&e.to_string(), &self.secrets))
+    }
+}
+
+/// Every secret value a target holds, for redaction.
+fn secrets_of(target: &Target) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Catalog::Postgres {
+        password: Some(p), ..
+    } = &target.catalog
+    {
+        v.push(p.expose().to_string());
+    }
+    if let Some(s3) = &target.s3 {
+        v.extend(
+            s3.key_id
+                .iter()
+                .chain(s3.secret.iter())
+                .map(|s| s.expose().to_string()),
+        );
+    }
+    v.retain(|s| !s.is_empty());
+    v
+}
+
+/// Replaces every secret in `text` with `****`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        out = out.replace(s.as_str(), "****");
+    }
+    out
+}
+
+/// Escapes a value for a single-quoted SQL string.
+pub fn sql_str(s: &str) -> String {
+    s.replace('\'', "''")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_every_secret() {
+        let s = vec!["pw1".to_string(), "key".to_string()];
+        assert_eq!(
+            redact("password=pw1 KEY_ID key", &s),
+            "password=**** KEY_ID ****"
+        );
+    }
+}

@@ -1,0 +1,340 @@
+//! `lake run`/`seed`/`test`/`build` on the real DuckDB + DuckLake (embedded
+//! catalog), checked by reading the lake with an independent connection.
+
+mod util;
+use util::{statuses, TempProject};
+
+fn s(rows: &[Vec<String>]) -> Vec<String> {
+    rows.iter().map(|r| r.join("|")).collect()
+}
+
+#[test]
+fn view_table_and_ephemeral_materializations() {
+    let p = TempProject::new();
+    p.file("models/raw/numbers.sql", "{{ config(materialized='table') }}select range as n from range(5)\n")
+        .file("models/stage/evens.sql", "{{ config(materialized='ephemeral') }}select n from {{ ref('numbers') }} where n % 2 = 0\n")
+        .file("models/mart/even_view.sql", "select n * 10 as n10 from {{ ref('evens') }}\n");
+    let out = p.lake_ok(&["run"]);
+    assert!(
+        out.stdout.contains("PASS=3 FAIL=0 ERROR=0 SKIP=0"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        s(&p.rows("select n from lake.raw.numbers order by n")),
+        ["0", "1", "2", "3", "4"]
+    );
+    assert_eq!(
+        s(&p.rows("select n10 from lake.mart.even_view order by 1")),
+        ["0", "20", "40"]
+    );
+    assert_eq!(
+        s(&p.rows("select table_type from information_schema.tables where table_catalog = 'lake' and table_name = 'even_view'")),
+        ["VIEW"]
+    );
+    assert!(
+        p.rows("select 1 from information_schema.tables where table_name = 'evens'")
+            .is_empty(),
+        "ephemeral is not built"
+    );
+    let results = p.run_results();
+    assert_eq!(results["results"].as_array().unwrap().len(), 3);
+    let numbers = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unique_id"] == "model.demo.numbers")
+        .unwrap();
+    assert_eq!(numbers["status"], "success");
+    assert_eq!(numbers["rows_affected"], 5);
+    assert!(p
+        .read("target/run/raw/numbers.sql")
+        .contains("CREATE OR REPLACE TABLE lake.raw.numbers AS"));
+}
+
+#[test]
+fn incremental_append_merge_and_full_refresh() {
+    let p = TempProject::new();
+    p.file("seeds/src.csv", "id,v\n1,a\n2,b\n")
+        .file(
+            "models/stage/appended.sql",
+            "{{ config(materialized='incremental') }}\nselect id, v from {{ ref('src') }}\n{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}\n",
+        )
+        .file(
+            "models/stage/merged.sql",
+            "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\nselect id, v from {{ ref('src') }}\n",
+        );
+    p.lake_ok(&["build"]);
+    assert_eq!(
+        s(&p.rows("select id, v from lake.stage.appended order by id")),
+        ["1|a", "2|b"]
+    );
+    // New and changed rows arrive.
+    p.file("seeds/src.csv", "id,v\n1,a\n2,B\n3,c\n");
+    p.lake_ok(&["build"]);
+    assert_eq!(
+        s(&p.rows("select id, v from lake.stage.appended order by id")),
+        ["1|a", "2|b", "3|c"],
+        "append adds only new rows"
+    );
+    assert_eq!(
+        s(&p.rows("select id, v from lake.stage.merged order by id")),
+        ["1|a", "2|B", "3|c"],
+        "merge updates changed keys"
+    );
+    let results = p.run_results();
+    let appended = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unique_id"] == "model.demo.appended")
+        .unwrap();
+    assert_eq!(appended["action"], "incremental (append)");
+    assert_eq!(appended["rows_affected"], 1);
+    // A full refresh rebuilds from scratch.
+    p.lake_ok(&["run", "--full-refresh", "--select", "appended"]);
+    assert_eq!(
+        s(&p.rows("select id, v from lake.stage.appended order by id")),
+        ["1|a", "2|B", "3|c"]
+    );
+}
+
+#[test]
+fn schema_change_fails_clearly_when_asked_to() {
+    let p = TempProject::new();
+    p.file(
+        "models/stage/inc.sql",
+        "{{ config(materialized='incremental', on_schema_change='fail') }}select 1 as id\n",
+    );
+    p.lake_ok(&["run"]);
+    p.file("models/stage/inc.sql", "{{ config(materialized='incremental', on_schema_change='fail') }}select 2 as id, 'x' as extra\n");
+    let out = p.lake(&["run"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("the columns of lake.stage.inc changed (new columns extra)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        s(&p.rows("select * from lake.stage.inc")),
+        ["1"],
+        "nothing half-written"
+    );
+    p.file("models/stage/inc.sql", "{{ config(materialized='incremental', on_schema_change='append_new_columns') }}select 2 as id, 'x' as extra\n");
+    p.lake_ok(&["run"]);
+    assert_eq!(
+        s(&p.rows("select id, extra from lake.stage.inc order by id")),
+        ["1|NULL", "2|x"]
+    );
+}
+
+#[test]
+fn a_failing_model_skips_exactly_its_descendants() {
+    let p = TempProject::new();
+    p.file("models/stage/a.sql", "select 1 as x\n")
+        .file(
+            "models/stage/b.sql",
+            "select x, no_such_column from {{ ref('a') }}\n",
+        )
+        .file("models/mart/c.sql", "select * from {{ ref('b') }}\n")
+        .file("models/mart/d.sql", "select * from {{ ref('a') }}\n");
+    let out = p.lake(&["run"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(
+        statuses(&p.run_results()),
+        [
+            ("model.demo.a".into(), "success".into()),
+            ("model.demo.b".into(), "error".into()),
+            ("model.demo.c".into(), "skipped".into()),
+            ("model.demo.d".into(), "success".into())
+        ]
+    );
+    assert!(
+        out.stdout.contains("no_such_column"),
+        "the error is shown: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("SKIP  model mart.c [model stage.b did not succeed]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("PASS=2 FAIL=0 ERROR=1 SKIP=1 TOTAL=4"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn failing_tests_report_their_row_count_and_build_skips_dependents() {
+    let p = TempProject::new();
+    p.file("models/stage/people.sql", "{{ config(materialized='table') }}select * from (values (1, 'a'), (1, 'b'), (null, 'c')) t(id, name)\n")
+        .file("models/stage/people.yml", "models:\n  - name: people\n    columns:\n      - name: id\n        tests: [unique, not_null]\n")
+        .file("models/mart/report.sql", "select count(*) as n from {{ ref('people') }}\n")
+        .file("tests/sql/names_are_short.sql", "select * from {{ ref('people') }} where length(name) > 5\n");
+    p.lake_ok(&["run", "--select", "people"]);
+    let out = p.lake(&["test"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("FAIL  test unique_people_id [1 failing rows"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("FAIL  test not_null_people_id [1 failing rows"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("PASS  test names_are_short"),
+        "{}",
+        out.stdout
+    );
+    let results = p.run_results();
+    let unique = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unique_id"] == "test.demo.unique_people_id")
+        .unwrap();
+    assert_eq!(
+        (unique["status"].as_str(), unique["failures"].as_u64()),
+        (Some("fail"), Some(1))
+    );
+    let out = p.lake(&["build"]);
+    assert_eq!(out.code, 1);
+    let st = statuses(&p.run_results());
+    assert!(
+        st.contains(&("model.demo.report".into(), "skipped".into())),
+        "{st:?}"
+    );
+    assert!(
+        st.contains(&("model.demo.people".into(), "success".into())),
+        "{st:?}"
+    );
+}
+
+#[test]
+fn seeds_load_with_typed_columns() {
+    let p = TempProject::new();
+    p.file("seeds/countries.csv", "code,joined,population\nDE,2024-01-05,84\nFR,2023-12-31,68\n")
+        .file("seeds/props.yml", "seeds:\n  - name: countries\n    config:\n      column_types:\n        code: VARCHAR\n        population: BIGINT\n");
+    let out = p.lake_ok(&["seed"]);
+    assert!(
+        out.stdout
+            .contains("OK    seed main.countries [seed, 2 rows"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        s(&p.rows("select typeof(code), typeof(joined), typeof(population), sum(population) over () from lake.main.countries limit 1")),
+        ["VARCHAR|DATE|BIGINT|152"]
+    );
+}
+
+#[test]
+fn hooks_run_before_and_after() {
+    let p = TempProject::new();
+    p.file(
+        "project.yml",
+        "name: demo\non-run-start:\n  - create schema if not exists {{ target.database }}.audit\n  - create table if not exists {{ target.database }}.audit.runs (n int)\non-run-end: insert into {{ target.database }}.audit.runs values (1)\n",
+    )
+    .file(
+        "models/stage/a.sql",
+        "{{ config(materialized='table', post_hook='insert into {{ this }} values (42)') }}select 1 as x\n",
+    );
+    p.lake_ok(&["run"]);
+    p.lake_ok(&["run"]);
+    assert_eq!(s(&p.rows("select count(*) from lake.audit.runs")), ["2"]);
+    assert_eq!(
+        s(&p.rows("select x from lake.stage.a order by x")),
+        ["1", "42"]
+    );
+}
+
+#[test]
+fn show_and_query_print_rows() {
+    let p = TempProject::new();
+    p.file("models/stage/t.sql", "{{ config(materialized='table') }}select range as n, 'v' || range as label from range(3)\n");
+    p.lake_ok(&["run"]);
+    let out = p.lake_ok(&["show", "t", "--limit", "2"]);
+    assert!(
+        out.stdout.contains("v0") && out.stdout.contains("v1") && !out.stdout.contains("v2"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("2 rows"), "{}", out.stdout);
+    let out = p.lake_ok(&["query", "select sum(n) as total from {{ ref('t') }}"]);
+    assert!(
+        out.stdout.contains("total") && out.stdout.contains('3'),
+        "{}",
+        out.stdout
+    );
+    let out = p.lake(&["show", "tt"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("did you mean `t`?"), "{}", out.stderr);
+}
+
+#[test]
+fn debug_names_each_piece() {
+    let p = TempProject::new();
+    p.file("models/a.sql", "select 1\n");
+    let out = p.lake_ok(&["debug"]);
+    assert!(
+        out.stdout.contains("embedded default (no profiles.yml)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("extensions OK"), "{}", out.stdout);
+    assert!(out.stdout.contains("All checks passed."), "{}", out.stdout);
+}
+
+#[test]
+fn the_repository_project_builds_on_a_fresh_checkout() {
+    // The README's first command, on a copy of the repo's own project with
+    // no profiles.yml anywhere: the embedded default must just work.
+    let p = TempProject::new();
+    let root = util::repo_root();
+    for dir in ["models", "macros", "seeds", "tests/sql", "data/landing"] {
+        for entry in walkdir::WalkDir::new(root.join(dir))
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            if entry.file_type().is_file() {
+                let rel = entry
+                    .path()
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                p.file(&rel, &std::fs::read_to_string(entry.path()).unwrap());
+            }
+        }
+    }
+    p.file(
+        "project.yml",
+        &std::fs::read_to_string(root.join("project.yml")).unwrap(),
+    );
+    let out = p.lake_ok(&["build"]);
+    assert!(out.stdout.contains("ERROR=0 SKIP=0"), "{}", out.stdout);
+    assert_eq!(
+        s(&p.rows(
+            "select product, cnt from lake.mart.top_performing_products order by cnt desc, product"
+        )),
+        ["lamp|3", "chair|2", "desk|1"]
+    );
+    assert_eq!(
+        s(&p.rows("select sum(sm) from lake.mart.purchased_products_count_hourly")),
+        ["5"]
+    );
+    assert_eq!(
+        s(&p.rows("select count(*) from lake.raw.browser_events")),
+        ["20"]
+    );
+}
