@@ -37,11 +37,11 @@ fn timed(dir: &Path, cmd: &mut Command) -> f64 {
     secs
 }
 
-fn lake_run(dir: &Path) -> (f64, f64) {
+fn lake_run(dir: &Path, threads: usize) -> (f64, f64) {
     let wall = timed(
         dir,
         Command::new(env!("CARGO_BIN_EXE_lake"))
-            .args(["run", "--threads", "1"])
+            .args(["run", "--threads", &threads.to_string()])
             .env("LAKE_EXTENSION_DIR", extension_dir()),
     );
     let results: serde_json::Value = serde_json::from_str(
@@ -65,7 +65,7 @@ fn dbt_profile(dir: &Path) {
         "dbt_profiles/profiles.yml",
         &format!(
             "bench:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: ':memory:'\n      threads: 1\n      \
-             extensions: [parquet, json, ducklake]\n      settings:\n        extension_directory: '{ext}'\n        autoinstall_known_extensions: false\n      \
+             config_options:\n        extension_directory: '{ext}'\n        autoinstall_known_extensions: false\n      \
              attach:\n        - path: 'ducklake:{lake}/catalog.ducklake'\n          alias: lake\n          options:\n            data_path: '{lake}/data/'\n      \
              database: lake\n      schema: main\n",
             ext = extension_dir().display(),
@@ -81,18 +81,24 @@ fn main() {
         .unwrap_or(1_000);
     let dir = tempfile::tempdir().unwrap();
     support::generate(dir.path(), n, true);
-    println!("| {n} models, 1 thread | wall (s) | summed node time (s) | overhead (s) | overhead per model (ms) |");
+    println!(
+        "| {n} models | wall (s) | summed node time (s) | overhead (s) | overhead per model (ms) |"
+    );
     println!("|---|---:|---:|---:|---:|");
     for label in [
-        "lake run (creates the lake)",
-        "lake run (replaces every model)",
+        "lake run --threads 1 (creates the lake)",
+        "lake run --threads 1 (replaces every model)",
     ] {
-        let (wall, busy) = lake_run(dir.path());
+        let (wall, busy) = lake_run(dir.path(), 1);
         let overhead = wall - busy;
         println!(
             "| `{label}` | {wall:.2} | {busy:.2} | {overhead:.2} | {:.2} |",
             overhead * 1000.0 / n as f64
         );
+    }
+    for threads in [2, 4, 8] {
+        let (wall, _) = lake_run(dir.path(), threads);
+        println!("| `lake run --threads {threads}` (replaces every model) | {wall:.2} | | | |");
     }
     let dbt = std::env::var_os("LAKE_BENCH_DBT")
         .map(PathBuf::from)
@@ -108,8 +114,8 @@ fn main() {
     }
     dbt_profile(dir.path());
     for label in [
-        "dbt run (creates the lake)",
-        "dbt run (replaces every model)",
+        "dbt run --threads 1 (creates the lake)",
+        "dbt run --threads 1 (replaces every model)",
     ] {
         let wall = timed(
             dir.path(),
@@ -126,5 +132,8 @@ fn main() {
             ]),
         );
         println!("| `{label}` | {wall:.2} | | | |");
+    }
+    if std::env::var_os("LAKE_BENCH_KEEP").is_some() {
+        eprintln!("kept the project at {}", dir.keep().display());
     }
 }

@@ -32,9 +32,11 @@ impl NodeRunner<'_> {
     fn run_all(&self, statements: Vec<String>, outcome: &mut Outcome) -> Result<u64, String> {
         let mut rows = 0;
         let mut in_tx = false;
+        let mut guard = None;
         for sql in &statements {
             outcome.statements.push(sql.clone());
             if sql == "BEGIN TRANSACTION" {
+                guard = Some(self.session.write_lock());
                 in_tx = true;
             }
             match self.session.execute(sql) {
@@ -44,12 +46,14 @@ impl NodeRunner<'_> {
                     }
                     if sql == "COMMIT" {
                         in_tx = false;
+                        guard = None;
                     }
                 }
                 Err(e) => {
                     if in_tx {
                         let _ = self.session.execute_batch("ROLLBACK");
                     }
+                    drop(guard);
                     return Err(e.message);
                 }
             }

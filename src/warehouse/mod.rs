@@ -82,6 +82,7 @@ impl Interrupter {
 /// The opened lake.
 pub struct Warehouse {
     conn: Connection,
+    write_lock: Arc<Mutex<()>>,
     secrets: Vec<String>,
     database: String,
     interrupter: Interrupter,
@@ -92,6 +93,7 @@ pub struct Warehouse {
 /// One connection for one worker thread.
 pub struct Session {
     conn: Connection,
+    write_lock: Arc<Mutex<()>>,
     secrets: Arc<Vec<String>>,
 }
 
@@ -125,6 +127,7 @@ impl Warehouse {
         let secrets = secrets_of(target);
         let mut wh = Warehouse {
             conn,
+            write_lock: Arc::new(Mutex::new(())),
             secrets,
             database: target.database.clone(),
             interrupter: Interrupter::default(),
@@ -280,6 +283,7 @@ impl Warehouse {
         self.interrupter.register(&conn);
         Ok(Session {
             conn,
+            write_lock: self.write_lock.clone(),
             secrets: Arc::new(self.secrets.clone()),
         })
     }
@@ -300,6 +304,14 @@ impl Warehouse {
 }
 
 impl Session {
+    /// Held while a transaction writes to the lake. DuckLake commits from
+    /// parallel connections conflict and exhaust their retries (seen with 4
+    /// threads on 200 models: "Duplicate key data_file_id"); commits are
+    /// serial inside DuckLake anyway, so lake takes turns explicitly.
+    pub fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Runs one statement; returns the rows it wrote (DuckDB reports them
     /// as a one-row `Count` result for CREATE TABLE AS, INSERT and DELETE).
     pub fn execute(&self, sql: &str) -> Result<u64, WarehouseError> {
