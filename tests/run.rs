@@ -338,3 +338,32 @@ fn the_repository_project_builds_on_a_fresh_checkout() {
         ["20"]
     );
 }
+
+#[test]
+fn one_bad_model_in_a_group_commit_does_not_take_its_neighbours_down() {
+    // Independent ready models share one transaction; when one fails the
+    // group rolls back and every model runs again on its own.
+    let p = TempProject::new();
+    for i in 0..10 {
+        p.file(
+            &format!("models/stage/m{i}.sql"),
+            &format!("{{{{ config(materialized='table') }}}}select {i} as n\n"),
+        );
+    }
+    p.file(
+        "models/stage/m5.sql",
+        "{{ config(materialized='table') }}select cast('x' as integer) as n\n",
+    );
+    let out = p.lake(&["run", "--threads", "1"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("PASS=9 FAIL=0 ERROR=1 SKIP=0"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        s(&p.rows("select count(*) from information_schema.tables where table_catalog = 'lake' and table_schema = 'stage'")),
+        ["9"]
+    );
+    assert_eq!(s(&p.rows("select n from lake.stage.m9")), ["9"]);
+}

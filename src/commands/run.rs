@@ -148,6 +148,9 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
         threads,
         fail_fast: args.fail_fast,
         cancel: cancel.clone(),
+        // Group commit: up to 64 independent ready nodes share one
+        // transaction (see execute::node_runner).
+        batch: 64,
     };
     let root = project.root.clone();
     // One connection per worker, opened here: the DuckDB instance itself

@@ -64,10 +64,27 @@ pub struct NodeResult {
     pub seconds: f64,
 }
 
-/// Does the work for one node on one thread.
+/// A node's result as a worker reports it.
+pub type WorkResult = Result<(Status, Outcome), (String, Outcome)>;
+
+/// Does the work for nodes on one thread.
 pub trait Worker {
     /// Runs node `index`; `Err` carries a message for the person.
-    fn run(&mut self, index: usize) -> Result<(Status, Outcome), (String, Outcome)>;
+    fn run(&mut self, index: usize) -> WorkResult;
+
+    /// Runs nodes that are ready together (none depends on another);
+    /// returns each with its wall seconds. A worker may share work between
+    /// them, e.g. one transaction.
+    fn run_batch(&mut self, batch: &[usize]) -> Vec<(usize, WorkResult, f64)> {
+        batch
+            .iter()
+            .map(|&i| {
+                let start = Instant::now();
+                let r = self.run(i);
+                (i, r, start.elapsed().as_secs_f64())
+            })
+            .collect()
+    }
 }
 
 /// Lifecycle events for the console.
@@ -86,6 +103,8 @@ pub struct Options {
     pub fail_fast: bool,
     /// Set by Ctrl-C: start nothing more.
     pub cancel: Arc<AtomicBool>,
+    /// Most nodes a worker takes at once (1: one at a time).
+    pub batch: usize,
 }
 
 struct State {
@@ -193,55 +212,64 @@ where
                     }
                 };
                 loop {
-                    let next = {
+                    let next: Vec<usize> = {
                         let mut st = state.lock().expect("scheduler poisoned");
                         loop {
                             if opts.cancel.load(Ordering::SeqCst) {
                                 st.stop = true;
                             }
                             if st.stop || worker.is_none() {
-                                break None;
+                                break Vec::new();
                             }
-                            if let Some(&i) = st.ready.iter().next() {
-                                st.ready.remove(&i);
-                                st.running += 1;
-                                break Some(i);
+                            if !st.ready.is_empty() {
+                                // Leave work for idle threads when there is little.
+                                let share = st.ready.len().div_ceil(threads).max(1);
+                                let take = share.min(opts.batch.max(1));
+                                let picked: Vec<usize> =
+                                    st.ready.iter().copied().take(take).collect();
+                                for i in &picked {
+                                    st.ready.remove(i);
+                                }
+                                st.running += picked.len();
+                                break picked;
                             }
                             if st.running == 0 {
-                                break None;
+                                break Vec::new();
                             }
                             st = wake.wait(st).expect("scheduler poisoned");
                         }
                     };
-                    let Some(i) = next else {
+                    if next.is_empty() {
                         wake.notify_all();
                         return;
-                    };
-                    on_event(Event::Start(i));
-                    let started = Instant::now();
-                    let r = worker.as_mut().expect("checked").run(i);
-                    let seconds = started.elapsed().as_secs_f64();
-                    let result = match r {
-                        Ok((status, outcome)) => NodeResult {
-                            index: i,
-                            status,
-                            outcome,
-                            message: None,
-                            cause: None,
-                            seconds,
-                        },
-                        Err((message, outcome)) => NodeResult {
-                            index: i,
-                            status: Status::Error,
-                            outcome,
-                            message: Some(message),
-                            cause: None,
-                            seconds,
-                        },
-                    };
+                    }
+                    for &i in &next {
+                        on_event(Event::Start(i));
+                    }
+                    let results = worker.as_mut().expect("checked").run_batch(&next);
                     let mut st = state.lock().expect("scheduler poisoned");
-                    st.running -= 1;
-                    finish(&mut st, result);
+                    st.running -= next.len();
+                    for (i, r, seconds) in results {
+                        let result = match r {
+                            Ok((status, outcome)) => NodeResult {
+                                index: i,
+                                status,
+                                outcome,
+                                message: None,
+                                cause: None,
+                                seconds,
+                            },
+                            Err((message, outcome)) => NodeResult {
+                                index: i,
+                                status: Status::Error,
+                                outcome,
+                                message: Some(message),
+                                cause: None,
+                                seconds,
+                            },
+                        };
+                        finish(&mut st, result);
+                    }
                     drop(st);
                     wake.notify_all();
                 }
@@ -303,6 +331,7 @@ mod tests {
             threads,
             fail_fast,
             cancel: Arc::new(AtomicBool::new(false)),
+            batch: 3,
         };
         let mut r: Vec<(usize, Status)> =
             execute(&[0, 1, 2, 3], &parents, &opts, || Ok(Fake), &|_| {})
@@ -315,6 +344,7 @@ mod tests {
 
     #[test]
     fn failure_skips_exactly_its_descendants() {
+        // Batches of up to 3: nodes 0 and 3 are ready together.
         for threads in [1, 4] {
             assert_eq!(
                 run(false, threads),
@@ -334,6 +364,7 @@ mod tests {
             threads: 2,
             fail_fast: false,
             cancel: Arc::new(AtomicBool::new(true)),
+            batch: 1,
         };
         let r = execute(&[0, 3], &parents, &opts, || Ok(Fake), &|_| {});
         assert!(r.iter().all(|r| r.status == Status::Skipped));

@@ -29,6 +29,15 @@ fn transaction(rel: &Relation, config: &NodeConfig, body: Vec<String>) -> Vec<St
     v
 }
 
+/// The statements between `BEGIN TRANSACTION` and `COMMIT`, so several
+/// nodes can share one transaction.
+pub fn inside_transaction(statements: &[String]) -> &[String] {
+    match statements {
+        [first, inner @ .., last] if first == "BEGIN TRANSACTION" && last == "COMMIT" => inner,
+        all => all,
+    }
+}
+
 fn body(sql: &str) -> &str {
     sql.trim().trim_end_matches(';').trim_end()
 }
