@@ -222,9 +222,9 @@ where
                                 break Vec::new();
                             }
                             if !st.ready.is_empty() {
-                                // Leave work for idle threads when there is little.
-                                let share = st.ready.len().div_ceil(threads).max(1);
-                                let take = share.min(opts.batch.max(1));
+                                // Big groups: lake writes take turns anyway, and
+                                // each commit has a fixed cost.
+                                let take = opts.batch.max(1);
                                 let picked: Vec<usize> =
                                     st.ready.iter().copied().take(take).collect();
                                 for i in &picked {
