@@ -304,10 +304,10 @@ impl Warehouse {
 }
 
 impl Session {
-    /// Held while a transaction writes to the lake. DuckLake commits from
-    /// parallel connections conflict and exhaust their retries (seen with 4
-    /// threads on 200 models: "Duplicate key data_file_id"); commits are
-    /// serial inside DuckLake anyway, so lake takes turns explicitly.
+    /// Held while a worker uses the lake. DuckLake commits from parallel
+    /// connections conflicted and exhausted their retries (4 threads, 200
+    /// models: "Duplicate key data_file_id"), and reads beside writes lost
+    /// tables (see `execute::node_runner`); so workers take turns.
     pub fn write_lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
     }
