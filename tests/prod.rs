@@ -1,0 +1,304 @@
+//! The production target: DuckLake catalog in PostgreSQL, data in an
+//! S3-compatible server, both real and on 127.0.0.1 (started by
+//! `.ci/services up`). Each test gets its own catalog schema and bucket
+//! prefix, so tests run in parallel.
+
+mod util;
+use util::TempProject;
+
+/// Connection settings of the test servers, from `.ci/services`' env file.
+struct Services {
+    pg_port: String,
+    pg_password: String,
+    s3_endpoint: String,
+    s3_key: String,
+    s3_secret: String,
+    bucket: String,
+}
+
+fn services() -> Services {
+    let get = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| {
+            panic!("{k} is not set: start the test servers with `bash .ci/services up && source ~/.cache/lake/services/env` (or run `bash .ci/run`)")
+        })
+    };
+    Services {
+        pg_port: get("LAKE_TEST_PG_PORT"),
+        pg_password: get("LAKE_TEST_PG_PASSWORD"),
+        s3_endpoint: get("LAKE_TEST_S3_ENDPOINT"),
+        s3_key: get("LAKE_TEST_S3_KEY_ID"),
+        s3_secret: get("LAKE_TEST_S3_SECRET"),
+        bucket: get("LAKE_TEST_S3_BUCKET"),
+    }
+}
+
+/// A project whose `prod` target uses catalog schema and data prefix `name`.
+fn prod_project(name: &str) -> TempProject {
+    let p = TempProject::new();
+    let unique = format!("{name}_{}", std::process::id());
+    p.file(
+        "profiles.yml",
+        &format!(
+            "demo:\n  target: prod\n  outputs:\n    prod:\n      type: ducklake\n      catalog:\n        type: postgres\n        \
+             host: 127.0.0.1\n        port: \"{{{{ env_var('LAKE_TEST_PG_PORT') }}}}\"\n        database: postgres\n        user: postgres\n        \
+             password: \"{{{{ env_var('LAKE_TEST_PG_PASSWORD') }}}}\"\n        metadata_schema: {unique}\n      \
+             data_path: s3://{{{{ env_var('LAKE_TEST_S3_BUCKET') }}}}/{unique}/\n      s3:\n        \
+             endpoint: \"{{{{ env_var('LAKE_TEST_S3_ENDPOINT') }}}}\"\n        url_style: path\n        use_ssl: false\n        \
+             key_id: \"{{{{ env_var('LAKE_TEST_S3_KEY_ID') }}}}\"\n        secret: \"{{{{ env_var('LAKE_TEST_S3_SECRET') }}}}\"\n"
+        ),
+    );
+    p.file("meta.txt", &unique);
+    p
+}
+
+fn env(s: &Services) -> Vec<(&'static str, String)> {
+    vec![
+        ("LAKE_TEST_PG_PORT", s.pg_port.clone()),
+        ("LAKE_TEST_PG_PASSWORD", s.pg_password.clone()),
+        ("LAKE_TEST_S3_ENDPOINT", s.s3_endpoint.clone()),
+        ("LAKE_TEST_S3_KEY_ID", s.s3_key.clone()),
+        ("LAKE_TEST_S3_SECRET", s.s3_secret.clone()),
+        ("LAKE_TEST_S3_BUCKET", s.bucket.clone()),
+    ]
+}
+
+fn lake(p: &TempProject, args: &[&str], env: &[(&str, String)]) -> util::Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    p.lake_env(args, &env)
+}
+
+/// A query against Postgres with psql, an independent client.
+fn psql(s: &Services, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &s.pg_port,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tA",
+            "-c",
+            sql,
+        ])
+        .env("PGPASSWORD", &s.pg_password)
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Object keys under `prefix`, listed by curl speaking S3 (ListObjectsV2,
+/// SigV4-signed): a client independent of lake and DuckDB.
+fn list_objects(s: &Services, prefix: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut url = format!(
+            "http://{}/{}?list-type=2&prefix={prefix}",
+            s.s3_endpoint, s.bucket
+        );
+        if let Some(t) = &token {
+            url.push_str(&format!(
+                "&continuation-token={}",
+                t.replace('=', "%3D")
+                    .replace('+', "%2B")
+                    .replace('/', "%2F")
+            ));
+        }
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "--fail",
+                "--aws-sigv4",
+                "aws:amz:us-east-1:s3",
+                "--user",
+            ])
+            .arg(format!("{}:{}", s.s3_key, s.s3_secret))
+            .arg(&url)
+            .output()
+            .expect("curl");
+        assert!(
+            out.status.success(),
+            "S3 list failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let xml = String::from_utf8_lossy(&out.stdout).into_owned();
+        keys.extend(between_all(&xml, "<Key>", "</Key>"));
+        token = between_all(&xml, "<NextContinuationToken>", "</NextContinuationToken>")
+            .into_iter()
+            .next();
+        if token.is_none() {
+            break;
+        }
+    }
+    keys
+}
+
+fn between_all(text: &str, open: &str, close: &str) -> Vec<String> {
+    text.split(open)
+        .skip(1)
+        .filter_map(|part| part.split(close).next().map(str::to_string))
+        .collect()
+}
+
+/// Reads the lake with a second, independent DuckDB connection.
+fn read_back(s: &Services, unique: &str, sql: &str) -> Vec<String> {
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    conn.execute_batch(&format!(
+        "SET autoinstall_known_extensions = false; SET extension_directory = '{ext}'; \
+         LOAD ducklake; LOAD postgres_scanner; LOAD httpfs; \
+         CREATE SECRET (TYPE s3, KEY_ID '{key}', SECRET '{secret}', ENDPOINT '{endpoint}', URL_STYLE 'path', USE_SSL false, REGION 'us-east-1'); \
+         ATTACH 'ducklake:postgres:dbname=postgres host=127.0.0.1 port={port} user=postgres password={pw}' AS lake \
+           (DATA_PATH 's3://{bucket}/{unique}/', METADATA_SCHEMA '{unique}', READ_ONLY)",
+        ext = util::extension_dir().display(),
+        key = s.s3_key,
+        secret = s.s3_secret,
+        endpoint = s.s3_endpoint,
+        port = s.pg_port,
+        pw = s.pg_password,
+        bucket = s.bucket,
+    ))
+    .expect("attach the production lake");
+    let mut stmt = conn
+        .prepare(&format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql})"))
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let n = rows.as_ref().unwrap().column_count();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        out.push(
+            (0..n)
+                .map(|i| r.get::<_, Option<String>>(i).unwrap().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("|"),
+        );
+    }
+    out
+}
+
+#[test]
+fn writes_land_in_postgres_and_the_bucket_and_read_back() {
+    let s = services();
+    let p = prod_project("writes_land");
+    let unique = p.read("meta.txt");
+    p.file("seeds/colors.csv", "id,name\n1,red\n2,green\n")
+        .file("models/stage/numbers.sql", "{{ config(materialized='table') }}select range as n from range(1000)\n")
+        .file("models/mart/summary.sql", "{{ config(materialized='table') }}select count(*) as c, sum(n) as s from {{ ref('numbers') }}\n");
+    let out = lake(&p, &["build"], &env(&s));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // The catalog, seen by psql.
+    assert_eq!(
+        psql(&s, &format!("select string_agg(table_name, ',' order by table_name) from {unique}.ducklake_table where end_snapshot is null")),
+        "colors,numbers,summary"
+    );
+    // The data, listed with an S3 client.
+    let keys = list_objects(&s, &format!("{unique}/"));
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with(&format!("{unique}/stage/numbers/")) && k.ends_with(".parquet")),
+        "{keys:?}"
+    );
+    // summary (1 row) and colors (2 rows) are small enough for DuckLake to
+    // inline into the catalog: no parquet file for them.
+    assert!(
+        !keys.iter().any(|k| k.contains("/mart/summary/")),
+        "{keys:?}"
+    );
+    // And read back through a second DuckDB.
+    assert_eq!(
+        read_back(&s, &unique, "select c, s from lake.mart.summary"),
+        ["1000|499500"]
+    );
+    assert_eq!(
+        read_back(&s, &unique, "select name from lake.main.colors order by id"),
+        ["red", "green"]
+    );
+}
+
+#[test]
+fn wrong_postgres_password_is_clear_and_secret_free() {
+    let s = services();
+    let p = prod_project("wrong_pg");
+    p.file("models/stage/a.sql", "select 1\n");
+    let mut e = env(&s);
+    e.retain(|(k, _)| *k != "LAKE_TEST_PG_PASSWORD");
+    e.push(("LAKE_TEST_PG_PASSWORD", "not-the-pg-password-42".into()));
+    let out = lake(&p, &["run"], &e);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("password authentication failed for user \"postgres\""),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("error[L060]: cannot attach the PostgreSQL catalog"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("not-the-pg-password-42")
+            && !out.stdout.contains("not-the-pg-password-42")
+    );
+}
+
+#[test]
+fn wrong_s3_secret_is_clear_secret_free_and_publishes_nothing() {
+    let s = services();
+    let p = prod_project("wrong_s3");
+    let unique = p.read("meta.txt");
+    // Enough rows that DuckLake writes a parquet file instead of inlining.
+    p.file(
+        "models/stage/a.sql",
+        "{{ config(materialized='table') }}select range as x from range(100)\n",
+    );
+    let mut e = env(&s);
+    e.retain(|(k, _)| *k != "LAKE_TEST_S3_SECRET");
+    e.push(("LAKE_TEST_S3_SECRET", "not-the-s3-secret-43".into()));
+    let out = lake(&p, &["run"], &e);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("SignatureDoesNotMatch") || out.stdout.contains("403"),
+        "{}",
+        out.stdout
+    );
+    let all = format!(
+        "{}{}{}",
+        out.stdout,
+        out.stderr,
+        p.read("target/run_results.json")
+    );
+    assert!(!all.contains("not-the-s3-secret-43"), "secret leaked");
+    assert_eq!(
+        psql(&s, &format!("select count(*) from {unique}.ducklake_table")),
+        "0",
+        "no table published"
+    );
+}
+
+#[test]
+fn unreachable_postgres_is_a_clear_error() {
+    let s = services();
+    let p = prod_project("pg_down");
+    p.file("models/stage/a.sql", "select 1\n");
+    let mut e = env(&s);
+    e.retain(|(k, _)| *k != "LAKE_TEST_PG_PORT");
+    e.push(("LAKE_TEST_PG_PORT", "1".into()));
+    let out = lake(&p, &["run"], &e);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("cannot attach the PostgreSQL catalog postgres on 127.0.0.1:1"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("Connection refused"), "{}", out.stderr);
+}
