@@ -302,3 +302,126 @@ fn unreachable_postgres_is_a_clear_error() {
     );
     assert!(out.stderr.contains("Connection refused"), "{}", out.stderr);
 }
+
+#[test]
+fn s3_server_down_fails_clearly_and_published_tables_stay_unchanged() {
+    // A private S3 server for this test only, so stopping it disturbs no
+    // other test.
+    let s = services();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data.path().join(&s.bucket)).unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let start = || {
+        let child = std::process::Command::new("nanio")
+            .args([
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--no-access-log",
+                "--log-level",
+                "error",
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .env("NANIO_ACCESS_KEY", &s.s3_key)
+            .env("NANIO_SECRET_KEY", &s.s3_secret)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nanio (installed by .ci/services)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        child
+    };
+    let p = prod_project("s3_down");
+    let unique = p.read("meta.txt");
+    let mut e = env(&s);
+    e.retain(|(k, _)| *k != "LAKE_TEST_S3_ENDPOINT");
+    e.push(("LAKE_TEST_S3_ENDPOINT", format!("127.0.0.1:{port}")));
+    p.file(
+        "models/stage/big.sql",
+        "{{ config(materialized='table') }}select range as n from range(100)\n",
+    );
+    let mut server = start();
+    assert_eq!(lake(&p, &["run"], &e).code, 0);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    p.file(
+        "models/stage/big.sql",
+        "{{ config(materialized='table') }}select range * 2 as n from range(100)\n",
+    );
+    let out = lake(&p, &["run"], &e);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("ERROR model stage.big"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Connection refused")
+            || out.stdout.contains("Could not establish connection")
+            || out.stdout.contains("HTTP"),
+        "the error names the S3 failure: {}",
+        out.stdout
+    );
+
+    let mut server = start();
+    let s_private = Services {
+        s3_endpoint: format!("127.0.0.1:{port}"),
+        ..services()
+    };
+    assert_eq!(
+        read_back(&s_private, &unique, "select sum(n) from lake.stage.big"),
+        ["4950"],
+        "previous table unchanged"
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
+}
+
+#[test]
+fn debug_checks_each_piece_and_names_the_failing_one() {
+    let s = services();
+    let p = prod_project("debug");
+    p.file("models/stage/a.sql", "select 1\n");
+    let out = lake(&p, &["debug"], &env(&s));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for line in [
+        "extensions OK",
+        "postgres  OK  reachable and authenticated",
+        "is reachable",
+        "All checks passed.",
+    ] {
+        assert!(
+            out.stdout.contains(line),
+            "missing `{line}`:\n{}",
+            out.stdout
+        );
+    }
+    let mut e = env(&s);
+    e.retain(|(k, _)| *k != "LAKE_TEST_S3_SECRET");
+    e.push(("LAKE_TEST_S3_SECRET", "debug-wrong-secret-77".into()));
+    let out = lake(&p, &["debug"], &e);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("data path FAIL"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("fix: the S3 server refused the credentials"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("debug-wrong-secret-77")
+            && !out.stderr.contains("debug-wrong-secret-77")
+    );
+}

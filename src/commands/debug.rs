@@ -64,6 +64,19 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
             return Ok(EXIT_ERROR);
         }
     };
+    let mut wh = wh;
+    if matches!(t.catalog, Catalog::Postgres { .. }) {
+        match wh.check_postgres(t) {
+            Ok(()) => println!("  postgres  OK  reachable and authenticated"),
+            Err(e) => return Ok(fail("postgres", e)),
+        }
+    }
+    if t.data_path.contains("://") {
+        match wh.check_data_path(t) {
+            Ok(()) => println!("  data path OK  {} is reachable", t.data_path),
+            Err(e) => return Ok(fail("data path", e)),
+        }
+    }
     drop(wh);
     match Warehouse::open(t) {
         Ok(wh) => {
@@ -92,6 +105,14 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
             Ok(EXIT_ERROR)
         }
     }
+}
+
+fn fail(what: &str, e: crate::warehouse::WarehouseError) -> u8 {
+    println!("  {what:<9} FAIL {}", e.message);
+    if let Some(h) = e.help {
+        println!("  fix: {h}");
+    }
+    EXIT_ERROR
 }
 
 /// Runs `lake setup`.

@@ -184,6 +184,61 @@ impl Warehouse {
             .unwrap_or_else(|_| "linux_amd64".into())
     }
 
+    /// `lake debug`: can we log in to the catalog's PostgreSQL at all?
+    pub fn check_postgres(&self, target: &Target) -> Result<(), WarehouseError> {
+        let Catalog::Postgres {
+            host,
+            port,
+            database,
+            user,
+            password,
+            ..
+        } = &target.catalog
+        else {
+            return Ok(());
+        };
+        let mut dsn =
+            format!("dbname={database} host={host} port={port} user={user} connect_timeout=5");
+        if let Some(p) = password {
+            dsn.push_str(&format!(" password={}", p.expose()));
+        }
+        self.exec(&format!("ATTACH '{}' AS __lake_pg_check (TYPE postgres, READ_ONLY)", sql_str(&dsn)))
+            .and_then(|_| self.exec("DETACH __lake_pg_check"))
+            .map_err(|e| {
+                let help = if e.message.contains("password authentication failed") {
+                    format!("PostgreSQL refused the password of user `{user}`: check the target's `password` (usually an env_var)")
+                } else if e.message.contains("does not exist") {
+                    format!("create the database: createdb -h {host} -p {port} -U {user} {database}")
+                } else {
+                    format!("is PostgreSQL running and reachable at {host}:{port}?")
+                };
+                e.with_help(help)
+            })
+    }
+
+    /// `lake debug`: can we list the data path (S3 credentials, bucket)?
+    pub fn check_data_path(&mut self, target: &Target) -> Result<(), WarehouseError> {
+        if !target.data_path.contains("://") {
+            return Ok(());
+        }
+        self.create_secrets(target)?;
+        let sql = format!(
+            "SELECT count(*) FROM glob('{}**')",
+            sql_str(&target.data_path)
+        );
+        self.conn.query_row(&sql, [], |r| r.get::<_, i64>(0)).map(|_| ()).map_err(|e| {
+            let e = self.error(e);
+            let help = if e.message.contains("403") || e.message.contains("SignatureDoesNotMatch") || e.message.contains("InvalidAccessKeyId") {
+                "the S3 server refused the credentials: check `key_id` and `secret` under `s3:` in the target"
+            } else if e.message.contains("404") || e.message.contains("NoSuchBucket") {
+                "the bucket does not exist: create it on the S3 server"
+            } else {
+                "is the S3 server running, and is `s3.endpoint` host:port without a scheme (url_style: path for MinIO)?"
+            };
+            e.with_help(help)
+        })
+    }
+
     fn create_secrets(&mut self, target: &Target) -> Result<(), WarehouseError> {
         if let Some(s3) = &target.s3 {
             let mut parts = vec![
