@@ -1,16 +1,16 @@
-//! `lake run`/`seed`/`test`/`build` on the real DuckDB + DuckLake (embedded
-//! catalog), checked by reading the lake with an independent connection.
+//! `lake run`/`seed`/`test`/`build` on the real DuckDB + DuckLake, checked by
+//! reading the lake with an independent connection. The same test code runs
+//! on both targets (`embedded::*` and `prod::*`), so they cannot drift apart.
 
 mod util;
-use util::{statuses, TempProject};
+use util::{statuses, Lake, TempProject};
 
 fn s(rows: &[Vec<String>]) -> Vec<String> {
     rows.iter().map(|r| r.join("|")).collect()
 }
 
-#[test]
-fn view_table_and_ephemeral_materializations() {
-    let p = TempProject::new();
+fn view_table_and_ephemeral_materializations(lake: Lake) {
+    let p = TempProject::on(lake);
     p.file("models/raw/numbers.sql", "{{ config(materialized='table') }}select range as n from range(5)\n")
         .file("models/stage/evens.sql", "{{ config(materialized='ephemeral') }}select n from {{ ref('numbers') }} where n % 2 = 0\n")
         .file("models/mart/even_view.sql", "select n * 10 as n10 from {{ ref('evens') }}\n");
@@ -52,9 +52,8 @@ fn view_table_and_ephemeral_materializations() {
         .contains("CREATE OR REPLACE TABLE lake.raw.numbers AS"));
 }
 
-#[test]
-fn incremental_append_merge_and_full_refresh() {
-    let p = TempProject::new();
+fn incremental_append_merge_and_full_refresh(lake: Lake) {
+    let p = TempProject::on(lake);
     p.file("seeds/src.csv", "id,v\n1,a\n2,b\n")
         .file(
             "models/stage/appended.sql",
@@ -99,9 +98,8 @@ fn incremental_append_merge_and_full_refresh() {
     );
 }
 
-#[test]
-fn schema_change_fails_clearly_when_asked_to() {
-    let p = TempProject::new();
+fn schema_change_fails_clearly_when_asked_to(lake: Lake) {
+    let p = TempProject::on(lake);
     p.file(
         "models/stage/inc.sql",
         "{{ config(materialized='incremental', on_schema_change='fail') }}select 1 as id\n",
@@ -129,9 +127,8 @@ fn schema_change_fails_clearly_when_asked_to() {
     );
 }
 
-#[test]
-fn a_failing_model_skips_exactly_its_descendants() {
-    let p = TempProject::new();
+fn a_failing_model_skips_exactly_its_descendants(lake: Lake) {
+    let p = TempProject::on(lake);
     p.file("models/stage/a.sql", "select 1 as x\n")
         .file(
             "models/stage/b.sql",
@@ -168,9 +165,8 @@ fn a_failing_model_skips_exactly_its_descendants() {
     );
 }
 
-#[test]
-fn failing_tests_report_their_row_count_and_build_skips_dependents() {
-    let p = TempProject::new();
+fn failing_tests_report_their_row_count_and_build_skips_dependents(lake: Lake) {
+    let p = TempProject::on(lake);
     p.file("models/stage/people.sql", "{{ config(materialized='table') }}select * from (values (1, 'a'), (1, 'b'), (null, 'c')) t(id, name)\n")
         .file("models/stage/people.yml", "models:\n  - name: people\n    columns:\n      - name: id\n        tests: [unique, not_null]\n")
         .file("models/mart/report.sql", "select count(*) as n from {{ ref('people') }}\n")
@@ -219,9 +215,8 @@ fn failing_tests_report_their_row_count_and_build_skips_dependents() {
     );
 }
 
-#[test]
-fn seeds_load_with_typed_columns() {
-    let p = TempProject::new();
+fn seeds_load_with_typed_columns(lake: Lake) {
+    let p = TempProject::on(lake);
     p.file("seeds/countries.csv", "code,joined,population\nDE,2024-01-05,84\nFR,2023-12-31,68\n")
         .file("seeds/props.yml", "seeds:\n  - name: countries\n    config:\n      column_types:\n        code: VARCHAR\n        population: BIGINT\n");
     let out = p.lake_ok(&["seed"]);
@@ -237,9 +232,8 @@ fn seeds_load_with_typed_columns() {
     );
 }
 
-#[test]
-fn hooks_run_before_and_after() {
-    let p = TempProject::new();
+fn hooks_run_before_and_after(lake: Lake) {
+    let p = TempProject::on(lake);
     p.file(
         "project.yml",
         "name: demo\non-run-start:\n  - create schema if not exists {{ target.database }}.audit\n  - create table if not exists {{ target.database }}.audit.runs (n int)\non-run-end: insert into {{ target.database }}.audit.runs values (1)\n",
@@ -257,9 +251,8 @@ fn hooks_run_before_and_after() {
     );
 }
 
-#[test]
-fn show_and_query_print_rows() {
-    let p = TempProject::new();
+fn show_and_query_print_rows(lake: Lake) {
+    let p = TempProject::on(lake);
     p.file("models/stage/t.sql", "{{ config(materialized='table') }}select range as n, 'v' || range as label from range(3)\n");
     p.lake_ok(&["run"]);
     let out = p.lake_ok(&["show", "t", "--limit", "2"]);
@@ -339,11 +332,10 @@ fn the_repository_project_builds_on_a_fresh_checkout() {
     );
 }
 
-#[test]
-fn one_bad_model_in_a_group_commit_does_not_take_its_neighbours_down() {
+fn one_bad_model_in_a_group_commit_does_not_take_its_neighbours_down(lake: Lake) {
     // Independent ready models share one transaction; when one fails the
     // group rolls back and every model runs again on its own.
-    let p = TempProject::new();
+    let p = TempProject::on(lake);
     for i in 0..10 {
         p.file(
             &format!("models/stage/m{i}.sql"),
@@ -367,3 +359,27 @@ fn one_bad_model_in_a_group_commit_does_not_take_its_neighbours_down() {
     );
     assert_eq!(s(&p.rows("select n from lake.stage.m9")), ["9"]);
 }
+
+/// Every test above, once per target.
+macro_rules! on_both_targets {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $( #[test] fn $name() { super::$name(super::Lake::Embedded) } )*
+        }
+        mod prod {
+            $( #[test] fn $name() { super::$name(super::Lake::Prod) } )*
+        }
+    };
+}
+
+on_both_targets!(
+    view_table_and_ephemeral_materializations,
+    incremental_append_merge_and_full_refresh,
+    schema_change_fails_clearly_when_asked_to,
+    a_failing_model_skips_exactly_its_descendants,
+    failing_tests_report_their_row_count_and_build_skips_dependents,
+    seeds_load_with_typed_columns,
+    hooks_run_before_and_after,
+    show_and_query_print_rows,
+    one_bad_model_in_a_group_commit_does_not_take_its_neighbours_down,
+);

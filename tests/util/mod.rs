@@ -8,6 +8,20 @@ use std::process::Command;
 /// A project folder that disappears after the test.
 pub struct TempProject {
     pub dir: tempfile::TempDir,
+    /// Where this project's lake lives.
+    pub lake: Lake,
+    /// Catalog schema and bucket prefix of a `Lake::Prod` project.
+    pub unique: String,
+}
+
+/// The two targets the same tests run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lake {
+    /// No profiles.yml: DuckDB-file catalog and local data under `.lake/`.
+    Embedded,
+    /// PostgreSQL catalog + S3 data on the servers of `.ci/services`, with a
+    /// catalog schema and bucket prefix of its own.
+    Prod,
 }
 
 /// What one `lake` invocation did.
@@ -22,8 +36,47 @@ impl TempProject {
     pub fn new() -> Self {
         let p = TempProject {
             dir: tempfile::tempdir().expect("temp dir"),
+            lake: Lake::Embedded,
+            unique: String::new(),
         };
         p.file("project.yml", "name: demo\n");
+        p
+    }
+
+    /// An empty project on `lake`.
+    pub fn on(lake: Lake) -> Self {
+        let mut p = TempProject::new();
+        if lake == Lake::Prod {
+            let tag = p
+                .dir
+                .path()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_lowercase()
+                .replace(['.', '-'], "_");
+            p.unique = format!("t{}{tag}", std::process::id());
+            p.lake = Lake::Prod;
+            let need = |k: &str| {
+                std::env::var(k).unwrap_or_else(|_| {
+                    panic!("{k} is not set: start the test servers with `bash .ci/services up && . ~/.cache/lake/services/env` (or run `bash .ci/run`)")
+                })
+            };
+            need("LAKE_TEST_PG_PORT");
+            need("LAKE_TEST_S3_ENDPOINT");
+            p.file(
+                "profiles.yml",
+                &format!(
+                    "demo:\n  target: prod\n  outputs:\n    prod:\n      type: ducklake\n      catalog:\n        type: postgres\n        \
+                     host: 127.0.0.1\n        port: \"{{{{ env_var('LAKE_TEST_PG_PORT') }}}}\"\n        database: postgres\n        user: postgres\n        \
+                     password: \"{{{{ env_var('LAKE_TEST_PG_PASSWORD') }}}}\"\n        metadata_schema: {u}\n      \
+                     data_path: s3://{{{{ env_var('LAKE_TEST_S3_BUCKET') }}}}/{u}/\n      s3:\n        \
+                     endpoint: \"{{{{ env_var('LAKE_TEST_S3_ENDPOINT') }}}}\"\n        url_style: path\n        use_ssl: false\n        \
+                     key_id: \"{{{{ env_var('LAKE_TEST_S3_KEY_ID') }}}}\"\n        secret: \"{{{{ env_var('LAKE_TEST_S3_SECRET') }}}}\"\n",
+                    u = p.unique
+                ),
+            );
+        }
         p
     }
 
@@ -108,12 +161,31 @@ impl TempProject {
         let conn = duckdb::Connection::open_in_memory().expect("duckdb");
         let dir = extension_dir();
         let root = self.dir.path();
+        let attach = match self.lake {
+            Lake::Embedded => format!(
+                "ATTACH 'ducklake:{root}/.lake/catalog.ducklake' AS lake (DATA_PATH '{root}/.lake/data/', READ_ONLY)",
+                root = root.display()
+            ),
+            Lake::Prod => {
+                let v = |k: &str| std::env::var(k).unwrap();
+                format!(
+                    "LOAD postgres_scanner; LOAD httpfs; \
+                     CREATE SECRET (TYPE s3, KEY_ID '{key}', SECRET '{secret}', ENDPOINT '{endpoint}', URL_STYLE 'path', USE_SSL false, REGION 'us-east-1'); \
+                     ATTACH 'ducklake:postgres:dbname=postgres host=127.0.0.1 port={port} user=postgres password={pw}' AS lake \
+                       (DATA_PATH 's3://{bucket}/{u}/', METADATA_SCHEMA '{u}', READ_ONLY)",
+                    key = v("LAKE_TEST_S3_KEY_ID"),
+                    secret = v("LAKE_TEST_S3_SECRET"),
+                    endpoint = v("LAKE_TEST_S3_ENDPOINT"),
+                    port = v("LAKE_TEST_PG_PORT"),
+                    pw = v("LAKE_TEST_PG_PASSWORD"),
+                    bucket = v("LAKE_TEST_S3_BUCKET"),
+                    u = self.unique
+                )
+            }
+        };
         conn.execute_batch(&format!(
-            "SET autoinstall_known_extensions = false; SET extension_directory = '{}'; LOAD ducklake; \
-             ATTACH 'ducklake:{}/.lake/catalog.ducklake' AS lake (DATA_PATH '{}/.lake/data/', READ_ONLY)",
-            dir.display(),
-            root.display(),
-            root.display()
+            "SET autoinstall_known_extensions = false; SET extension_directory = '{}'; LOAD ducklake; {attach}",
+            dir.display()
         ))
         .expect("attach the lake");
         let mut stmt = conn
