@@ -304,7 +304,7 @@ fn unreachable_postgres_is_a_clear_error() {
 }
 
 #[test]
-fn s3_server_down_fails_clearly_and_published_tables_stay_unchanged() {
+fn s3_server_stopped_mid_run_fails_clearly_and_published_tables_stay_unchanged() {
     // A private S3 server for this test only, so stopping it disturbs no
     // other test.
     let s = services();
@@ -353,26 +353,49 @@ fn s3_server_down_fails_clearly_and_published_tables_stay_unchanged() {
     );
     let mut server = start();
     assert_eq!(lake(&p, &["run"], &e).code, 0);
-    server.kill().unwrap();
-    server.wait().unwrap();
-
+    // Rebuild with a model that computes for a while before writing, and
+    // stop the S3 server while it computes: the write then fails.
     p.file(
         "models/stage/big.sql",
-        "{{ config(materialized='table') }}select range * 2 as n from range(100)\n",
+        "{{ config(materialized='table') }}select range * 2 as n from range(100)\n\
+         where (select count(*) from range(30000) a, range(30000) b where (a.range * b.range) % 7 = 3) > 0\n",
     );
-    let out = lake(&p, &["run"], &e);
-    assert_eq!(out.code, 1, "{}", out.stdout);
+    let envs: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lake"));
+    cmd.arg("run")
+        .current_dir(p.path())
+        .env("HOME", p.path().join("home"))
+        .env("LAKE_EXTENSION_DIR", util::extension_dir())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut run = cmd.spawn().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(run.stdout.take().unwrap()));
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let started = line.contains("START model stage.big");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    seen.extend(lines.map(|l| l.unwrap()));
+    let status = run.wait().unwrap();
+    let stdout = seen.join("\n");
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("ERROR model stage.big"), "{stdout}");
     assert!(
-        out.stdout.contains("ERROR model stage.big"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("Connection refused")
-            || out.stdout.contains("Could not establish connection")
-            || out.stdout.contains("HTTP"),
-        "the error names the S3 failure: {}",
-        out.stdout
+        stdout.contains("Connection refused")
+            || stdout.contains("Could not establish connection")
+            || stdout.contains("HTTP"),
+        "the error names the S3 failure: {stdout}"
     );
 
     let mut server = start();
