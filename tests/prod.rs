@@ -4,7 +4,7 @@
 //! prefix, so tests run in parallel.
 
 mod util;
-use util::TempProject;
+use util::{Lake, TempProject};
 
 /// Connection settings of the test servers, from `.ci/services`' env file.
 struct Services {
@@ -30,25 +30,6 @@ fn services() -> Services {
         s3_secret: get("LAKE_TEST_S3_SECRET"),
         bucket: get("LAKE_TEST_S3_BUCKET"),
     }
-}
-
-/// A project whose `prod` target uses catalog schema and data prefix `name`.
-fn prod_project(name: &str) -> TempProject {
-    let p = TempProject::new();
-    let unique = format!("{name}_{}", std::process::id());
-    p.file(
-        "profiles.yml",
-        &format!(
-            "demo:\n  target: prod\n  outputs:\n    prod:\n      type: ducklake\n      catalog:\n        type: postgres\n        \
-             host: 127.0.0.1\n        port: \"{{{{ env_var('LAKE_TEST_PG_PORT') }}}}\"\n        database: postgres\n        user: postgres\n        \
-             password: \"{{{{ env_var('LAKE_TEST_PG_PASSWORD') }}}}\"\n        metadata_schema: {unique}\n      \
-             data_path: s3://{{{{ env_var('LAKE_TEST_S3_BUCKET') }}}}/{unique}/\n      s3:\n        \
-             endpoint: \"{{{{ env_var('LAKE_TEST_S3_ENDPOINT') }}}}\"\n        url_style: path\n        use_ssl: false\n        \
-             key_id: \"{{{{ env_var('LAKE_TEST_S3_KEY_ID') }}}}\"\n        secret: \"{{{{ env_var('LAKE_TEST_S3_SECRET') }}}}\"\n"
-        ),
-    );
-    p.file("meta.txt", &unique);
-    p
 }
 
 fn env(s: &Services) -> Vec<(&'static str, String)> {
@@ -148,46 +129,19 @@ fn between_all(text: &str, open: &str, close: &str) -> Vec<String> {
         .collect()
 }
 
-/// Reads the lake with a second, independent DuckDB connection.
-fn read_back(s: &Services, unique: &str, sql: &str) -> Vec<String> {
-    let conn = duckdb::Connection::open_in_memory().unwrap();
-    conn.execute_batch(&format!(
-        "SET autoinstall_known_extensions = false; SET extension_directory = '{ext}'; \
-         LOAD ducklake; LOAD postgres_scanner; LOAD httpfs; \
-         CREATE SECRET (TYPE s3, KEY_ID '{key}', SECRET '{secret}', ENDPOINT '{endpoint}', URL_STYLE 'path', USE_SSL false, REGION 'us-east-1'); \
-         ATTACH 'ducklake:postgres:dbname=postgres host=127.0.0.1 port={port} user=postgres password={pw}' AS lake \
-           (DATA_PATH 's3://{bucket}/{unique}/', METADATA_SCHEMA '{unique}', READ_ONLY)",
-        ext = util::extension_dir().display(),
-        key = s.s3_key,
-        secret = s.s3_secret,
-        endpoint = s.s3_endpoint,
-        port = s.pg_port,
-        pw = s.pg_password,
-        bucket = s.bucket,
-    ))
-    .expect("attach the production lake");
-    let mut stmt = conn
-        .prepare(&format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql})"))
-        .unwrap();
-    let mut rows = stmt.query([]).unwrap();
-    let n = rows.as_ref().unwrap().column_count();
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().unwrap() {
-        out.push(
-            (0..n)
-                .map(|i| r.get::<_, Option<String>>(i).unwrap().unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join("|"),
-        );
-    }
-    out
+/// Rows read back through a second, independent DuckDB connection.
+fn read_back(p: &TempProject, sql: &str, s3_endpoint: Option<&str>) -> Vec<String> {
+    p.rows_at(sql, s3_endpoint)
+        .into_iter()
+        .map(|r| r.join("|"))
+        .collect()
 }
 
 #[test]
 fn writes_land_in_postgres_and_the_bucket_and_read_back() {
     let s = services();
-    let p = prod_project("writes_land");
-    let unique = p.read("meta.txt");
+    let p = TempProject::on(Lake::Prod);
+    let unique = p.unique.clone();
     p.file("seeds/colors.csv", "id,name\n1,red\n2,green\n")
         .file("models/stage/numbers.sql", "{{ config(materialized='table') }}select range as n from range(1000)\n")
         .file("models/mart/summary.sql", "{{ config(materialized='table') }}select count(*) as c, sum(n) as s from {{ ref('numbers') }}\n");
@@ -213,11 +167,11 @@ fn writes_land_in_postgres_and_the_bucket_and_read_back() {
     );
     // And read back through a second DuckDB.
     assert_eq!(
-        read_back(&s, &unique, "select c, s from lake.mart.summary"),
+        read_back(&p, "select c, s from lake.mart.summary", None),
         ["1000|499500"]
     );
     assert_eq!(
-        read_back(&s, &unique, "select name from lake.main.colors order by id"),
+        read_back(&p, "select name from lake.main.colors order by id", None),
         ["red", "green"]
     );
 }
@@ -225,7 +179,7 @@ fn writes_land_in_postgres_and_the_bucket_and_read_back() {
 #[test]
 fn wrong_postgres_password_is_clear_and_secret_free() {
     let s = services();
-    let p = prod_project("wrong_pg");
+    let p = TempProject::on(Lake::Prod);
     p.file("models/stage/a.sql", "select 1\n");
     let mut e = env(&s);
     e.retain(|(k, _)| *k != "LAKE_TEST_PG_PASSWORD");
@@ -253,8 +207,8 @@ fn wrong_postgres_password_is_clear_and_secret_free() {
 #[test]
 fn wrong_s3_secret_is_clear_secret_free_and_publishes_nothing() {
     let s = services();
-    let p = prod_project("wrong_s3");
-    let unique = p.read("meta.txt");
+    let p = TempProject::on(Lake::Prod);
+    let unique = p.unique.clone();
     // Enough rows that DuckLake writes a parquet file instead of inlining.
     p.file(
         "models/stage/a.sql",
@@ -287,7 +241,7 @@ fn wrong_s3_secret_is_clear_secret_free_and_publishes_nothing() {
 #[test]
 fn unreachable_postgres_is_a_clear_error() {
     let s = services();
-    let p = prod_project("pg_down");
+    let p = TempProject::on(Lake::Prod);
     p.file("models/stage/a.sql", "select 1\n");
     let mut e = env(&s);
     e.retain(|(k, _)| *k != "LAKE_TEST_PG_PORT");
@@ -342,8 +296,7 @@ fn s3_server_stopped_mid_run_fails_clearly_and_published_tables_stay_unchanged()
         }
         child
     };
-    let p = prod_project("s3_down");
-    let unique = p.read("meta.txt");
+    let p = TempProject::on(Lake::Prod);
     let mut e = env(&s);
     e.retain(|(k, _)| *k != "LAKE_TEST_S3_ENDPOINT");
     e.push(("LAKE_TEST_S3_ENDPOINT", format!("127.0.0.1:{port}")));
@@ -399,12 +352,12 @@ fn s3_server_stopped_mid_run_fails_clearly_and_published_tables_stay_unchanged()
     );
 
     let mut server = start();
-    let s_private = Services {
-        s3_endpoint: format!("127.0.0.1:{port}"),
-        ..services()
-    };
     assert_eq!(
-        read_back(&s_private, &unique, "select sum(n) from lake.stage.big"),
+        read_back(
+            &p,
+            "select sum(n) from lake.stage.big",
+            Some(&format!("127.0.0.1:{port}"))
+        ),
         ["4950"],
         "previous table unchanged"
     );
@@ -415,7 +368,7 @@ fn s3_server_stopped_mid_run_fails_clearly_and_published_tables_stay_unchanged()
 #[test]
 fn debug_checks_each_piece_and_names_the_failing_one() {
     let s = services();
-    let p = prod_project("debug");
+    let p = TempProject::on(Lake::Prod);
     p.file("models/stage/a.sql", "select 1\n");
     let out = lake(&p, &["debug"], &env(&s));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);

@@ -197,11 +197,7 @@ impl Warehouse {
         else {
             return Ok(());
         };
-        let mut dsn =
-            format!("dbname={database} host={host} port={port} user={user} connect_timeout=5");
-        if let Some(p) = password {
-            dsn.push_str(&format!(" password={}", p.expose()));
-        }
+        let dsn = postgres_dsn(database, host, *port, user, password.as_ref(), Some(5));
         self.exec(&format!("ATTACH '{}' AS __lake_pg_check (TYPE postgres, READ_ONLY)", sql_str(&dsn)))
             .and_then(|_| self.exec("DETACH __lake_pg_check"))
             .map_err(|e| {
@@ -288,10 +284,7 @@ impl Warehouse {
                 password,
                 ..
             } => {
-                let mut dsn = format!("dbname={database} host={host} port={port} user={user}");
-                if let Some(p) = password {
-                    dsn.push_str(&format!(" password={}", p.expose()));
-                }
+                let dsn = postgres_dsn(database, host, *port, user, password.as_ref(), None);
                 (
                     format!("ducklake:postgres:{dsn}"),
                     format!("PostgreSQL catalog {database} on {host}:{port}"),
@@ -469,6 +462,26 @@ impl Session {
     fn error(&self, e: duckdb::Error) -> WarehouseError {
         WarehouseError::new(redact(&e.to_string(), &self.secrets))
     }
+}
+
+/// A libpq connection string; it holds the password, so it is only ever
+/// passed to DuckDB, never logged.
+fn postgres_dsn(
+    database: &str,
+    host: &str,
+    port: u16,
+    user: &str,
+    password: Option<&crate::project::profiles::Secret>,
+    connect_timeout: Option<u32>,
+) -> String {
+    let mut dsn = format!("dbname={database} host={host} port={port} user={user}");
+    if let Some(t) = connect_timeout {
+        dsn.push_str(&format!(" connect_timeout={t}"));
+    }
+    if let Some(p) = password {
+        dsn.push_str(&format!(" password={}", p.expose()));
+    }
+    dsn
 }
 
 /// Every secret value a target holds, for redaction.

@@ -158,6 +158,12 @@ impl TempProject {
     /// Reads the embedded lake with an independent DuckDB connection (not
     /// through lake) and returns every value as text; NULL is "NULL".
     pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        self.rows_at(sql, None)
+    }
+
+    /// Like [`rows`](Self::rows), reaching S3 at `s3_endpoint` instead of the
+    /// shared test server (for tests that run their own).
+    pub fn rows_at(&self, sql: &str, s3_endpoint: Option<&str>) -> Vec<Vec<String>> {
         let conn = duckdb::Connection::open_in_memory().expect("duckdb");
         let dir = extension_dir();
         let root = self.dir.path();
@@ -175,7 +181,7 @@ impl TempProject {
                        (DATA_PATH 's3://{bucket}/{u}/', METADATA_SCHEMA '{u}', READ_ONLY)",
                     key = v("LAKE_TEST_S3_KEY_ID"),
                     secret = v("LAKE_TEST_S3_SECRET"),
-                    endpoint = v("LAKE_TEST_S3_ENDPOINT"),
+                    endpoint = s3_endpoint.map(str::to_string).unwrap_or_else(|| v("LAKE_TEST_S3_ENDPOINT")),
                     port = v("LAKE_TEST_PG_PORT"),
                     pw = v("LAKE_TEST_PG_PASSWORD"),
                     bucket = v("LAKE_TEST_S3_BUCKET"),
