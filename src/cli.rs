@@ -16,6 +16,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 /// Exit code: the command line itself is wrong (flags, selectors).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code: another run holds the lake's run lock (EX_TEMPFAIL: try
+/// again later); nothing was done.
+pub const EXIT_LOCKED: u8 = 75;
 /// Exit code: the run was interrupted (Ctrl-C, SIGTERM); nothing half-written.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -34,7 +37,12 @@ Selectors (dbt's grammar): name, folder (`mart`), `path:models/stage`, `tag:x`,
 `config.materialized:incremental`, `source:landing`, wildcards (`stg_*`),
 graph operators `+x`, `x+`, `2+x`, `x+1`, `@x`; space = union, comma = intersection.
 
-Exit codes: 0 ok, 1 project errors or failed nodes, 2 bad command line, 130 interrupted.";
+Schedules (project.yml) run hooks and models together, for cron:
+  lake run --schedule hourly            extract new hours, load raw, rebuild stage and mart
+  lake cron                             print the crontab lines for every schedule
+
+Exit codes: 0 ok, 1 project errors or failed nodes, 2 bad command line,
+75 another run holds the lake's lock, 130 interrupted.";
 
 /// lake: a declarative SQL model compiler and runner for DuckDB + DuckLake.
 #[derive(Debug, Parser)]
@@ -112,6 +120,18 @@ pub struct RunArgs {
     /// Stop starting nodes after the first failure.
     #[arg(long, short = 'x')]
     pub fail_fast: bool,
+    /// Run a schedule from project.yml: its pre-hooks, its selection, its post-hooks.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["select", "exclude"])]
+    pub schedule: Option<String>,
+    /// Seconds to wait for another run on the same lake to finish before
+    /// giving up with exit code 75.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0,
+        env = "LAKE_LOCK_WAIT"
+    )]
+    pub wait: u64,
 }
 
 /// The commands.
@@ -119,7 +139,7 @@ pub struct RunArgs {
 pub enum Command {
     /// Build the selected models on the lake, in dependency order, in parallel.
     #[command(
-        after_help = "Examples:\n  lake run\n  lake run --select mart+ --threads 4\n  lake run --select config.materialized:incremental --full-refresh\n  lake run --exclude tag:slow --fail-fast\n\nWrites target/run_results.json and the SQL that ran under target/run/.\nExit codes: 0 all built, 1 a node failed or was skipped, 130 interrupted."
+        after_help = "Examples:\n  lake run\n  lake run --select mart+ --threads 4\n  lake run --select config.materialized:incremental --full-refresh\n  lake run --exclude tag:slow --fail-fast\n  lake run --schedule hourly --wait 600\n\nOne run at a time per lake: a second run waits --wait seconds for the first, then exits 75.\nWrites target/run_results.json and the SQL that ran under target/run/.\nExit codes: 0 all built, 1 a node or hook failed or was skipped, 75 lake busy, 130 interrupted."
     )]
     Run {
         /// What to run.
@@ -179,6 +199,39 @@ pub enum Command {
         after_help = "Examples:\n  lake setup\n  LAKE_EXTENSION_DIR=/opt/duckdb-ext lake setup"
     )]
     Setup,
+    /// Print crontab lines that run each schedule of project.yml.
+    #[command(
+        after_help = "Examples:\n  lake cron\n  lake cron --log-dir /var/log/lake | crontab -\n\nPaths are absolute, so the lines work from any crontab; each run appends to <log-dir>/<schedule>.log."
+    )]
+    Cron {
+        /// Where each schedule's log goes (default: <project>/logs).
+        #[arg(long, value_name = "DIR")]
+        log_dir: Option<PathBuf>,
+    },
+    /// Write synthetic hourly source partitions (year=Y/month=M/day=DD/hour=HH/<dim>.jsonl.zip).
+    #[command(
+        after_help = "Examples:\n  lake generate --to data/source --start 2024-05-01T00:00 --hours 6\n  lake generate --to s3://source-bucket/events --hours 48 --sessions-per-hour 2000 --target prod\n\nDeterministic: the same --seed gives the same files; each hour has its own random stream."
+    )]
+    Generate {
+        /// Folder or s3://bucket/prefix (S3 uses the target's s3 settings).
+        #[arg(long, value_name = "LOCATION")]
+        to: String,
+        /// First hour.
+        #[arg(long, default_value = "2024-05-01T00:00")]
+        start: String,
+        /// How many hours.
+        #[arg(long, default_value_t = 6)]
+        hours: u32,
+        /// Sessions starting per hour (about 6 page views each).
+        #[arg(long, default_value_t = 200)]
+        sessions_per_hour: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Leave these hours out (to test catch-up), e.g. 2024-05-01T03:00.
+        #[arg(long, value_name = "HOUR", num_args = 1..)]
+        skip: Vec<String>,
+    },
     /// Render every model to SQL and write target/compiled/ and target/manifest.json.
     #[command(
         after_help = "Examples:\n  lake compile\n  lake compile --select stage+\n  lake compile --vars '{day: 2024-05-01}'"

@@ -6,8 +6,12 @@
 //! dependencies) -> [`graph`] (DAG, cycles, order) -> [`select`] (dbt
 //! selectors) -> [`plan`] (SQL per materialization, pure) -> [`execute`]
 //! (parallel scheduler) -> [`artifacts`] (compiled SQL, manifest, run
-//! results). [`warehouse`] is the only module that talks to DuckDB;
-//! [`commands`] wires stages into CLI commands; [`cli`] parses flags.
+//! results). [`warehouse`] is the only module that talks to DuckDB and
+//! [`storage`] the only one that talks to S3 or landing folders;
+//! [`hooks`] are a schedule's steps around its models (extract, cleanup),
+//! [`lock`] keeps two runs off one lake, [`landing`] names the hourly
+//! partitions and [`generate`] makes source data; [`commands`] wires
+//! stages into CLI commands; [`cli`] parses flags.
 #![deny(missing_docs)]
 
 pub mod artifacts;
@@ -15,7 +19,11 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod execute;
+pub mod generate;
 pub mod graph;
+pub mod hooks;
+pub mod landing;
+pub mod lock;
 pub mod logging;
 pub mod nodes;
 pub mod parallel;
@@ -23,4 +31,5 @@ pub mod plan;
 pub mod project;
 pub mod render;
 pub mod select;
+pub mod storage;
 pub mod warehouse;

@@ -23,7 +23,7 @@ fn every_command_help_has_examples() {
     }
     let top = p.lake(&["--help"]).stdout;
     assert!(
-        top.contains("Exit codes: 0 ok, 1 project errors or failed nodes, 2 bad command line, 130 interrupted"),
+        top.contains("Exit codes: 0 ok, 1 project errors or failed nodes, 2 bad command line,\n75 another run holds the lake's lock, 130 interrupted"),
         "{top}"
     );
 }

@@ -75,61 +75,12 @@ fn psql(s: &Services, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Object keys under `prefix`, listed by curl speaking S3 (ListObjectsV2,
-/// SigV4-signed): a client independent of lake and DuckDB.
-fn list_objects(s: &Services, prefix: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut url = format!(
-            "http://{}/{}?list-type=2&prefix={prefix}",
-            s.s3_endpoint, s.bucket
-        );
-        if let Some(t) = &token {
-            url.push_str(&format!(
-                "&continuation-token={}",
-                t.replace('=', "%3D")
-                    .replace('+', "%2B")
-                    .replace('/', "%2F")
-            ));
-        }
-        let out = std::process::Command::new("curl")
-            .args([
-                "-sS",
-                "--fail",
-                "--aws-sigv4",
-                "aws:amz:us-east-1:s3",
-                "--user",
-            ])
-            .arg(format!("{}:{}", s.s3_key, s.s3_secret))
-            .arg(&url)
-            .output()
-            .expect("curl");
-        assert!(
-            out.status.success(),
-            "S3 list failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let xml = String::from_utf8_lossy(&out.stdout).into_owned();
-        keys.extend(between_all(&xml, "<Key>", "</Key>"));
-        token = between_all(&xml, "<NextContinuationToken>", "</NextContinuationToken>")
-            .into_iter()
-            .next();
-        if token.is_none() {
-            break;
-        }
-    }
-    keys
+/// Object keys under `prefix`, listed with aws-sdk-s3: a client
+/// independent of lake and DuckDB.
+fn list_objects(_s: &Services, prefix: &str) -> Vec<String> {
+    util::s3::list_objects(prefix)
 }
 
-fn between_all(text: &str, open: &str, close: &str) -> Vec<String> {
-    text.split(open)
-        .skip(1)
-        .filter_map(|part| part.split(close).next().map(str::to_string))
-        .collect()
-}
-
-/// Rows read back through a second, independent DuckDB connection.
 fn read_back(p: &TempProject, sql: &str, s3_endpoint: Option<&str>) -> Vec<String> {
     p.rows_at(sql, s3_endpoint)
         .into_iter()

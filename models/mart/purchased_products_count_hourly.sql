@@ -1,6 +1,7 @@
--- Products bought per hour, for the sales dashboard.
+-- Products bought per hour of day.
 select
-    date_trunc('hour', event_timestamp) as date_part,
-    sum(product_count)                  as sm
+    {{ hour_of('event_timestamp') }} as date_part,
+    sum(product_count)               as sm
 from {{ ref('purchases') }}
-group by 1
+group by all
+order by date_part

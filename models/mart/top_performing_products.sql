@@ -1,7 +1,8 @@
--- Product page views (= added to cart) per product.
+-- Product page views (each one an add-to-cart) per product.
 select
-    {{ product_name('page_url_path') }} as product,
+    {{ product_name('page_url_path') }} as product_name,
     count(*)                            as cnt
 from {{ ref('transitions') }}
-where page_url_path like '/product\_%' escape '\'
-group by 1
+where starts_with(page_url_path, '/product_')
+group by all
+order by cnt desc, product_name

@@ -1,10 +1,10 @@
--- One row per page view, as landed from the source bucket.
+-- One row per page view, appended from each landed hourly file exactly once.
 select
-    cast(event_id as uuid)             as event_id,
-    cast(event_timestamp as timestamp) as event_timestamp,
-    event_type,
-    cast(click_id as uuid)             as click_id,
-    browser_name,
-    browser_user_agent,
-    browser_language
-from {{ landed('browser_events') }}
+    event_id::uuid              as event_id,
+    event_timestamp::timestamp  as event_timestamp,
+    event_type::varchar         as event_type,
+    click_id::uuid              as click_id,
+    browser_name::varchar       as browser_name,
+    browser_user_agent::varchar as browser_user_agent,
+    browser_language::varchar   as browser_language
+from {{ landed_file() }}

@@ -1,11 +1,11 @@
--- Device fields of each page view; constant within a session (click_id).
+-- One row per page view with the session's device (the same for every event of a session).
 select
-    cast(click_id as uuid)          as click_id,
-    os,
-    os_name,
-    os_timezone,
-    device_type,
-    cast(device_is_mobile as boolean) as device_is_mobile,
-    user_custom_id,
-    user_domain_id
-from {{ landed('device_events') }}
+    click_id::uuid           as click_id,
+    os::varchar              as os,
+    os_name::varchar         as os_name,
+    os_timezone::varchar     as os_timezone,
+    device_type::varchar     as device_type,
+    device_is_mobile::boolean as device_is_mobile,
+    user_custom_id::varchar  as user_custom_id,
+    user_domain_id::uuid     as user_domain_id
+from {{ landed_file() }}

@@ -1,10 +1,10 @@
--- Geo fields of each page view; constant within a session (click_id).
+-- One row per page view with the session's location (the same for every event of a session).
 select
-    cast(click_id as uuid)           as click_id,
-    cast(geo_latitude as double)     as geo_latitude,
-    cast(geo_longitude as double)    as geo_longitude,
-    geo_country,
-    geo_timezone,
-    geo_region_name,
-    ip_address
-from {{ landed('geo_events') }}
+    click_id::uuid            as click_id,
+    geo_latitude::varchar     as geo_latitude,
+    geo_longitude::varchar    as geo_longitude,
+    geo_country::varchar      as geo_country,
+    geo_timezone::varchar     as geo_timezone,
+    geo_region_name::varchar  as geo_region_name,
+    ip_address::varchar       as ip_address
+from {{ landed_file() }}

@@ -1,4 +1,4 @@
--- One row per session with its device fields.
+-- The device and user of each session.
 select distinct
     click_id as session_id,
     os_name,

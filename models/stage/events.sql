@@ -1,4 +1,4 @@
--- Distinct page views with their session (click_id) and browser.
+-- Distinct page views; the session is the source's click_id.
 select distinct
     click_id as session_id,
     event_id,

@@ -1,24 +1,38 @@
--- One row per /confirmation view: products viewed since the previous one.
-with views as (
+-- One row per /confirmation view. A product page view means "added to cart";
+-- a confirmation buys the products viewed since the session's previous one.
+with numbered as (
     select
         session_id,
+        event_id,
         event_timestamp,
         page_url_path,
+        -- confirmations so far in the session, this view included
         count(*) filter (where page_url_path = '/confirmation') over (
-            partition by session_id order by event_timestamp
-            rows between unbounded preceding and 1 preceding
-        ) as basket
+            partition by session_id
+            order by event_timestamp, event_id
+            rows between unbounded preceding and current row
+        ) as confirmations
     from {{ ref('transitions') }}
+),
+
+confirmations as (
+    select session_id, event_id, event_timestamp, confirmations as purchase_number
+    from numbered
+    where page_url_path = '/confirmation'
+),
+
+-- a product view belongs to the next confirmation after it
+products as (
+    select session_id, confirmations + 1 as purchase_number, count(*) as product_count
+    from numbered
+    where starts_with(page_url_path, '/product_')
+    group by all
 )
+
 select
     c.session_id,
+    c.event_id,
     c.event_timestamp,
-    count(p.page_url_path) as product_count
-from views c
-left join views p
-    on p.session_id = c.session_id
-   and p.basket = c.basket
-   and p.page_url_path like '/product\_%' escape '\'
-   and p.event_timestamp < c.event_timestamp
-where c.page_url_path = '/confirmation'
-group by c.session_id, c.event_timestamp
+    coalesce(p.product_count, 0) as product_count
+from confirmations c
+left join products p using (session_id, purchase_number)

@@ -1,6 +1,7 @@
--- Each page view with its page, in session order.
+-- Every page view with its page, in the order the session saw them.
 select
     b.click_id as session_id,
+    b.event_id,
     l.page_url,
     l.page_url_path,
     b.browser_name,

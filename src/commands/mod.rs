@@ -3,8 +3,10 @@
 //! reporting diagnostics.
 
 mod compile;
+mod cron;
 mod dag;
 mod debug;
+mod generate;
 mod ls;
 mod query;
 mod run;
@@ -57,6 +59,25 @@ pub fn run(cli: Cli) -> u8 {
         Command::Query { sql, limit } => query::query(&cli.global, sql, *limit),
         Command::Debug => debug::debug(&cli.global),
         Command::Setup => debug::setup(&cli.global),
+        Command::Cron { log_dir } => cron::run(&cli.global, log_dir.as_deref()),
+        Command::Generate {
+            to,
+            start,
+            hours,
+            sessions_per_hour,
+            seed,
+            skip,
+        } => generate::run(
+            &cli.global,
+            &generate::Request {
+                to,
+                start,
+                hours: *hours,
+                sessions_per_hour: *sessions_per_hour,
+                seed: *seed,
+                skip,
+            },
+        ),
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,9 @@
 //! Execution: runs a selection of the graph against the lake. The
 //! [`scheduler`] orders and parallelises; [`node_runner`] turns one node
-//! into planned SQL on a warehouse session; [`report`] prints progress.
+//! into planned SQL on a warehouse session; [`load`] appends landed files
+//! exactly once; [`report`] prints progress.
 
+pub mod load;
 pub mod node_runner;
 pub mod report;
 pub mod scheduler;

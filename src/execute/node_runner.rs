@@ -29,6 +29,8 @@ pub struct NodeRunner<'a> {
     pub existing: &'a HashSet<(String, String)>,
     /// `--full-refresh`.
     pub full_refresh: bool,
+    /// Where `load` models find landed files.
+    pub landing: Option<&'a crate::storage::BlockingStore>,
 }
 
 type RunResult = Result<(Status, Outcome), (String, Outcome)>;
@@ -47,6 +49,8 @@ enum Work {
     Nothing,
     /// A test: count failing rows.
     Test(String),
+    /// Landed files to append, one transaction each.
+    Load,
 }
 
 impl NodeRunner<'_> {
@@ -75,6 +79,10 @@ impl NodeRunner<'_> {
                 Materialization::Table | Materialization::Seed => {
                     outcome.action = "table".into();
                     write(inner(plan::table(node, rel, sql)))
+                }
+                Materialization::Load => {
+                    outcome.action = "load".into();
+                    Ok(Work::Load)
                 }
                 Materialization::Ephemeral => {
                     outcome.action = "ephemeral (inlined)".into();
@@ -183,6 +191,26 @@ impl NodeRunner<'_> {
         match self.prepare(i, &mut outcome) {
             Err(e) => Err((e, outcome)),
             Ok(Work::Nothing) => Ok((Status::Success, outcome)),
+            Ok(Work::Load) => {
+                let node = &self.dag.nodes[i];
+                let (Some(rel), Some(landing)) = (&node.relation, self.landing) else {
+                    return Err(("no landing location for a load model".into(), outcome));
+                };
+                let sql = node.compiled_sql.as_deref().unwrap_or("");
+                let existed = self.exists(rel);
+                match super::load::load_landed(
+                    &self.session,
+                    landing,
+                    node,
+                    rel,
+                    sql,
+                    existed,
+                    &mut outcome,
+                ) {
+                    Ok(s) => Ok((s, outcome)),
+                    Err(e) => Err((e, outcome)),
+                }
+            }
             Ok(Work::Test(q)) => {
                 outcome.statements.push(q.clone());
                 match self.session.query_count(&q) {

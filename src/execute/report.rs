@@ -90,3 +90,32 @@ pub fn summary(results: &[NodeResult], seconds: f64) -> String {
         results.len()
     )
 }
+
+/// Where a person looks next: the schemas that got tables, and one model to
+/// `lake show` (the last one built, usually a mart).
+pub fn where_to_look(dag: &Dag, results: &[NodeResult]) -> Option<String> {
+    let mut schemas: Vec<(String, usize)> = Vec::new();
+    let mut last = None;
+    for r in results.iter().filter(|r| r.status == Status::Success) {
+        let node = &dag.nodes[r.index];
+        if node.kind != crate::nodes::NodeKind::Model {
+            continue;
+        }
+        let Some(rel) = &node.relation else { continue };
+        let schema = format!("{}.{}", rel.database, rel.schema);
+        match schemas.iter_mut().find(|(s, _)| *s == schema) {
+            Some((_, n)) => *n += 1,
+            None => schemas.push((schema, 1)),
+        }
+        last = Some(node.name.clone());
+    }
+    let last = last?;
+    let built = schemas
+        .iter()
+        .map(|(s, n)| format!("{s} ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "Built {built}. Look at the results: `lake show {last}`, `lake query \"select * from {{{{ ref('{last}') }}}}\"`"
+    ))
+}

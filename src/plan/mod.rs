@@ -6,6 +6,8 @@
 //! Every write to the lake runs in one transaction, so readers see the old
 //! table or the new one, never a missing or half-written one.
 
+pub mod load;
+
 use std::path::Path;
 
 use crate::nodes::{Node, Relation};

@@ -22,6 +22,9 @@ pub enum Materialization {
     Ephemeral,
     /// A seed loaded from CSV.
     Seed,
+    /// Raw rows appended from landed files, each file exactly once
+    /// (see `plan::load`).
+    Load,
 }
 
 impl Materialization {
@@ -33,6 +36,7 @@ impl Materialization {
             Materialization::Incremental => "incremental",
             Materialization::Ephemeral => "ephemeral",
             Materialization::Seed => "seed",
+            Materialization::Load => "load",
         }
     }
 }
@@ -79,6 +83,10 @@ pub struct NodeConfig {
     /// Arbitrary user metadata, carried into the manifest.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub meta: IndexMap<String, Json>,
+    /// For `load` models: the landing folder of the files to load
+    /// (defaults to the model's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landing: Option<String>,
 }
 
 impl Default for NodeConfig {
@@ -98,6 +106,7 @@ impl Default for NodeConfig {
             column_types: IndexMap::new(),
             delimiter: None,
             meta: IndexMap::new(),
+            landing: None,
         }
     }
 }
@@ -120,6 +129,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "column_types",
     "delimiter",
     "meta",
+    "landing",
     "docs",
     "description",
 ];
@@ -145,11 +155,12 @@ impl NodeConfig {
                     "incremental" => Materialization::Incremental,
                     "ephemeral" => Materialization::Ephemeral,
                     "seed" => Materialization::Seed,
+                    "load" => Materialization::Load,
                     other => {
                         return Err(one_of(
                             key,
                             other,
-                            &["view", "table", "incremental", "ephemeral"],
+                            &["view", "table", "incremental", "ephemeral", "load"],
                         ))
                     }
                 }
@@ -194,6 +205,7 @@ impl NodeConfig {
                 }
             }
             "delimiter" => self.delimiter = Some(as_str(key, value)?),
+            "landing" => self.landing = Some(as_str(key, value)?),
             "meta" => {
                 let Json::Object(map) = value else {
                     return Err(type_error(key, "a mapping"));

@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 pub use config::{Materialization, NodeConfig};
-pub use profiles::Target;
+pub use profiles::{Target, S3};
 pub use project_file::{Hook, Schedule};
 pub use properties::ColumnProperties;
 

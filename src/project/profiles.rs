@@ -99,6 +99,10 @@ pub struct TargetFile {
     /// S3 (or MinIO-compatible) credentials for the data path.
     #[serde(default)]
     pub s3: Option<S3File>,
+    /// Where the extract hook lands unzipped hourly files for the raw
+    /// loader: a local folder or `s3://bucket/prefix/`.
+    #[serde(default)]
+    pub landing_path: Option<Scalar>,
 }
 
 /// The catalog as written.
@@ -177,6 +181,9 @@ pub struct Target {
     pub extension_directory: Option<PathBuf>,
     /// S3 settings, if any.
     pub s3: Option<S3>,
+    /// Where landed files wait for the raw loader: a folder or `s3://...`.
+    /// Kept outside `data_path`, which DuckLake owns.
+    pub landing_path: String,
 }
 
 /// A resolved catalog.
@@ -239,6 +246,7 @@ impl Target {
             threads: None,
             extension_directory: None,
             s3: None,
+            landing_path: format!("{}/", dir.join("landing").display()),
         }
     }
 
@@ -439,7 +447,19 @@ pub fn resolve_target(
             })
         }
     };
+    let landing_path = match &t.landing_path {
+        Some(p) => {
+            let p = text(&["landing_path"], p)?;
+            if p.contains("://") || Path::new(&p).is_absolute() {
+                p
+            } else {
+                format!("{}/", root.join(p.trim_end_matches('/')).display())
+            }
+        }
+        None => default_landing(&data_path),
+    };
     Ok(Target {
+        landing_path,
         name: tname.clone(),
         profile: Some(profile_name.to_string()),
         profiles_file: Some(file.clone()),
@@ -455,6 +475,20 @@ pub fn resolve_target(
             .transpose()?,
         s3,
     })
+}
+
+/// Beside the data path, not inside it, where possible: DuckLake's orphan
+/// cleanup may delete unknown files under its data path. `s3://b/lake/`
+/// lands in `s3://b/landing/`, `.lake/data/` in `.lake/landing/`; a bare
+/// bucket has no "beside", so set `landing_path` for it.
+fn default_landing(data_path: &str) -> String {
+    let trimmed = data_path.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((parent, _)) if !parent.ends_with(':') && !parent.ends_with("s3:/") => {
+            format!("{parent}/landing/")
+        }
+        _ => format!("{trimmed}/landing/"),
+    }
 }
 
 fn shown_path(root: &Path, file: &Path) -> PathBuf {

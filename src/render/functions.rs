@@ -190,6 +190,11 @@ pub fn register(env: &mut minijinja::Environment<'_>, resolver: Arc<Resolver>) {
         }
         incremental && !full_refresh
     });
+    // In a `load` model: the landed file being loaded (the loader runs the
+    // model once per file, replacing the marker with the file's URL).
+    env.add_function("landed_file", || -> String {
+        crate::plan::load::landed_file_sql()
+    });
     // dbt's signature: log(msg, info=False), info positional or keyword.
     env.add_function(
         "log",

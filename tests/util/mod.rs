@@ -2,6 +2,8 @@
 //! `lake` binary on it, and read what it printed and wrote.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -70,7 +72,8 @@ impl TempProject {
                     "demo:\n  target: prod\n  outputs:\n    prod:\n      type: ducklake\n      catalog:\n        type: postgres\n        \
                      host: 127.0.0.1\n        port: \"{{{{ env_var('LAKE_TEST_PG_PORT') }}}}\"\n        database: postgres\n        user: postgres\n        \
                      password: \"{{{{ env_var('LAKE_TEST_PG_PASSWORD') }}}}\"\n        metadata_schema: {u}\n      \
-                     data_path: s3://{{{{ env_var('LAKE_TEST_S3_BUCKET') }}}}/{u}/\n      s3:\n        \
+                     data_path: s3://{{{{ env_var('LAKE_TEST_S3_BUCKET') }}}}/{u}/\n      \
+                     landing_path: s3://{{{{ env_var('LAKE_TEST_S3_BUCKET') }}}}/{u}_landing/\n      s3:\n        \
                      endpoint: \"{{{{ env_var('LAKE_TEST_S3_ENDPOINT') }}}}\"\n        url_style: path\n        use_ssl: false\n        \
                      key_id: \"{{{{ env_var('LAKE_TEST_S3_KEY_ID') }}}}\"\n        secret: \"{{{{ env_var('LAKE_TEST_S3_SECRET') }}}}\"\n",
                     u = p.unique

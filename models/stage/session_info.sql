@@ -1,0 +1,7 @@
+-- The browser of each session.
+select distinct
+    click_id as session_id,
+    browser_name,
+    browser_user_agent,
+    browser_language
+from {{ ref('browser_events') }}
