@@ -448,6 +448,24 @@ fn sigkill_while_loading_raw_loses_and_duplicates_nothing(lake: Lake) {
     child.kill().unwrap();
     child.wait().unwrap();
 
+    // Whatever the moment of the kill, every raw table holds exactly the
+    // rows of the files its ledger records: no file half-loaded, none twice.
+    for dim in DIMS {
+        let exists = h.p.rows(&format!(
+            "select count(*) from duckdb_tables() where database_name = 'lake' and schema_name = 'raw' and table_name = '{dim}'"
+        ));
+        let rows = if exists[0][0] == "1" {
+            h.p.rows(&format!("select count(*) from lake.raw.{dim}"))
+        } else {
+            vec![vec!["0".to_string()]]
+        };
+        let recorded = h.p.rows(&format!(
+            "select coalesce(sum(row_count), 0) from lake._lake.loaded_files where relation = 'raw.{dim}'"
+        ));
+        eprintln!("after SIGKILL: raw.{dim} {} rows, ledger {}", rows[0][0], recorded[0][0]);
+        assert_eq!(rows, recorded, "raw.{dim} against its ledger");
+    }
+
     // The rerun finishes the job: every file exactly once.
     h.schedule_ok("hourly");
     assert_eq!(h.ledger_files().len(), 32);
