@@ -1,0 +1,86 @@
+//! Schedules from the command line: `lake cron`'s crontab lines, and the
+//! errors a person gets for a wrong schedule name or hook argument.
+
+mod util;
+use util::TempProject;
+
+fn scheduled() -> TempProject {
+    let p = TempProject::new();
+    p.file(
+        "project.yml",
+        "name: demo\nschedules:\n  hourly:\n    cron: \"0 * * * *\"\n    description: Land and build.\n    select: [stage]\n  \
+         daily:\n    cron: \"0 0 * * *\"\n    post-hooks:\n      - cleanup: { retention: 7 days }\n",
+    )
+    .file("models/stage/a.sql", "select 1 as x\n");
+    p
+}
+
+#[test]
+fn cron_prints_one_absolute_line_per_schedule() {
+    let p = scheduled();
+    let out = p.lake_ok(&["cron", "--log-dir", "/var/log/lake"]);
+    let root = p.path().canonicalize().unwrap();
+    let text = out
+        .stdout
+        .replace(&root.display().to_string(), "[PROJECT]")
+        .replace(&p.path().display().to_string(), "[PROJECT]")
+        .replace(env!("CARGO_BIN_EXE_lake"), "[LAKE]");
+    insta::assert_snapshot!(text, @r"
+    # lake schedules of [PROJECT]
+    # install: lake cron | crontab -   (logs in /var/log/lake)
+
+    # hourly: Land and build.
+    0 * * * * mkdir -p /var/log/lake && cd [PROJECT] && [LAKE] run --schedule hourly >> /var/log/lake/hourly.log 2>&1
+
+    0 0 * * * mkdir -p /var/log/lake && cd [PROJECT] && [LAKE] run --schedule daily >> /var/log/lake/daily.log 2>&1
+    ");
+}
+
+#[test]
+fn a_schedule_runs_its_selection_and_its_hooks() {
+    let p = scheduled();
+    let out = p.lake_ok(&["run", "--schedule", "hourly"]);
+    assert!(out.stdout.contains("Schedule `hourly`"), "{}", out.stdout);
+    assert_eq!(p.rows("select x from lake.stage.a"), [["1"]]);
+    let out = p.lake_ok(&["run", "--schedule", "daily"]);
+    assert!(
+        out.stdout
+            .contains("post-hook 1/1 cleanup: expired 0 snapshots older than 7 days"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn an_unknown_schedule_is_a_usage_error_with_a_suggestion() {
+    let out = scheduled().lake(&["run", "--schedule", "hourli"]);
+    assert_eq!(out.code, 2);
+    insta::assert_snapshot!(out.stderr, @r"
+    error[L030]: no schedule `hourli` in project.yml
+     = help: did you mean `hourly`?
+    ");
+}
+
+#[test]
+fn a_misspelt_hook_argument_stops_the_run_before_any_model() {
+    let p = TempProject::new();
+    p.file(
+        "project.yml",
+        "name: demo\nschedules:\n  hourly:\n    cron: \"0 * * * *\"\n    pre-hooks:\n      \
+         - extract: { source: data/source, start: \"2024-05-01T00:00\", max-hour: 3 }\n    select: [stage]\n",
+    )
+    .file("models/stage/a.sql", "select 1 as x\n");
+    let out = p.lake(&["run", "--schedule", "hourly"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("error[L062]: pre-hook 1: `extract` hook in project.yml: unknown field `max-hour`, expected one of `source`, `start`, `max-hours`, `concurrency`, `dims`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the run stopped before any model"),
+        "{}",
+        out.stderr
+    );
+    assert!(!p.path().join(".lake/catalog.ducklake").exists() || p.rows("select count(*) from duckdb_tables() where database_name = 'lake' and table_name = 'a'") == [["0"]]);
+}
