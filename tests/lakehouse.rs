@@ -462,7 +462,10 @@ fn sigkill_while_loading_raw_loses_and_duplicates_nothing(lake: Lake) {
         let recorded = h.p.rows(&format!(
             "select coalesce(sum(row_count), 0) from lake._lake.loaded_files where relation = 'raw.{dim}'"
         ));
-        eprintln!("after SIGKILL: raw.{dim} {} rows, ledger {}", rows[0][0], recorded[0][0]);
+        eprintln!(
+            "after SIGKILL: raw.{dim} {} rows, ledger {}",
+            rows[0][0], recorded[0][0]
+        );
         assert_eq!(rows, recorded, "raw.{dim} against its ledger");
     }
 
