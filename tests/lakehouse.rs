@@ -642,3 +642,38 @@ fn missing_hours_are_caught_up_and_bad_files_load_nothing(lake: Lake) {
         .iter()
         .any(|r| r[1] == "device_events/2024-5-01-H04.jsonl"));
 }
+
+#[test]
+fn a_source_on_other_credentials_uses_the_hooks_s3_settings_and_never_prints_them() {
+    // Production reads the source bucket with keys of its own: the hook's
+    // `s3:` block overrides the target's S3 settings for the source only.
+    let h = Lakehouse::new(Lake::Prod);
+    h.generate(0, 1, &[]);
+    let project = h.p.read("project.yml").replace(
+        "          concurrency: 8\n",
+        "          concurrency: 8\n          s3: { secret: \"{{ env_var('SOURCE_S3_SECRET') }}\" }\n",
+    );
+    h.p.file("project.yml", &project);
+    let vars = h.vars("7 days");
+    let run = |secret: &str| {
+        let mut env = h.env();
+        env.push(("SOURCE_S3_SECRET".into(), secret.into()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        h.p.lake_env(&["run", "--schedule", "hourly", "--vars", &vars], &env)
+    };
+    let wrong = "wrong-source-secret-8f3a";
+    let out = run(wrong);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("cannot list the extract source")
+            && out.stderr.contains("the run stopped before any model"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(wrong) && !out.stdout.contains(wrong));
+    let right = std::env::var("LAKE_TEST_S3_SECRET").unwrap();
+    let out = run(&right);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("landed 4 of 4 files"), "{}", out.stdout);
+    h.assert_matches(&h.reference());
+}

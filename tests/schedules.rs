@@ -84,3 +84,21 @@ fn a_misspelt_hook_argument_stops_the_run_before_any_model() {
     );
     assert!(!p.path().join(".lake/catalog.ducklake").exists() || p.rows("select count(*) from duckdb_tables() where database_name = 'lake' and table_name = 'a'") == [["0"]]);
 }
+
+#[test]
+fn an_unreachable_source_server_is_one_clear_line() {
+    let p = TempProject::new();
+    p.file(
+        "project.yml",
+        "name: demo\nschedules:\n  hourly:\n    cron: \"0 * * * *\"\n    pre-hooks:\n      \
+         - extract:\n          source: s3://events/source\n          start: \"2024-05-01T00:00\"\n          \
+         s3: { endpoint: \"127.0.0.1:1\", url_style: path, use_ssl: false, key_id: k, secret: hidden-source-secret }\n    select: [stage]\n",
+    )
+    .file("models/stage/a.sql", "select 1 as x\n");
+    let out = p.lake(&["run", "--schedule", "hourly"]);
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!(out.stderr, @r"
+    error[L062]: pre-hook 1: cannot list the extract source: listing s3://events/source/: cannot reach the S3 server (Connection refused (os error 111)); check `endpoint` and `use_ssl`
+      = note: the run stopped before any model
+    ");
+}

@@ -23,10 +23,12 @@ use serde_json::Value as Json;
 use super::{parse_args, HookEnv, HookReport};
 use crate::landing::{landed_name, parse_hour, parse_source_key, source_key, Hour, DIMS};
 use crate::plan::load as ledger;
+use crate::project::profiles::Secret;
+use crate::project::S3;
 use crate::storage::{runtime, Store};
 
-/// `extract:` arguments in project.yml.
-#[derive(Debug, Deserialize)]
+/// `extract:` arguments in project.yml (no Debug: they may hold keys).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Args {
     /// Source bucket prefix (`s3://...`) or folder (relative to the project).
@@ -42,6 +44,44 @@ struct Args {
     /// Dimensions to fetch.
     #[serde(default)]
     dims: Option<Vec<String>>,
+    /// S3 settings of the source when it is not on the lake's S3 server
+    /// (each key overrides the target's `s3:` value; use env_var for keys).
+    #[serde(default)]
+    s3: Option<SourceS3>,
+}
+
+/// `extract: { s3: {...} }`: where the source bucket lives.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceS3 {
+    endpoint: Option<String>,
+    region: Option<String>,
+    url_style: Option<String>,
+    use_ssl: Option<bool>,
+    key_id: Option<String>,
+    secret: Option<String>,
+}
+
+impl SourceS3 {
+    /// The target's S3 settings with this hook's overrides.
+    fn over(self, base: Option<&S3>) -> S3 {
+        let base = base.cloned().unwrap_or(S3 {
+            endpoint: None,
+            region: "us-east-1".into(),
+            url_style: "vhost".into(),
+            use_ssl: true,
+            key_id: None,
+            secret: None,
+        });
+        S3 {
+            endpoint: self.endpoint.or(base.endpoint),
+            region: self.region.unwrap_or(base.region),
+            url_style: self.url_style.unwrap_or(base.url_style),
+            use_ssl: self.use_ssl.unwrap_or(base.use_ssl),
+            key_id: self.key_id.map(Secret::new).or(base.key_id),
+            secret: self.secret.map(Secret::new).or(base.secret),
+        }
+    }
 }
 
 fn default_max_hours() -> usize {
@@ -67,7 +107,11 @@ pub fn run(env: &HookEnv<'_>, args: Json) -> Result<HookReport, String> {
         .clone()
         .unwrap_or_else(|| DIMS.iter().map(|d| d.to_string()).collect());
     let target = &env.project.target;
-    let source = Store::open(&args.source, target.s3.as_ref(), &env.project.root)
+    let source_s3 = match args.s3 {
+        Some(over) => Some(over.over(target.s3.as_ref())),
+        None => target.s3.clone(),
+    };
+    let source = Store::open(&args.source, source_s3.as_ref(), &env.project.root)
         .map_err(|e| format!("extract source: {e}"))?;
     let landing = Store::open(&target.landing_path, target.s3.as_ref(), &env.project.root)
         .map_err(|e| format!("landing path: {e}"))?;

@@ -20,6 +20,12 @@ use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a credential read from somewhere other than profiles.yml (a
+    /// hook argument), so it gets the same protection.
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The real value, for building a connection string at the edge only.
     pub fn expose(&self) -> &str {
         &self.0

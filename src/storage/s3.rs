@@ -10,7 +10,7 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use tokio::io::AsyncWriteExt;
@@ -92,12 +92,37 @@ impl S3Store {
         format!("s3://{}/{}", self.bucket, self.full_key(key))
     }
 
-    fn fail(&self, what: &str, key: &str, e: impl std::error::Error) -> StorageError {
-        StorageError(format!(
-            "{what} {}: {}",
-            self.url(key),
-            DisplayErrorContext(e)
-        ))
+    /// One readable line: the server's code and message (with a hint for
+    /// the usual culprits), or why the server could not be reached. The
+    /// SDK's own Display dumps whole responses.
+    fn fail<E, R>(&self, what: &str, key: &str, e: SdkError<E, R>) -> StorageError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let detail = match &e {
+            SdkError::ServiceError(se) => {
+                let meta = se.err().meta();
+                let code = meta.code().unwrap_or("error");
+                let hint = match code {
+                    "SignatureDoesNotMatch" | "InvalidAccessKeyId" | "AccessDenied" => {
+                        "; check the key id and secret (and that they may read this bucket)"
+                    }
+                    "NoSuchBucket" => "; check the bucket name",
+                    _ => "",
+                };
+                format!("{code}: {}{hint}", meta.message().unwrap_or("no message"))
+            }
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                let mut cause: &dyn std::error::Error = &e;
+                while let Some(next) = cause.source() {
+                    cause = next;
+                }
+                format!("cannot reach the S3 server ({cause}); check `endpoint` and `use_ssl`")
+            }
+            _ => DisplayErrorContext(&e).to_string(),
+        };
+        StorageError(format!("{what} {}: {detail}", self.url(key)))
     }
 
     /// Keys under `prefix`, relative to the store's prefix, sorted.
@@ -151,7 +176,7 @@ impl S3Store {
         while let Some(chunk) = body
             .try_next()
             .await
-            .map_err(|e| self.fail("downloading", key, e))?
+            .map_err(|e| StorageError(format!("downloading {}: {e}", self.url(key))))?
         {
             file.write_all(&chunk).await.map_err(io)?;
         }
