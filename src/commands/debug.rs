@@ -78,6 +78,27 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
         }
     }
     drop(wh);
+    // The landing path, as the extract hook and raw loader will use it.
+    let landing = crate::storage::Store::open(&t.landing_path, t.s3.as_ref(), &project.root)
+        .map_err(|e| e.to_string())
+        .and_then(|store| {
+            crate::storage::runtime()
+                .block_on(store.list(""))
+                .map_err(|e| e.to_string())
+        });
+    match landing {
+        Ok(files) => println!(
+            "  landing   OK  {} ({} file{} waiting to load)",
+            t.landing_path,
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        ),
+        Err(e) => {
+            println!("  landing   FAIL {e}");
+            println!("  fix: set `landing_path` in profiles.yml to a folder or s3:// prefix lake can list and write");
+            return Ok(EXIT_ERROR);
+        }
+    }
     match Warehouse::open(t) {
         Ok(wh) => {
             let n = wh
