@@ -198,6 +198,13 @@ impl NodeRunner<'_> {
                 };
                 let sql = node.compiled_sql.as_deref().unwrap_or("");
                 let existed = self.exists(rel);
+                if node.config.full_refresh.unwrap_or(self.full_refresh) {
+                    // Landed files are deleted once loaded: dropping the table
+                    // could not be undone by reloading them.
+                    tracing::warn!(
+                        "{rel} is a `load` model: --full-refresh keeps its rows and appends new files as usual"
+                    );
+                }
                 match super::load::load_landed(
                     &self.session,
                     landing,
