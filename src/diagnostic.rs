@@ -46,6 +46,12 @@ pub enum Code {
     Io,
     /// DuckDB, an extension, or the catalog failed.
     Warehouse,
+    /// `--schedule` names no schedule of project.yml.
+    UnknownSchedule,
+    /// Another run holds the lake's run lock.
+    Locked,
+    /// A schedule hook (SQL, extract, cleanup) failed.
+    Hook,
 }
 
 impl Code {
@@ -67,6 +73,9 @@ impl Code {
             Code::Profile => "L040",
             Code::Io => "L050",
             Code::Warehouse => "L060",
+            Code::UnknownSchedule => "L031",
+            Code::Locked => "L061",
+            Code::Hook => "L062",
         }
     }
 }

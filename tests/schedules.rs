@@ -99,6 +99,6 @@ fn an_unreachable_source_server_is_one_clear_line() {
     assert_eq!(out.code, 1);
     insta::assert_snapshot!(out.stderr, @r"
     error[L062]: pre-hook 1: cannot list the extract source: listing s3://events/source/: cannot reach the S3 server (Connection refused (os error 111)); check `endpoint` and `use_ssl`
-      = note: the run stopped before any model
+     = note: the run stopped before any model
     ");
 }

@@ -130,11 +130,15 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
     let _lock = match lock::acquire(&project.target, Duration::from_secs(args.wait)) {
         Ok(l) => l,
         Err(LockError::Busy { what, waited }) => {
-            eprintln!(
-                "error[L061]: another lake run is using this lake (lock: {what}); waited {:.0}s, did nothing\n  \
-                 = help: let it finish, or pass --wait SECONDS to wait for it",
-                waited.as_secs_f64()
-            );
+            Diagnostic::new(
+                Code::Locked,
+                format!(
+                    "another lake run is using this lake (lock: {what}); waited {:.0}s, did nothing",
+                    waited.as_secs_f64()
+                ),
+            )
+            .with_help("let it finish, or pass --wait SECONDS (or set LAKE_LOCK_WAIT) to queue behind it")
+            .emit_stderr();
             return Ok(EXIT_LOCKED);
         }
         Err(LockError::Failed(m)) => {
@@ -240,7 +244,9 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
     };
     let mut problems = Vec::new();
     if let Err(e) = run_hooks(&hook_env, pre_hooks, "pre-hook", &mut problems) {
-        eprintln!("error[L062]: {e}\n  = note: the run stopped before any model");
+        Diagnostic::new(Code::Hook, e)
+            .with_note("the run stopped before any model")
+            .emit_stderr();
         return Ok(EXIT_ERROR);
     }
 
@@ -365,7 +371,7 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
             Ok(sqls) => {
                 for sql in sqls {
                     if let Err(e) = main.execute_batch(&sql) {
-                        hook_error = Some(e.message);
+                        hook_error = Some(format!("on-run-end hook failed: {}", e.message));
                         break;
                     }
                 }
@@ -380,7 +386,7 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
     write_manifest(&project, &dag, &started_at)?;
     write_run_results(&project, &dag, &results, &started_at, elapsed, &argv)?;
     if let Some(e) = &hook_error {
-        eprintln!("error[L060]: hook failed: {e}");
+        Diagnostic::new(Code::Hook, e.clone()).emit_stderr();
     }
     println!("\n{}", summary(&results, elapsed));
     if let Some(hint) = crate::execute::report::where_to_look(&dag, &results) {
