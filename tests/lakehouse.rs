@@ -628,6 +628,9 @@ fn missing_hours_are_caught_up_and_bad_files_load_nothing(lake: Lake) {
         out.stderr
     );
     assert!(out.stdout.contains("landed 6 of 8 files"), "{}", out.stdout);
+    let extract = &h.p.run_results()["hooks"][0];
+    assert_eq!(extract["status"], "error");
+    assert_eq!(extract["problems"].as_array().unwrap().len(), 2);
     // Nothing of the two bad files, everything of the others.
     let reference = h.reference();
     for (dim, got) in DIMS.iter().zip(h.raw_counts()) {

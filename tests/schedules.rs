@@ -49,6 +49,15 @@ fn a_schedule_runs_its_selection_and_its_hooks() {
         "{}",
         out.stdout
     );
+    // Cron and CI see what the hooks did in run_results.json.
+    let hooks = &p.run_results()["hooks"];
+    assert_eq!(hooks[0]["when"], "post-hook");
+    assert_eq!(hooks[0]["hook"], "cleanup");
+    assert_eq!(hooks[0]["status"], "success");
+    assert!(hooks[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("cleanup: expired 0 snapshots"));
 }
 
 #[test]
@@ -82,7 +91,18 @@ fn a_misspelt_hook_argument_stops_the_run_before_any_model() {
         "{}",
         out.stderr
     );
-    assert!(!p.path().join(".lake/catalog.ducklake").exists() || p.rows("select count(*) from duckdb_tables() where database_name = 'lake' and table_name = 'a'") == [["0"]]);
+    // Nothing ran, and the results say so.
+    let results = p.run_results();
+    assert_eq!(results["results"], serde_json::json!([]));
+    assert_eq!(results["hooks"][0]["status"], "error");
+    assert!(results["hooks"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown field `max-hour`"));
+    assert_eq!(
+        p.rows("select count(*) from duckdb_tables() where database_name = 'lake' and table_name = 'a'"),
+        [["0"]]
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ use super::compiled_path;
 use crate::diagnostic::{display_path, Code, Diagnostic};
 use crate::execute::{NodeResult, Status};
 use crate::graph::Dag;
+use crate::hooks::HookResult;
 use crate::project::Project;
 
 #[derive(Serialize)]
@@ -17,6 +18,8 @@ struct RunResults<'a> {
     elapsed_time: f64,
     args: &'a [String],
     results: Vec<Entry<'a>>,
+    #[serde(skip_serializing_if = "<[HookResult]>::is_empty")]
+    hooks: &'a [HookResult],
 }
 
 #[derive(Serialize)]
@@ -43,11 +46,13 @@ struct Entry<'a> {
     run_path: Option<String>,
 }
 
-/// Writes run_results.json and the executed SQL; returns the results path.
+/// Writes run_results.json (node results, then a schedule's hook results)
+/// and the executed SQL; returns the results path.
 pub fn write_run_results(
     project: &Project,
     dag: &Dag,
     results: &[NodeResult],
+    hooks: &[HookResult],
     started_at: &str,
     elapsed: f64,
     args: &[String],
@@ -102,6 +107,7 @@ pub fn write_run_results(
         elapsed_time: (elapsed * 1000.0).round() / 1000.0,
         args,
         results: entries,
+        hooks,
     };
     std::fs::create_dir_all(&project.target_dir).map_err(|e| io(&project.target_dir, e))?;
     let path = project.target_dir.join("run_results.json");

@@ -15,7 +15,7 @@ use crate::execute::node_runner::NodeRunner;
 use crate::execute::report::{summary, Reporter};
 use crate::execute::scheduler::{execute, Options};
 use crate::execute::Status;
-use crate::hooks::{run_hook, HookEnv};
+use crate::hooks::{hook_name, run_hook, HookEnv, HookResult};
 use crate::lock::{self, LockError};
 use crate::nodes::NodeKind;
 use crate::project::profiles::Catalog;
@@ -71,29 +71,55 @@ fn find_schedule<'p>(project: &'p Project, name: &str) -> Result<&'p Schedule, F
         })
 }
 
-/// Runs hooks in order; `Err` carries the message of the hook that stopped the run.
+/// Runs hooks in order, recording each in `out`; `Err` carries the message
+/// of the hook that stopped the run.
 fn run_hooks(
     env: &HookEnv<'_>,
     hooks: &[Hook],
-    when: &str,
-    problems: &mut Vec<String>,
+    when: &'static str,
+    out: &mut Vec<HookResult>,
 ) -> Result<(), String> {
     for (n, hook) in hooks.iter().enumerate() {
         if env.cancel.load(Ordering::SeqCst) {
             return Ok(());
         }
         let clock = Instant::now();
-        let report = run_hook(env, hook).map_err(|e| format!("{when} {}: {e}", n + 1))?;
-        println!(
-            "{when} {}/{} {} [{:.2}s]",
-            n + 1,
-            hooks.len(),
-            report.summary,
-            clock.elapsed().as_secs_f64()
-        );
-        for p in report.problems {
-            eprintln!("error: {p}");
-            problems.push(p);
+        let result = run_hook(env, hook);
+        let seconds = clock.elapsed().as_secs_f64();
+        let mut record = HookResult {
+            when,
+            index: n + 1,
+            hook: hook_name(hook).to_string(),
+            status: "success",
+            message: String::new(),
+            problems: Vec::new(),
+            execution_time: (seconds * 1000.0).round() / 1000.0,
+        };
+        match result {
+            Ok(report) => {
+                println!(
+                    "{when} {}/{} {} [{seconds:.2}s]",
+                    n + 1,
+                    hooks.len(),
+                    report.summary
+                );
+                for p in &report.problems {
+                    eprintln!("error: {p}");
+                }
+                if !report.problems.is_empty() {
+                    record.status = "error";
+                }
+                record.message = report.summary;
+                record.problems = report.problems;
+                out.push(record);
+            }
+            Err(e) => {
+                let message = format!("{when} {}: {e}", n + 1);
+                record.status = "error";
+                record.message = message.clone();
+                out.push(record);
+                return Err(message);
+            }
         }
     }
     Ok(())
@@ -242,8 +268,19 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
         render: &opts,
         cancel: &cancel,
     };
-    let mut problems = Vec::new();
-    if let Err(e) = run_hooks(&hook_env, pre_hooks, "pre-hook", &mut problems) {
+    let mut hook_results = Vec::new();
+    if let Err(e) = run_hooks(&hook_env, pre_hooks, "pre-hook", &mut hook_results) {
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        let elapsed = clock.elapsed().as_secs_f64();
+        write_run_results(
+            &project,
+            &dag,
+            &[],
+            &hook_results,
+            &started_at,
+            elapsed,
+            &argv,
+        )?;
         Diagnostic::new(Code::Hook, e)
             .with_note("the run stopped before any model")
             .emit_stderr();
@@ -361,7 +398,7 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
 
     let mut hook_error = None;
     if !cancel.load(Ordering::SeqCst) {
-        if let Err(e) = run_hooks(&hook_env, post_hooks, "post-hook", &mut problems) {
+        if let Err(e) = run_hooks(&hook_env, post_hooks, "post-hook", &mut hook_results) {
             hook_error = Some(e);
         }
     }
@@ -384,7 +421,15 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
     let argv: Vec<String> = std::env::args().skip(1).collect();
     write_compiled(&project, &dag, Some(&selected))?;
     write_manifest(&project, &dag, &started_at)?;
-    write_run_results(&project, &dag, &results, &started_at, elapsed, &argv)?;
+    write_run_results(
+        &project,
+        &dag,
+        &results,
+        &hook_results,
+        &started_at,
+        elapsed,
+        &argv,
+    )?;
     if let Some(e) = &hook_error {
         Diagnostic::new(Code::Hook, e.clone()).emit_stderr();
     }
@@ -396,7 +441,7 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
         .iter()
         .any(|r| matches!(r.status, Status::Error | Status::Fail))
         || hook_error.is_some()
-        || !problems.is_empty();
+        || hook_results.iter().any(|h| h.status != "success");
     Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if failed || results.iter().any(|r| r.status == Status::Skipped) {

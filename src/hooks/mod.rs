@@ -38,6 +38,35 @@ pub struct HookReport {
     pub problems: Vec<String>,
 }
 
+/// One hook's outcome, for `run_results.json` (cron and CI read it to see
+/// what a schedule's steps did, not only its models).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HookResult {
+    /// `pre-hook` or `post-hook`.
+    pub when: &'static str,
+    /// 1-based position in its list.
+    pub index: usize,
+    /// `sql`, `extract` or `cleanup`.
+    pub hook: String,
+    /// `success`, or `error` (the step failed, or some of its files did).
+    pub status: &'static str,
+    /// What it did, or why it stopped.
+    pub message: String,
+    /// Per-object problems that did not stop the step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Wall seconds.
+    pub execution_time: f64,
+}
+
+/// The name a hook goes by in results.
+pub fn hook_name(hook: &Hook) -> &str {
+    match hook {
+        Hook::Sql { .. } => "sql",
+        Hook::Builtin { name, .. } => name,
+    }
+}
+
 /// Runs one hook. `Err` stops the run.
 pub fn run_hook(env: &HookEnv<'_>, hook: &Hook) -> Result<HookReport, String> {
     match hook {
