@@ -48,18 +48,6 @@ struct Lakehouse {
     refs: tempfile::TempDir,
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
 fn hour(n: u32) -> String {
     format!("2024-05-01T{n:02}:00")
 }
@@ -69,11 +57,8 @@ impl Lakehouse {
     /// sample; Prod starts from an empty source bucket prefix.
     fn new(lake: Lake) -> Lakehouse {
         let p = TempProject::on(lake);
-        let root = util::repo_root();
-        for dir in ["models", "macros", "seeds", "tests/sql"] {
-            copy_dir(&root.join(dir), &p.path().join(dir));
-        }
-        let project = std::fs::read_to_string(root.join("project.yml")).unwrap();
+        util::copy_from_repo(p.path(), &["models", "macros", "seeds", "tests/sql"]);
+        let project = std::fs::read_to_string(util::repo_root().join("project.yml")).unwrap();
         p.file(
             "project.yml",
             &project.replace("profile: browser_events", "profile: demo"),
@@ -88,9 +73,13 @@ impl Lakehouse {
 
     /// The committed sample, as the embedded project's source and as reference.
     fn with_committed_sample(self) -> Lakehouse {
-        let sample = util::repo_root().join("data/source");
-        copy_dir(&sample, &self.p.path().join("data/source"));
-        copy_dir(&sample, &self.refs.path().join("zips"));
+        util::copy_from_repo(self.p.path(), &["data/source"]);
+        util::copy_from_repo(self.refs.path(), &["data/source"]);
+        std::fs::rename(
+            self.refs.path().join("data/source"),
+            self.refs.path().join("zips"),
+        )
+        .unwrap();
         self
     }
 
@@ -126,6 +115,23 @@ impl Lakehouse {
             "{{source: \"{}\", retention: \"{retention}\"}}",
             self.source_url()
         )
+    }
+
+    /// `lake <args>` as a process to start, with this project's environment.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lake"));
+        cmd.args(args)
+            .current_dir(self.p.path())
+            .env("HOME", self.p.path().join("home"))
+            .env("LAKE_EXTENSION_DIR", util::extension_dir())
+            .env_remove("LAKE_PROFILES_DIR")
+            .env_remove("LAKE_LOCK_WAIT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        cmd
     }
 
     /// `lake run --schedule NAME` with this source.
@@ -316,25 +322,7 @@ impl Reference {
     }
 
     fn rows(&self, sql: &str) -> Vec<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql})"))
-            .unwrap();
-        let mut rows = stmt.query([]).unwrap();
-        let n = rows.as_ref().unwrap().column_count();
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().unwrap() {
-            out.push(
-                (0..n)
-                    .map(|i| {
-                        r.get::<_, Option<String>>(i)
-                            .unwrap()
-                            .unwrap_or_else(|| "NULL".into())
-                    })
-                    .collect(),
-            );
-        }
-        out
+        util::text_rows(&self.conn, sql)
     }
 }
 
@@ -425,18 +413,11 @@ fn sigkill_while_loading_raw_loses_and_duplicates_nothing(lake: Lake) {
     let h = Lakehouse::new(lake);
     h.generate(0, 8, &[]);
     let vars = h.vars("7 days");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lake"));
-    cmd.args(["run", "--schedule", "hourly", "--vars", &vars])
-        .current_dir(h.p.path())
-        .env("HOME", h.p.path().join("home"))
-        .env("LAKE_EXTENSION_DIR", util::extension_dir())
-        .env_remove("LAKE_PROFILES_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in h.env() {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = h
+        .command(&["run", "--schedule", "hourly", "--vars", &vars])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     // Kill once the extract is done, while the raw files are loading.
     for line in stdout.lines() {
@@ -480,18 +461,7 @@ fn two_runs_at_once_one_refuses_and_data_is_exact(lake: Lake) {
     h.generate(0, 4, &[]);
     let vars = h.vars("7 days");
     let spawn = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lake"));
-        cmd.args(["run", "--schedule", "hourly", "--vars", &vars])
-            .current_dir(h.p.path())
-            .env("HOME", h.p.path().join("home"))
-            .env("LAKE_EXTENSION_DIR", util::extension_dir())
-            .env_remove("LAKE_PROFILES_DIR")
-            .env_remove("LAKE_LOCK_WAIT");
-        for (k, v) in h.env() {
-            cmd.env(k, v);
-        }
-        cmd.stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        h.command(&["run", "--schedule", "hourly", "--vars", &vars])
             .spawn()
             .unwrap()
     };
@@ -514,8 +484,7 @@ fn two_runs_at_once_one_refuses_and_data_is_exact(lake: Lake) {
     // With --wait, the second run queues behind the first instead.
     h.generate(4, 1, &[]);
     let waiting = || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lake"));
-        cmd.args([
+        h.command(&[
             "run",
             "--schedule",
             "hourly",
@@ -524,17 +493,8 @@ fn two_runs_at_once_one_refuses_and_data_is_exact(lake: Lake) {
             "--vars",
             &vars,
         ])
-        .current_dir(h.p.path())
-        .env("HOME", h.p.path().join("home"))
-        .env("LAKE_EXTENSION_DIR", util::extension_dir())
-        .env_remove("LAKE_PROFILES_DIR");
-        for (k, v) in h.env() {
-            cmd.env(k, v);
-        }
-        cmd.stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        .spawn()
+        .unwrap()
     };
     let (a, b) = (waiting(), waiting());
     for out in [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()] {

@@ -294,19 +294,10 @@ fn the_readme_first_command_runs_the_hourly_job_on_a_fresh_checkout() {
     // default must just work, and say where to look.
     let p = TempProject::new();
     let root = util::repo_root();
-    for dir in ["models", "macros", "seeds", "tests/sql", "data/source"] {
-        for entry in walkdir::WalkDir::new(root.join(dir))
-            .into_iter()
-            .filter_map(Result::ok)
-        {
-            let dest = p.path().join(entry.path().strip_prefix(&root).unwrap());
-            if entry.file_type().is_dir() {
-                std::fs::create_dir_all(&dest).unwrap();
-            } else {
-                std::fs::copy(entry.path(), &dest).unwrap();
-            }
-        }
-    }
+    util::copy_from_repo(
+        p.path(),
+        &["models", "macros", "seeds", "tests/sql", "data/source"],
+    );
     p.file(
         "project.yml",
         &std::fs::read_to_string(root.join("project.yml")).unwrap(),

@@ -197,24 +197,7 @@ impl TempProject {
             dir.display()
         ))
         .expect("attach the lake");
-        let mut stmt = conn
-            .prepare(&format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql})"))
-            .expect("prepare");
-        let mut rows = stmt.query([]).expect("query");
-        let n = rows.as_ref().unwrap().column_count();
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().expect("row") {
-            out.push(
-                (0..n)
-                    .map(|i| {
-                        r.get::<_, Option<String>>(i)
-                            .unwrap()
-                            .unwrap_or_else(|| "NULL".into())
-                    })
-                    .collect(),
-            );
-        }
-        out
+        text_rows(&conn, sql)
     }
 
     /// Runs lake and insists it succeeded.
@@ -231,6 +214,45 @@ impl TempProject {
     /// `target/run_results.json`, parsed.
     pub fn run_results(&self) -> serde_json::Value {
         serde_json::from_str(&self.read("target/run_results.json")).expect("run_results.json")
+    }
+}
+
+/// Every value of `sql`'s rows as text; NULL is "NULL".
+pub fn text_rows(conn: &duckdb::Connection, sql: &str) -> Vec<Vec<String>> {
+    let mut stmt = conn
+        .prepare(&format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql})"))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut rows = stmt.query([]).expect("query");
+    let n = rows.as_ref().unwrap().column_count();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().expect("row") {
+        out.push(
+            (0..n)
+                .map(|i| {
+                    r.get::<_, Option<String>>(i)
+                        .unwrap()
+                        .unwrap_or_else(|| "NULL".into())
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+/// Copies folders of the repository (its own lake project) into `to`,
+/// binary files included.
+pub fn copy_from_repo(to: &Path, dirs: &[&str]) {
+    let root = repo_root();
+    for dir in dirs {
+        for entry in walkdir::WalkDir::new(root.join(dir)) {
+            let entry = entry.unwrap();
+            let dest = to.join(entry.path().strip_prefix(&root).unwrap());
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&dest).unwrap();
+            } else {
+                std::fs::copy(entry.path(), &dest).unwrap();
+            }
+        }
     }
 }
 
