@@ -352,3 +352,49 @@ fn debug_checks_each_piece_and_names_the_failing_one() {
             && !out.stderr.contains("debug-wrong-secret-77")
     );
 }
+
+#[test]
+fn a_postgres_password_with_spaces_quotes_and_backslashes_works_and_never_prints() {
+    // Regression: the catalog connection string left values unquoted, so a
+    // password with a space was cut at the space (and a quote broke it).
+    let s = services();
+    let role = format!("lake_odd_{}", std::process::id());
+    let password = r#"it's a "pass" \ word"#;
+    psql(
+        &s,
+        &format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD '{}'; GRANT CREATE ON DATABASE postgres TO {role};",
+            password.replace('\'', "''")
+        ),
+    );
+    let p = TempProject::on(Lake::Prod);
+    let profile = p
+        .read("profiles.yml")
+        .replace("user: postgres", &format!("user: {role}"))
+        .replace(
+            "env_var('LAKE_TEST_PG_PASSWORD')",
+            "env_var('ODD_PG_PASSWORD')",
+        );
+    p.file("profiles.yml", &profile)
+        .file("models/stage/a.sql", "select 42 as answer\n");
+    let mut e = env(&s);
+    e.push(("ODD_PG_PASSWORD", password.into()));
+    let out = lake(&p, &["run"], &e);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("pass\" \\") && !out.stderr.contains("pass\" \\"));
+    // A wrong odd password is refused and not echoed in any form.
+    let mut e = env(&s);
+    e.push(("ODD_PG_PASSWORD", r#"wrong 'sesame' \ secret"#.into()));
+    let out = lake(&p, &["run"], &e);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("password authentication failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("sesame") && !out.stdout.contains("sesame"),
+        "{}",
+        out.stderr
+    );
+}

@@ -474,14 +474,26 @@ fn postgres_dsn(
     password: Option<&crate::project::profiles::Secret>,
     connect_timeout: Option<u32>,
 ) -> String {
-    let mut dsn = format!("dbname={database} host={host} port={port} user={user}");
+    let q = libpq_quote;
+    let mut dsn = format!(
+        "dbname={} host={} port={port} user={}",
+        q(database),
+        q(host),
+        q(user)
+    );
     if let Some(t) = connect_timeout {
         dsn.push_str(&format!(" connect_timeout={t}"));
     }
     if let Some(p) = password {
-        dsn.push_str(&format!(" password={}", p.expose()));
+        dsn.push_str(&format!(" password={}", q(p.expose())));
     }
     dsn
+}
+
+/// A libpq connection-string value: quoted, with `\` and `'` escaped, so a
+/// password with spaces or quotes survives (unquoted, the first space ended it).
+fn libpq_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// Every secret value a target holds, for redaction.
@@ -491,6 +503,11 @@ fn secrets_of(target: &Target) -> Vec<String> {
         password: Some(p), ..
     } = &target.catalog
     {
+        // Also as it appears inside the connection string and the SQL.
+        let quoted = libpq_quote(p.expose());
+        let inner = quoted[1..quoted.len() - 1].to_string();
+        v.push(sql_str(&inner));
+        v.push(inner);
         v.push(p.expose().to_string());
     }
     if let Some(s3) = &target.s3 {
@@ -502,6 +519,9 @@ fn secrets_of(target: &Target) -> Vec<String> {
         );
     }
     v.retain(|s| !s.is_empty());
+    // Longest first, so a longer variant is not half-replaced by a shorter one.
+    v.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    v.dedup();
     v
 }
 
