@@ -373,3 +373,58 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zip_with(dir: &Path, body: &[u8]) -> PathBuf {
+        let path = dir.join("in.zip");
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        z.start_file("geo_events.jsonl", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(body).unwrap();
+        z.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn lines_are_checked_blank_lines_and_crlf_tolerated() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip = zip_with(dir.path(), b"{\"a\":1}\r\n\n{\"a\":2}\n   \n{\"a\":3}");
+        let out = dir.path().join("out.jsonl");
+        assert_eq!(unzip_checked(&zip, &out, "obj").unwrap(), 3);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n"
+        );
+    }
+
+    #[test]
+    fn a_bad_line_is_named_by_its_number_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip = zip_with(dir.path(), b"{\"a\":1}\n\n[1,2]\n{\"a\":3}\n");
+        let err = unzip_checked(&zip, &dir.path().join("o"), "s3://b/k.zip").unwrap_err();
+        assert!(
+            err.starts_with("s3://b/k.zip: line 3 is not a JSON object"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_archive_is_named_as_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip = zip_with(dir.path(), &b"{\"a\":1}\n".repeat(1000));
+        // Flip bytes in the compressed data: the CRC check catches it.
+        let mut bytes = std::fs::read(&zip).unwrap();
+        for b in &mut bytes[60..80] {
+            *b ^= 0xff;
+        }
+        std::fs::write(&zip, bytes).unwrap();
+        let err = unzip_checked(&zip, &dir.path().join("o"), "obj").unwrap_err();
+        assert!(err.starts_with("obj: corrupt zip archive"), "{err}");
+        std::fs::write(&zip, b"not a zip at all").unwrap();
+        let err = unzip_checked(&zip, &dir.path().join("o"), "obj").unwrap_err();
+        assert!(err.starts_with("obj: corrupt zip archive"), "{err}");
+    }
+}

@@ -523,3 +523,19 @@ pub fn interpolate(raw: &str) -> Result<String, (String, Option<String>)> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::default_landing;
+
+    #[test]
+    fn landed_files_wait_beside_the_data_path_not_inside_it() {
+        assert_eq!(
+            default_landing("s3://ducklake/lake/"),
+            "s3://ducklake/landing/"
+        );
+        assert_eq!(default_landing("/p/.lake/data/"), "/p/.lake/landing/");
+        // A bare bucket has no "beside": landing/ inside it (set landing_path).
+        assert_eq!(default_landing("s3://ducklake/"), "s3://ducklake/landing/");
+    }
+}
