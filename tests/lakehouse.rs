@@ -342,10 +342,21 @@ fn hourly_and_daily(h: Lakehouse, first_hours: u32) {
 
     // No new hours: nothing is landed and no raw table changes.
     let counts = h.raw_counts();
+    // The raw tables' data files: any insert, even of zero rows, would add one.
+    let raw_files = || {
+        h.p.rows(
+            "select table_name, file_count, file_size_bytes from ducklake_table_info('lake') \
+             where table_name in ('browser_events', 'device_events', 'geo_events', 'location_events') \
+             order by all",
+        )
+    };
+    let files = raw_files();
+    assert_eq!(files.len(), 4, "{files:?}");
     let out = h.schedule_ok("hourly");
     assert!(out.stdout.contains("landed 0 of 0 files"), "{}", out.stdout);
     assert_eq!(h.raw_counts(), counts);
     assert_eq!(h.ledger_files(), ledger);
+    assert_eq!(raw_files(), files);
 
     // Two more hours arrive: only they are loaded.
     h.generate(first_hours, 2, &[]);
