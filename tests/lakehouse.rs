@@ -5,6 +5,7 @@
 //! and every mart is checked against a reference computed here by an
 //! independent DuckDB query straight over the generated JSONL.
 
+#[macro_use]
 mod util;
 
 use std::io::{BufRead, Write};
@@ -385,17 +386,6 @@ fn hourly_and_daily(h: Lakehouse, first_hours: u32) {
         out.stdout
     );
     h.assert_matches(&h.reference());
-}
-
-macro_rules! on_both_targets {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(#[test] fn $name() { super::$name(super::Lake::Embedded) })*
-        }
-        mod prod {
-            $(#[test] fn $name() { super::$name(super::Lake::Prod) })*
-        }
-    };
 }
 
 on_both_targets!(

@@ -2,6 +2,7 @@
 //! reading the lake with an independent connection. The same test code runs
 //! on both targets (`embedded::*` and `prod::*`), so they cannot drift apart.
 
+#[macro_use]
 mod util;
 use util::{statuses, Lake, TempProject};
 
@@ -350,18 +351,6 @@ fn one_bad_model_in_a_group_commit_does_not_take_its_neighbours_down(lake: Lake)
         ["9"]
     );
     assert_eq!(s(&p.rows("select n from lake.stage.m9")), ["9"]);
-}
-
-/// Every test above, once per target.
-macro_rules! on_both_targets {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $( #[test] fn $name() { super::$name(super::Lake::Embedded) } )*
-        }
-        mod prod {
-            $( #[test] fn $name() { super::$name(super::Lake::Prod) } )*
-        }
-    };
 }
 
 on_both_targets!(

@@ -4,6 +4,20 @@
 
 pub mod s3;
 
+/// Makes `embedded::name` and `prod::name` tests of each `fn name(lake: Lake)`,
+/// so both targets run the same test code (the test file imports `Lake`).
+#[allow(unused_macros)]
+macro_rules! on_both_targets {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $( #[test] fn $name() { super::$name(super::Lake::Embedded) } )*
+        }
+        mod prod {
+            $( #[test] fn $name() { super::$name(super::Lake::Prod) } )*
+        }
+    };
+}
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
