@@ -42,7 +42,7 @@ Schedules (project.yml) run hooks and models together, for cron:
   lake cron                             print the crontab lines for every schedule
 
 Exit codes: 0 ok, 1 project errors or failed nodes, 2 bad command line,
-75 another run holds the lake's lock, 130 interrupted.";
+75 the lake is busy (another run, or a reader of an embedded lake), 130 interrupted.";
 
 /// lake: a declarative SQL model compiler and runner for DuckDB + DuckLake.
 #[derive(Debug, Parser)]
@@ -114,8 +114,8 @@ pub struct RunArgs {
     /// Rebuild incremental models from scratch.
     #[arg(long)]
     pub full_refresh: bool,
-    /// Worker threads (default: the profile's `threads`, else the core count).
-    #[arg(long)]
+    /// Worker threads, at least 1 (default: the profile's `threads`, else the core count).
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Stop starting nodes after the first failure.
     #[arg(long, short = 'x')]
@@ -134,12 +134,23 @@ pub struct RunArgs {
     pub wait: u64,
 }
 
+/// `--threads`: a count of workers, at least 1; zero workers would start
+/// nothing and skip every node.
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("lake needs at least 1 worker thread; 0 would run nothing".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a whole number ({e})")),
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build the selected models on the lake, in dependency order, in parallel.
     #[command(
-        after_help = "Examples:\n  lake run\n  lake run --select mart+ --threads 4\n  lake run --select config.materialized:incremental --full-refresh\n  lake run --exclude tag:slow --fail-fast\n  lake run --schedule hourly --wait 600\n\nOne run at a time per lake: a second run waits --wait seconds for the first, then exits 75.\nWrites target/run_results.json and the SQL that ran under target/run/.\nExit codes: 0 all built, 1 a node or hook failed or was skipped, 75 lake busy, 130 interrupted."
+        after_help = "Examples:\n  lake run\n  lake run --select mart+ --threads 4\n  lake run --select config.materialized:incremental --full-refresh\n  lake run --exclude tag:slow --fail-fast\n  lake run --schedule hourly --wait 600\n\nOne run at a time per lake: a second run waits --wait seconds for the first (and, on an embedded lake,
+for readers such as `lake query` or a notebook), then exits 75.\nWrites target/run_results.json and the SQL that ran under target/run/.\nExit codes: 0 all built, 1 a node or hook failed or was skipped, 75 lake busy, 130 interrupted."
     )]
     Run {
         /// What to run.
@@ -182,7 +193,7 @@ pub enum Command {
     },
     /// Run a SQL query against the lake; ref() and source() work.
     #[command(
-        after_help = "Examples:\n  lake query \"select count(*) from {{ ref('events') }}\"\n  lake query \"select * from lake.mart.top_performing_products\" --limit 5"
+        after_help = "Examples:\n  lake query \"select count(*) from {{ ref('events') }}\"\n  lake query \"select * from lake.mart.top_performing_products\" --limit 5\n\nThe SQL runs as written: several statements run in order and the last one's rows print;\n--limit caps the rows fetched."
     )]
     Query {
         /// The SQL.
@@ -207,6 +218,15 @@ pub enum Command {
         /// Where each schedule's log goes (default: <project>/logs).
         #[arg(long, value_name = "DIR")]
         log_dir: Option<PathBuf>,
+    },
+    /// List, retry or drop source files that were quarantined (they can never load as they are).
+    #[command(
+        after_help = "Examples:\n  lake quarantine                                  list quarantined files, with the reason and line\n  lake quarantine retry browser_events/2024-5-01-H04.jsonl\n  lake quarantine retry --all                      fetch or load every one again on the next run\n  lake quarantine drop --all                       give them up (until their source object changes)\n\nA source object rejected by the extract, or a landed file that failed to load,\nis quarantined: the run that found it reports it and exits 1, later runs skip it.\nWhen the source object changes (size or ETag), the extract fetches it again by itself."
+    )]
+    Quarantine {
+        /// What to do (default: list).
+        #[command(subcommand)]
+        action: Option<QuarantineAction>,
     },
     /// Write synthetic hourly source partitions (year=Y/month=M/day=DD/hour=HH/<dim>.jsonl.zip).
     #[command(
@@ -308,4 +328,27 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.global.verbose, cli.global.log_format);
     ExitCode::from(commands::run(cli))
+}
+
+/// `lake quarantine` subcommands.
+#[derive(Debug, Subcommand, Clone)]
+pub enum QuarantineAction {
+    /// List quarantined files with the reason, line and source object.
+    List,
+    /// Forget the verdict: the next run fetches or loads the files again.
+    Retry {
+        /// Landed names as `lake quarantine list` shows them.
+        files: Vec<String>,
+        /// Every quarantined file.
+        #[arg(long, conflicts_with = "files")]
+        all: bool,
+    },
+    /// Give the files up: delete landed copies, skip them until the source object changes.
+    Drop {
+        /// Landed names as `lake quarantine list` shows them.
+        files: Vec<String>,
+        /// Every quarantined file.
+        #[arg(long, conflicts_with = "files")]
+        all: bool,
+    },
 }

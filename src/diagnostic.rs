@@ -38,6 +38,8 @@ pub enum Code {
     UnknownMacro,
     /// Any other failure while rendering a template.
     RenderError,
+    /// A model renders to no SQL (an empty file, or only comments).
+    EmptyModel,
     /// A `--select`/`--exclude` expression does not parse.
     BadSelector,
     /// The profile or target cannot be resolved.
@@ -69,6 +71,7 @@ impl Code {
             Code::UndefinedVariable => "L021",
             Code::UnknownMacro => "L022",
             Code::RenderError => "L023",
+            Code::EmptyModel => "L024",
             Code::BadSelector => "L030",
             Code::Profile => "L040",
             Code::Io => "L050",
@@ -180,7 +183,7 @@ impl Diagnostic {
     pub fn emit_stderr(&self) {
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         if !color {
-            eprint!("{}", self.render_plain());
+            crate::stderr!("{}", self.render_plain());
             return;
         }
         let mut files = SimpleFiles::new();
@@ -190,7 +193,7 @@ impl Diagnostic {
         let mut lock = stream.lock();
         let mut writer = term::StylesWriter::new(&mut lock, &styles);
         if term::emit_to_write_style(&mut writer, &Config::default(), &files, &cs).is_err() {
-            eprint!("{}", self.render_plain());
+            crate::stderr!("{}", self.render_plain());
         }
     }
 

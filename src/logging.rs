@@ -20,7 +20,10 @@ pub fn init(verbose: u8, format: LogFormat) {
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A closed stderr (`lake run 2>&1 | head`) must not turn every later
+        // log line into a complaint printed to that same closed stderr.
+        .log_internal_errors(false);
     let _ = match format {
         LogFormat::Text => builder.with_ansi(ansi).with_target(false).try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -12,6 +12,7 @@ fn every_command_help_has_examples() {
         &["compile", "--help"],
         &["ls", "--help"],
         &["dag", "--help"],
+        &["quarantine", "--help"],
     ] {
         let out = p.lake(cmd);
         assert_eq!(out.code, 0, "{cmd:?}");
@@ -23,7 +24,7 @@ fn every_command_help_has_examples() {
     }
     let top = p.lake(&["--help"]).stdout;
     assert!(
-        top.contains("Exit codes: 0 ok, 1 project errors or failed nodes, 2 bad command line,\n75 another run holds the lake's lock, 130 interrupted"),
+        top.contains("Exit codes: 0 ok, 1 project errors or failed nodes, 2 bad command line,\n75 the lake is busy (another run, or a reader of an embedded lake), 130 interrupted"),
         "{top}"
     );
 }
@@ -70,4 +71,87 @@ fn log_calls_and_json_log_format() {
     );
     let quiet = p.lake(&["compile"]);
     assert_eq!(quiet.stderr, "", "no logs without -v");
+}
+
+/// `--threads 0` used to start the run and then skip every node, blaming
+/// `--fail-fast`; zero workers is a wrong command line.
+#[test]
+fn zero_threads_is_a_usage_error() {
+    let p = TempProject::new();
+    p.file("models/a.sql", "select 1 as x\n");
+    let out = p.lake(&["run", "--threads", "0"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!(out.stderr);
+}
+
+/// A profile's `threads: 0` did the same; it is now a profile error that
+/// points at the key.
+#[test]
+fn zero_threads_in_the_profile_points_at_the_key() {
+    let p = TempProject::new();
+    p.file("models/a.sql", "select 1 as x\n").file(
+        "profiles.yml",
+        "demo:\n  target: dev\n  outputs:\n    dev:\n      type: ducklake\n      threads: 0\n",
+    );
+    let out = p.lake(&["compile"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!(out.stderr);
+}
+
+/// A schedule's `threads: 0` ran nothing, blaming --fail-fast; it is
+/// rejected with the key's location like the profile's.
+#[test]
+fn zero_threads_in_a_schedule_points_at_the_key() {
+    let p = TempProject::new();
+    p.file("models/a.sql", "select 1 as x\n").file(
+        "project.yml",
+        "name: demo\nschedules:\n  hourly:\n    cron: \"0 * * * *\"\n    select: [a]\n    threads: 0\n",
+    );
+    let out = p.lake(&["compile"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!(out.stderr);
+}
+
+/// An invalid `--vars` was reported as a project error (exit 1); the README
+/// promises exit 2 for a wrong command line, and the help shows the form.
+#[test]
+fn invalid_vars_is_a_usage_error() {
+    let p = TempProject::new();
+    p.file("models/a.sql", "select '{{ var(\"day\") }}' as d\n");
+    let out = p.lake(&["compile", "--vars", "{day: [2024"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "");
+    insta::assert_snapshot!("invalid_vars_yaml", out.stderr);
+    let out = p.lake(&["compile", "--vars", "2024-05-01"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!("invalid_vars_not_a_mapping", out.stderr);
+    p.lake_ok(&["compile", "--vars", "day: 2024-05-01"]);
+    assert_eq!(
+        p.read("target/compiled/a.sql"),
+        "select '2024-05-01' as d\n"
+    );
+}
+
+/// `lake query` wrapped the SQL text in `SELECT * FROM (...) LIMIT n`: a
+/// trailing `-- comment` swallowed the closing bracket (Parser Error) and
+/// two statements were a bare parser error. The SQL now runs as written and
+/// the limit applies while fetching rows.
+#[test]
+fn query_runs_the_sql_as_written() {
+    let p = TempProject::new();
+    let out = p.lake(&["query", "select 42 as answer -- the answer"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!("query_trailing_comment", out.stdout);
+    let out = p.lake(&[
+        "query",
+        "set variable base = 41;\nselect getvariable('base') + 1 as answer;",
+    ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!("query_two_statements", out.stdout);
+    let out = p.lake(&["query", "select range as n from range(5)", "--limit", "2"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!("query_limit_says_there_is_more", out.stdout);
+    let out = p.lake(&["query", "/* nothing */"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!("query_without_a_statement", out.stderr);
 }

@@ -180,3 +180,74 @@ fn several_errors_are_reported_in_one_run() {
     );
     assert!(err.contains("2 errors found"), "{err}");
 }
+
+// An empty model used to compile and fail only at run time, with DuckDB's
+// parser error about `CREATE TABLE .. AS` with no query and no file named.
+#[test]
+fn empty_model_is_a_compile_error_naming_the_file() {
+    let p = TempProject::new();
+    p.file("models/stage/a.sql", "select 1 as id\n")
+        .file("models/stage/empty.sql", "")
+        .file(
+            "models/stage/todo.sql",
+            "{{ config(materialized='table') }}\n-- todo: write me\n",
+        );
+    insta::assert_snapshot!(failing(&p, &["compile"]));
+}
+
+// DuckDB quotes `LINE 4:` of the CREATE statement lake built, which the
+// analyst never wrote: the error now also names the model file and line.
+#[test]
+fn runtime_sql_error_points_at_the_model_file_and_line() {
+    let p = TempProject::new();
+    p.file("models/stage/a.sql", "select 1 as x\n").file(
+        "models/stage/b.sql",
+        "{{ config(materialized='table') }}\nselect\n  x,\n  no_such_column\nfrom {{ ref('a') }}\n",
+    );
+    let out = p.lake(&["run"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let error: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("ERROR model stage.b"))
+        .skip(1)
+        .take_while(|l| l.starts_with("   "))
+        .collect();
+    insta::assert_snapshot!(error.join("\n"));
+}
+
+// A quoted YAML value may span lines, so an unclosed quote was reported
+// where the parser gave up (the end of the file, or the next quote many
+// lines down) instead of on the line that opens it.
+#[test]
+fn unclosed_yaml_quote_points_at_the_line_that_opens_it() {
+    let columns: String = (1..=10)
+        .map(|i| format!("      - name: c{i}\n        description: column {i}\n"))
+        .collect();
+    let p = TempProject::new();
+    p.file("models/stage/a.sql", "select 1 as id\n").file(
+        "models/stage/a.yml",
+        &format!("models:\n  - name: a\n    description: \"Orders, one row per order\n    columns:\n{columns}"),
+    );
+    insta::assert_snapshot!(
+        "unclosed_yaml_quote_at_end_of_file",
+        failing(&p, &["compile"])
+    );
+    p.file(
+        "models/stage/a.yml",
+        &format!("models:\n  - name: a\n    description: \"Orders, one row per order\n    columns:\n{columns}      - name: status\n        tests:\n          - accepted_values:\n              values: [\"open\", \"closed\"]\n"),
+    );
+    insta::assert_snapshot!(
+        "unclosed_yaml_quote_before_a_quote",
+        failing(&p, &["compile"])
+    );
+}
+
+#[test]
+fn unclosed_quote_in_a_selector_is_a_usage_error() {
+    let p = TempProject::new();
+    p.file("models/stage/a.sql", "select 1\n");
+    let out = p.lake(&["ls", "--select", "'my model+"]);
+    assert_eq!(out.code, 2);
+    insta::assert_snapshot!(out.stderr);
+}

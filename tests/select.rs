@@ -214,3 +214,41 @@ fn dag_renders_dot_and_mermaid() {
     let out = p.lake(&["dag", "--format", "mermaid", "--select", "stage+"]);
     insta::assert_snapshot!("dag_mermaid", out.stdout);
 }
+
+// A space separates selector terms (as in dbt), so `--select "my model"`
+// looked for `my` and `model`; quotes inside the value keep a name whole.
+#[test]
+fn quoted_selector_names_keep_their_spaces() {
+    let p = project();
+    p.file("models/stage/my model.sql", "select 1 as id\n")
+        .file(
+            "models/mart/say \"hi\".sql",
+            "select * from {{ ref('my model') }}\n",
+        );
+    assert_eq!(
+        p.ls(&["'my model'+ orphan"]),
+        ["my model", "orphan", "say \"hi\""]
+    );
+    assert_eq!(p.ls(&["'say \"hi\"'"]), ["say \"hi\""]);
+    // The whole argument naming a node is that node, as a shell user means it.
+    assert_eq!(p.ls(&["my model"]), ["my model"]);
+    assert_eq!(p.ls(&["my model+"]).len(), 0, "`my` and `model+` match nothing");
+}
+
+// Names come from file names: DOT ids and Mermaid labels with spaces or
+// quotes used to break out of their quotes and make the graph unreadable.
+#[test]
+fn dag_quotes_hostile_names() {
+    let p = TempProject::new();
+    p.file("models/stage/my model.sql", "select 1 as id\n")
+        .file(
+            "models/mart/say \"hi\".sql",
+            "select * from {{ ref('my model') }}\n",
+        );
+    let out = p.lake(&["dag"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("dag_dot_hostile_names", out.stdout);
+    let out = p.lake(&["dag", "--format", "mermaid"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("dag_mermaid_hostile_names", out.stdout);
+}

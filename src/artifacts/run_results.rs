@@ -33,7 +33,10 @@ struct Metadata<'a> {
 struct Entry<'a> {
     unique_id: &'a str,
     status: Status,
+    /// Seconds of work (waiting for a turn on the lake not included).
     execution_time: f64,
+    /// Seconds waiting for a turn on the lake before the work started.
+    queue_time: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     rows_affected: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,6 +47,9 @@ struct Entry<'a> {
     action: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     run_path: Option<String>,
+    /// Problems that did not stop the node (quarantined files).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    problems: &'a [String],
 }
 
 /// Writes run_results.json (node results, then a schedule's hook results)
@@ -91,11 +97,13 @@ pub fn write_run_results(
             unique_id: &n.unique_id,
             status: r.status,
             execution_time: (r.seconds * 1000.0).round() / 1000.0,
+            queue_time: (r.queued * 1000.0).round() / 1000.0,
             rows_affected: r.outcome.rows,
             failures: r.outcome.failures,
             message,
             action: (!r.outcome.action.is_empty()).then_some(r.outcome.action.as_str()),
             run_path,
+            problems: &r.outcome.problems,
         });
     }
     let doc = RunResults {

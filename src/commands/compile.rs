@@ -31,7 +31,7 @@ pub fn run(global: &GlobalArgs, select: &SelectArgs) -> Result<u8, Failure> {
         "artifacts written"
     );
     let count = |k: NodeKind| c.dag.nodes.iter().filter(|n| n.kind == k).count();
-    println!(
+    crate::stdoutln!(
         "Compiled {} models, {} seeds, {} sources, {} tests ({written} SQL files) into {} in {:.2}s",
         count(NodeKind::Model),
         count(NodeKind::Seed),

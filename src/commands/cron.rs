@@ -10,7 +10,7 @@ use crate::cli::{GlobalArgs, EXIT_OK};
 pub fn run(global: &GlobalArgs, log_dir: Option<&Path>) -> Result<u8, Failure> {
     let project = load(global)?;
     if project.schedules.is_empty() {
-        println!("# no schedules in project.yml: add a `schedules:` section (see README)");
+        crate::stdoutln!("# no schedules in project.yml: add a `schedules:` section (see README)");
         return Ok(EXIT_OK);
     }
     let exe = std::env::current_exe()
@@ -33,18 +33,18 @@ pub fn run(global: &GlobalArgs, log_dir: Option<&Path>) -> Result<u8, Failure> {
             ));
         }
     }
-    println!("# lake schedules of {}", project.root.display());
-    println!(
+    crate::stdoutln!("# lake schedules of {}", project.root.display());
+    crate::stdoutln!(
         "# install: lake cron | crontab -   (logs in {})",
         logs.display()
     );
     for s in &project.schedules {
-        println!();
+        crate::stdoutln!();
         if let Some(d) = &s.description {
-            println!("# {}: {d}", s.name);
+            crate::stdoutln!("# {}: {d}", s.name);
         }
         let log = logs.join(format!("{}.log", s.name));
-        println!(
+        crate::stdoutln!(
             "{} mkdir -p {} && cd {} && {} run --schedule {}{extra} >> {} 2>&1",
             s.cron,
             shell_quote(&logs.display().to_string()),

@@ -18,7 +18,7 @@ pub fn run(global: &GlobalArgs, select: &SelectArgs, format: DagFormat) -> Resul
         .copied()
         .filter(|&i| c.dag.nodes[i].kind != NodeKind::Test)
         .collect();
-    print!("{}", render_dag(&c.dag, &shown, format));
+    crate::stdout!("{}", render_dag(&c.dag, &shown, format));
     super::exit_fast(c);
     Ok(EXIT_OK)
 }
@@ -45,17 +45,18 @@ pub fn render_dag(dag: &Dag, shown: &[usize], format: DagFormat) -> String {
                 };
                 let _ = writeln!(
                     s,
-                    "  \"{}\" [label=\"{}\", shape={shape}];",
-                    dag.nodes[i].unique_id,
-                    label(i)
+                    "  {} [label={}, shape={shape}];",
+                    dot_string(&dag.nodes[i].unique_id),
+                    dot_string(&label(i))
                 );
             }
             for &i in &set {
                 for c in dag.children(i).into_iter().filter(|c| set.contains(c)) {
                     let _ = writeln!(
                         s,
-                        "  \"{}\" -> \"{}\";",
-                        dag.nodes[i].unique_id, dag.nodes[c].unique_id
+                        "  {} -> {};",
+                        dot_string(&dag.nodes[i].unique_id),
+                        dot_string(&dag.nodes[c].unique_id)
                     );
                 }
             }
@@ -69,7 +70,7 @@ pub fn render_dag(dag: &Dag, shown: &[usize], format: DagFormat) -> String {
                     NodeKind::Seed => ("[/", "/]"),
                     _ => ("[", "]"),
                 };
-                let _ = writeln!(s, "  n{i}{open}\"{}\"{close}", label(i));
+                let _ = writeln!(s, "  n{i}{open}{}{close}", mermaid_label(&label(i)));
             }
             for &i in &set {
                 for c in dag.children(i).into_iter().filter(|c| set.contains(c)) {
@@ -79,4 +80,61 @@ pub fn render_dag(dag: &Dag, shown: &[usize], format: DagFormat) -> String {
         }
     }
     s
+}
+
+/// A Graphviz double-quoted string: names come from file names, which may
+/// hold spaces, quotes and backslashes.
+fn dot_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A quoted Mermaid label. Mermaid has no backslash escapes: characters that
+/// would end the label or read as markup become entity codes (`#quot;`).
+/// Node ids stay `n<position>`, which needs no quoting.
+fn mermaid_label(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("#quot;"),
+            '#' => out.push_str("#35;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '\n' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_stay_inside_their_quotes() {
+        assert_eq!(
+            dot_string(r#"my "odd" \ model"#),
+            r#""my \"odd\" \\ model""#
+        );
+        assert_eq!(dot_string("a\nb"), r#""a\nb""#);
+        assert_eq!(
+            mermaid_label(r#"say "hi" #1 <b>"#),
+            r#""say #quot;hi#quot; #35;1 #lt;b#gt;""#
+        );
+    }
 }

@@ -9,10 +9,10 @@ use crate::warehouse::Warehouse;
 
 /// Runs `lake debug`.
 pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
-    println!("lake {}", env!("CARGO_PKG_VERSION"));
+    crate::stdoutln!("lake {}", env!("CARGO_PKG_VERSION"));
     let project = match load(global) {
         Ok(p) => {
-            println!(
+            crate::stdoutln!(
                 "  project   OK  {} ({} models, {} seeds)",
                 p.name,
                 p.models.len(),
@@ -21,7 +21,7 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
             p
         }
         Err(f) => {
-            println!("  project   FAIL");
+            crate::stdoutln!("  project   FAIL");
             return Err(f);
         }
     };
@@ -34,9 +34,11 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
         ),
         None => "embedded default (no profiles.yml)".into(),
     };
-    println!("  target    OK  `{}` from {source}", t.name);
+    crate::stdoutln!("  target    OK  `{}` from {source}", t.name);
     match &t.catalog {
-        Catalog::Duckdb { path } => println!("  catalog       DuckDB file {}", path.display()),
+        Catalog::Duckdb { path } => {
+            crate::stdoutln!("  catalog       DuckDB file {}", path.display())
+        }
         Catalog::Postgres {
             host,
             port,
@@ -44,22 +46,22 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
             user,
             ..
         } => {
-            println!("  catalog       PostgreSQL {user}@{host}:{port}/{database}")
+            crate::stdoutln!("  catalog       PostgreSQL {user}@{host}:{port}/{database}")
         }
     }
-    println!("  data path     {}", t.data_path);
+    crate::stdoutln!("  data path     {}", t.data_path);
     let wh = match Warehouse::start(t) {
         Ok(wh) => {
-            println!("  extensions OK");
+            crate::stdoutln!("  extensions OK");
             for n in &wh.notes {
-                println!("                {n}");
+                crate::stdoutln!("                {n}");
             }
             wh
         }
         Err(e) => {
-            println!("  extensions FAIL {}", e.message);
+            crate::stdoutln!("  extensions FAIL {}", e.message);
             if let Some(h) = e.help {
-                println!("  fix: {h}");
+                crate::stdoutln!("  fix: {h}");
             }
             return Ok(EXIT_ERROR);
         }
@@ -67,13 +69,13 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
     let mut wh = wh;
     if matches!(t.catalog, Catalog::Postgres { .. }) {
         match wh.check_postgres(t) {
-            Ok(()) => println!("  postgres  OK  reachable and authenticated"),
+            Ok(()) => crate::stdoutln!("  postgres  OK  reachable and authenticated"),
             Err(e) => return Ok(fail("postgres", e)),
         }
     }
     if t.data_path.contains("://") {
         match wh.check_data_path(t) {
-            Ok(()) => println!("  data path OK  {} is reachable", t.data_path),
+            Ok(()) => crate::stdoutln!("  data path OK  {} is reachable", t.data_path),
             Err(e) => return Ok(fail("data path", e)),
         }
     }
@@ -87,15 +89,15 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
                 .map_err(|e| e.to_string())
         });
     match landing {
-        Ok(files) => println!(
+        Ok(files) => crate::stdoutln!(
             "  landing   OK  {} ({} file{} waiting to load)",
             t.landing_path,
             files.len(),
             if files.len() == 1 { "" } else { "s" }
         ),
         Err(e) => {
-            println!("  landing   FAIL {e}");
-            println!("  fix: set `landing_path` in profiles.yml to a folder or s3:// prefix lake can list and write");
+            crate::stdoutln!("  landing   FAIL {e}");
+            crate::stdoutln!("  fix: set `landing_path` in profiles.yml to a folder or s3:// prefix lake can list and write");
             return Ok(EXIT_ERROR);
         }
     }
@@ -106,22 +108,22 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
                 .and_then(|s| s.existing_relations(wh.database()))
                 .map(|r| r.len());
             match n {
-                Ok(n) => println!(
+                Ok(n) => crate::stdoutln!(
                     "  catalog   OK  attached as `{}` ({n} tables and views)",
                     t.database
                 ),
-                Err(e) => println!(
+                Err(e) => crate::stdoutln!(
                     "  catalog   OK  attached, but listing failed: {}",
                     e.message
                 ),
             }
-            println!("All checks passed.");
+            crate::stdoutln!("All checks passed.");
             Ok(EXIT_OK)
         }
         Err(e) => {
-            println!("  catalog   FAIL {}", e.message);
+            crate::stdoutln!("  catalog   FAIL {}", e.message);
             if let Some(h) = e.help {
-                println!("  fix: {h}");
+                crate::stdoutln!("  fix: {h}");
             }
             Ok(EXIT_ERROR)
         }
@@ -129,9 +131,9 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
 }
 
 fn fail(what: &str, e: crate::warehouse::WarehouseError) -> u8 {
-    println!("  {what:<9} FAIL {}", e.message);
+    crate::stdoutln!("  {what:<9} FAIL {}", e.message);
     if let Some(h) = e.help {
-        println!("  fix: {h}");
+        crate::stdoutln!("  fix: {h}");
     }
     EXIT_ERROR
 }
@@ -141,9 +143,9 @@ pub fn setup(global: &GlobalArgs) -> Result<u8, Failure> {
     let project = load(global)?;
     let wh = Warehouse::start(&project.target).map_err(super::warehouse_failure)?;
     for n in &wh.notes {
-        println!("{n}");
+        crate::stdoutln!("{n}");
     }
-    println!(
+    crate::stdoutln!(
         "DuckDB extensions ready for target `{}`.",
         project.target.name
     );

@@ -78,10 +78,10 @@ pub fn run(global: &GlobalArgs, req: &Request<'_>) -> Result<u8, Failure> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
     if let Err(e) = result {
-        eprintln!("error: {e}");
+        crate::stderrln!("error: {e}");
         return Ok(crate::cli::EXIT_ERROR);
     }
-    println!(
+    crate::stdoutln!(
         "wrote {objects} objects ({} hours x {} dims, {views} page views) to {}",
         objects / DIMS.len(),
         DIMS.len(),

@@ -8,6 +8,7 @@ mod dag;
 mod debug;
 mod generate;
 mod ls;
+mod quarantine;
 mod query;
 mod run;
 
@@ -16,7 +17,7 @@ use std::collections::HashSet;
 use crate::cli::{Cli, Command, GlobalArgs, SelectArgs, EXIT_ERROR, EXIT_USAGE};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::graph::{build_dag, Dag};
-use crate::project::{load_project, LoadOptions, Project};
+use crate::project::{load_project, parse_cli_vars, LoadOptions, Project};
 use crate::render::{render_project, RenderOptions};
 use crate::select::{select_nodes, Selection};
 
@@ -59,6 +60,12 @@ pub fn run(cli: Cli) -> u8 {
         Command::Query { sql, limit } => query::query(&cli.global, sql, *limit),
         Command::Debug => debug::debug(&cli.global),
         Command::Setup => debug::setup(&cli.global),
+        Command::Quarantine { action } => quarantine::run(
+            &cli.global,
+            action
+                .as_ref()
+                .unwrap_or(&crate::cli::QuarantineAction::List),
+        ),
         Command::Cron { log_dir } => cron::run(&cli.global, log_dir.as_deref()),
         Command::Generate {
             to,
@@ -86,7 +93,7 @@ pub fn run(cli: Cli) -> u8 {
                 d.emit_stderr();
             }
             let n = diags.0.len();
-            eprintln!(
+            crate::stderrln!(
                 "\n{n} error{} found; nothing was written",
                 if n == 1 { "" } else { "s" }
             );
@@ -119,11 +126,18 @@ pub fn now_rfc3339() -> String {
 /// Loads and validates the project the flags point at.
 pub fn load(global: &GlobalArgs) -> Result<Project, Failure> {
     let clock = std::time::Instant::now();
+    let vars = global
+        .vars
+        .as_deref()
+        .map(parse_cli_vars)
+        .transpose()
+        .map_err(Failure::Usage)?
+        .unwrap_or_default();
     let project = load_project(&LoadOptions {
         project_dir: global.project_dir.clone(),
         profiles_dir: global.profiles_dir.clone(),
         target: global.target.clone(),
-        vars: global.vars.clone(),
+        vars,
     })?;
     tracing::info!(
         models = project.models.len(),
@@ -189,8 +203,10 @@ pub fn apply_selection(dag: &Dag, args: &SelectArgs) -> Result<Selection, Failur
     })?;
     for (raw, hint) in &sel.unmatched {
         match hint {
-            Some(h) => eprintln!("warning: selector `{raw}` matched no node; did you mean `{h}`?"),
-            None => eprintln!("warning: selector `{raw}` matched no node"),
+            Some(h) => {
+                crate::stderrln!("warning: selector `{raw}` matched no node; did you mean `{h}`?")
+            }
+            None => crate::stderrln!("warning: selector `{raw}` matched no node"),
         }
     }
     Ok(sel)

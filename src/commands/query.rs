@@ -1,5 +1,7 @@
 //! `lake show <model>` and `lake query "<sql>"`: rows from the lake in the
-//! terminal, the notebook use case. SQL may use `ref()` and `source()`.
+//! terminal, the notebook use case. SQL may use `ref()` and `source()`; it
+//! runs as written (several statements run in order, the last one's rows
+//! print), and `--limit` caps the rows fetched, not the SQL text.
 
 use std::collections::HashSet;
 
@@ -10,7 +12,7 @@ use crate::cli::{GlobalArgs, EXIT_OK};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::nodes::NodeKind;
 use crate::render::{render_snippets, RenderOptions};
-use crate::warehouse::{Rows, Warehouse};
+use crate::warehouse::{LimitedRows, Warehouse};
 
 /// Runs `lake show`.
 pub fn show(global: &GlobalArgs, model: &str, limit: usize) -> Result<u8, Failure> {
@@ -42,10 +44,19 @@ pub fn show(global: &GlobalArgs, model: &str, limit: usize) -> Result<u8, Failur
         (Some(r), _) => format!("SELECT * FROM {r}"),
         (None, _) => node.compiled_sql.clone().unwrap_or_default(),
     };
-    let wh = Warehouse::open(&project.target).map_err(warehouse_failure)?;
+    // Read-only, and released before printing (see `Reader`); a run
+    // writing an embedded lake is exit 75, as for a second run.
+    let wh = match Warehouse::open_reader(&project.target) {
+        Ok(wh) => wh,
+        Err(crate::warehouse::OpenError::CatalogBusy(busy)) => {
+            busy.diagnostic().emit_stderr();
+            return Ok(crate::cli::EXIT_LOCKED);
+        }
+        Err(crate::warehouse::OpenError::Failed(e)) => return Err(warehouse_failure(e)),
+    };
     let rows = wh
         .session()
-        .and_then(|s| s.query(&format!("{sql} LIMIT {limit}")))
+        .and_then(|s| s.query_limited(&sql, limit))
         .map_err(|e| {
             let hint = if e.message.contains("does not exist") {
                 format!("build it first: lake run --select {model}")
@@ -67,32 +78,43 @@ pub fn query(global: &GlobalArgs, sql: &str, limit: usize) -> Result<u8, Failure
         full_refresh: false,
     };
     let rendered = render_snippets(&project, &opts, &[sql.to_string()])?.remove(0);
-    let wh = Warehouse::open(&project.target).map_err(warehouse_failure)?;
+    // Read-only, and released before printing (see `Reader`); a run
+    // writing an embedded lake is exit 75, as for a second run.
+    let wh = match Warehouse::open_reader(&project.target) {
+        Ok(wh) => wh,
+        Err(crate::warehouse::OpenError::CatalogBusy(busy)) => {
+            busy.diagnostic().emit_stderr();
+            return Ok(crate::cli::EXIT_LOCKED);
+        }
+        Err(crate::warehouse::OpenError::Failed(e)) => return Err(warehouse_failure(e)),
+    };
+    // The statement runs as written (no wrapper to break on a trailing
+    // comment); the limit is applied while fetching.
     let rows = wh
         .session()
-        .and_then(|s| {
-            s.query(&format!(
-                "SELECT * FROM ({}) AS q LIMIT {limit}",
-                rendered.trim().trim_end_matches(';')
-            ))
-        })
+        .and_then(|s| s.query_limited(&rendered, limit))
         .map_err(warehouse_failure)?;
     print_rows(&rows);
     Ok(EXIT_OK)
 }
 
-fn print_rows(rows: &Rows) {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_header(&rows.columns);
-    for r in &rows.rows {
-        table.add_row(r.iter().map(|v| v.clone().unwrap_or_else(|| "NULL".into())));
+fn print_rows(result: &LimitedRows) {
+    let rows = &result.rows;
+    if !rows.columns.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_header(&rows.columns);
+        for r in &rows.rows {
+            table.add_row(r.iter().map(|v| v.clone().unwrap_or_else(|| "NULL".into())));
+        }
+        crate::stdoutln!("{table}");
     }
-    println!("{table}");
-    println!(
-        "{} row{}",
-        rows.rows.len(),
-        if rows.rows.len() == 1 { "" } else { "s" }
-    );
+    let n = rows.rows.len();
+    let plural = if n == 1 { "" } else { "s" };
+    if result.more {
+        crate::stdoutln!("{n} row{plural} shown; there are more (raise --limit to see them)");
+    } else {
+        crate::stdoutln!("{n} row{plural}");
+    }
 }

@@ -22,7 +22,7 @@ use crate::project::profiles::Catalog;
 use crate::project::{Hook, Project, Schedule};
 use crate::render::{render_snippets, RenderOptions};
 use crate::storage::{BlockingStore, Store};
-use crate::warehouse::Warehouse;
+use crate::warehouse::{OpenError, Warehouse};
 
 /// Which kinds of node a command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,14 +97,14 @@ fn run_hooks(
         };
         match result {
             Ok(report) => {
-                println!(
+                crate::stdoutln!(
                     "{when} {}/{} {} [{seconds:.2}s]",
                     n + 1,
                     hooks.len(),
                     report.summary
                 );
                 for p in &report.problems {
-                    eprintln!("error: {p}");
+                    crate::stderrln!("error: {p}");
                 }
                 if !report.problems.is_empty() {
                     record.status = "error";
@@ -152,8 +152,9 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
     let args = &args;
     // Locked before the lake is opened: a second process could not attach
     // an embedded catalog, and two first attaches of a Postgres catalog race
-    // to create it.
-    let _lock = match lock::acquire(&project.target, Duration::from_secs(args.wait)) {
+    // to create it. One `--wait` budget covers the run lock and the catalog.
+    let deadline = lock::Deadline::after(Duration::from_secs(args.wait));
+    let _lock = match lock::acquire(&project.target, &deadline) {
         Ok(l) => l,
         Err(LockError::Busy { what, waited }) => {
             Diagnostic::new(
@@ -163,7 +164,7 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
                     waited.as_secs_f64()
                 ),
             )
-            .with_help("let it finish, or pass --wait SECONDS (or set LAKE_LOCK_WAIT) to queue behind it")
+            .with_help(lock::WAIT_HELP)
             .emit_stderr();
             return Ok(EXIT_LOCKED);
         }
@@ -178,7 +179,22 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
             );
         }
     };
-    let wh = Warehouse::open(&project.target).map_err(warehouse_failure)?;
+    // An embedded catalog may still be open in a reader (`lake query`, a
+    // notebook): wait for it within what is left of the budget.
+    let mut waiting = |holder: &lock::CatalogHolder, left: Duration| {
+        crate::stderrln!(
+            "waiting up to {:.0}s for another process to close the lake's catalog ({holder})",
+            left.as_secs_f64().ceil()
+        )
+    };
+    let wh = match Warehouse::open_for_run(&project.target, &deadline, &mut waiting) {
+        Ok(wh) => wh,
+        Err(OpenError::CatalogBusy(busy)) => {
+            busy.diagnostic().emit_stderr();
+            return Ok(EXIT_LOCKED);
+        }
+        Err(OpenError::Failed(e)) => return Err(warehouse_failure(e)),
+    };
     let main = wh.session().map_err(warehouse_failure)?;
     let existing = main
         .existing_relations(wh.database())
@@ -211,11 +227,11 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
             .unwrap_or(1)
     });
     if selected.is_empty() && pre_hooks.is_empty() && post_hooks.is_empty() {
-        println!("Nothing to do: the selection holds no {}.", noun(mode));
+        crate::stdoutln!("Nothing to do: the selection holds no {}.", noun(mode));
         return Ok(EXIT_OK);
     }
     match schedule {
-        Some(s) => println!(
+        Some(s) => crate::stdoutln!(
             "Schedule `{}`: {} hook{}, {} {} on target `{}` with {threads} thread{}",
             s.name,
             pre_hooks.len() + post_hooks.len(),
@@ -229,7 +245,7 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
             project.target.name,
             if threads == 1 { "" } else { "s" }
         ),
-        None => println!(
+        None => crate::stdoutln!(
             "Running {} {} on target `{}` with {threads} thread{}",
             selected.len(),
             noun(mode),
@@ -246,7 +262,7 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
         // the interrupted statements have rolled back.
         let _ = ctrlc::set_handler(move || {
             if !cancel.swap(true, Ordering::SeqCst) {
-                eprintln!(
+                crate::stderrln!(
                     "\ninterrupted: stopping running statements, nothing half-written is kept"
                 );
                 interrupter.interrupt_all();
@@ -433,14 +449,13 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
     if let Some(e) = &hook_error {
         Diagnostic::new(Code::Hook, e.clone()).emit_stderr();
     }
-    println!("\n{}", summary(&results, elapsed));
+    crate::stdoutln!("\n{}", summary(&results, elapsed));
     if let Some(hint) = crate::execute::report::where_to_look(&dag, &results) {
-        println!("{hint}");
+        crate::stdoutln!("{hint}");
     }
-    let failed = results
-        .iter()
-        .any(|r| matches!(r.status, Status::Error | Status::Fail))
-        || hook_error.is_some()
+    let failed = results.iter().any(|r| {
+        matches!(r.status, Status::Error | Status::Fail) || !r.outcome.problems.is_empty()
+    }) || hook_error.is_some()
         || hook_results.iter().any(|h| h.status != "success");
     Ok(if interrupted {
         EXIT_INTERRUPTED

@@ -4,14 +4,57 @@
 //! therefore loads each file exactly once: a file whose transaction
 //! committed is in the ledger (and is only deleted, never loaded again); a
 //! file whose transaction did not commit left nothing behind.
+//!
+//! A landed file that fails to load (or loads fewer rows than the extract
+//! counted lines) is quarantined with the reason instead of failing every
+//! later run: it stays landed, is skipped from then on, and the rest of
+//! the files and everything downstream go on. The run reports it and
+//! exits 1; `lake quarantine` retries or drops it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::scheduler::{Outcome, Status};
 use crate::nodes::{Node, Relation};
 use crate::plan::load as plan;
+use crate::plan::quarantine::{self, Quarantined, SourceVersion, Stage};
+use crate::progress::Progress;
 use crate::storage::BlockingStore;
 use crate::warehouse::Session;
+
+/// What the ledger tables say about landed files.
+struct Ledger {
+    /// Already loaded into this relation.
+    done: HashSet<String>,
+    /// Quarantined: skipped until retried or re-landed.
+    quarantined: HashSet<String>,
+    /// Lines the extract counted in each landed file.
+    expected: HashMap<String, u64>,
+}
+
+impl Ledger {
+    fn read(session: &Session, rel: &Relation) -> Result<Ledger, String> {
+        let query = |sql: &str| session.query(sql).map(|r| r.rows).map_err(|e| e.message);
+        let me = plan::ledger_name(rel);
+        let done = query(&plan::loaded_files(&rel.database))?
+            .into_iter()
+            .filter(|r| r[0].as_deref() == Some(me.as_str()))
+            .filter_map(|r| r[1].clone())
+            .collect();
+        let quarantined = query(&quarantine::select_quarantine(&rel.database))?
+            .into_iter()
+            .filter_map(|r| r[0].clone())
+            .collect();
+        let expected = query(&quarantine::select_landed(&rel.database))?
+            .into_iter()
+            .filter_map(|r| Some((r[0].clone()?, r[1].as_deref()?.parse().ok()?)))
+            .collect();
+        Ok(Ledger {
+            done,
+            quarantined,
+            expected,
+        })
+    }
+}
 
 /// Loads the landed files of `node` into `rel`.
 pub fn load_landed(
@@ -34,19 +77,19 @@ pub fn load_landed(
         .into_iter()
         .filter(|f| f.ends_with(".jsonl"))
         .collect();
-    let me = plan::ledger_name(rel);
-    let done: HashSet<String> = session
-        .query(&plan::loaded_files(&rel.database))
-        .map_err(|e| e.message)?
-        .rows
-        .into_iter()
-        .filter(|r| r[0].as_deref() == Some(me.as_str()))
-        .filter_map(|r| r[1].clone())
-        .collect();
+    for sql in plan::ensure_ledger(&rel.database) {
+        session.execute_batch(&sql).map_err(|e| e.message)?;
+    }
+    let ledger = Ledger::read(session, rel)?;
+    let pending = files
+        .iter()
+        .filter(|f| !ledger.done.contains(*f) && !ledger.quarantined.contains(*f))
+        .count();
+    let progress = Progress::start(format!("load {rel}"), pending as u64, "files");
     let mut exists = existed;
-    let (mut rows, mut loaded, mut errors) = (0u64, 0usize, Vec::new());
+    let (mut rows, mut loaded, mut held) = (0u64, 0usize, 0usize);
     for file in &files {
-        if done.contains(file) {
+        if ledger.done.contains(file) {
             // Loaded by a run that stopped before deleting it.
             tracing::info!(file = %file, "already loaded; removing the landed copy");
             if let Err(e) = landing.delete(file) {
@@ -54,24 +97,21 @@ pub fn load_landed(
             }
             continue;
         }
+        if ledger.quarantined.contains(file) {
+            held += 1;
+            continue;
+        }
         let write = plan::load_file(rel, sql, &landing.url(file), exists);
         outcome.statements.push(write.clone());
-        let result = (|| -> Result<u64, String> {
-            session
-                .execute_batch("BEGIN TRANSACTION")
-                .map_err(|e| e.message)?;
-            let n = session.execute(&write).map_err(|e| e.message)?;
-            let at = jiff::Timestamp::now()
-                .strftime("%Y-%m-%d %H:%M:%S%.6f")
-                .to_string();
-            session
-                .execute(&plan::record_load(&rel.database, rel, file, n, &at))
-                .map_err(|e| e.message)?;
-            session.execute_batch("COMMIT").map_err(|e| e.message)?;
-            Ok(n)
-        })();
-        match result {
+        match load_one(
+            session,
+            rel,
+            file,
+            &write,
+            ledger.expected.get(file).copied(),
+        ) {
             Ok(n) => {
+                progress.advance(1, n);
                 exists = true;
                 rows += n;
                 loaded += 1;
@@ -80,21 +120,23 @@ pub fn load_landed(
                     tracing::warn!("loaded, but could not remove the landed file: {e}");
                 }
             }
-            Err(e) => {
-                let _ = session.execute_batch("ROLLBACK");
-                errors.push(format!(
-                    "{}: {e}\n  nothing from this file was loaded; it stays landed and is retried on the next run",
-                    landing.url(file)
+            Err(reason) => {
+                progress.advance(1, 0);
+                let url = landing.url(file);
+                quarantine_file(session, rel, file, &reason)?;
+                outcome.problems.push(format!(
+                    "{url}: {reason}\n  quarantined: nothing from this file was loaded, and later runs skip it \
+                     until its source object changes; `lake quarantine retry {file}` tries it again"
                 ));
             }
         }
     }
-    outcome.action = format!("load ({loaded} file{})", if loaded == 1 { "" } else { "s" });
+    outcome.action = load_action(loaded, held);
     outcome.rows = Some(rows);
-    if !errors.is_empty() {
-        return Err(errors.join("\n"));
-    }
     if !exists {
+        if !outcome.problems.is_empty() {
+            return Err(outcome.problems.join("\n"));
+        }
         return Err(format!(
             "nothing has landed in {} yet, so {rel} cannot be created\n  \
              run the extract first (`lake run --schedule hourly`) or check `landing_path` in profiles.yml",
@@ -102,4 +144,95 @@ pub fn load_landed(
         ));
     }
     Ok(Status::Success)
+}
+
+/// `load (3 files)`, with the quarantined files it skipped.
+fn load_action(loaded: usize, held: usize) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut action = format!("load ({loaded} file{}", plural(loaded));
+    if held > 0 {
+        action.push_str(&format!(
+            ", {held} quarantined file{} skipped",
+            plural(held)
+        ));
+    }
+    action.push(')');
+    action
+}
+
+/// Loads one file and its ledger row in one transaction; `Err` (rolled
+/// back) when the load fails or takes fewer rows than the file has lines.
+fn load_one(
+    session: &Session,
+    rel: &Relation,
+    file: &str,
+    write: &str,
+    expected: Option<u64>,
+) -> Result<u64, String> {
+    let result = (|| -> Result<u64, String> {
+        session
+            .execute_batch("BEGIN TRANSACTION")
+            .map_err(|e| e.message)?;
+        let n = session.execute(write).map_err(|e| e.message)?;
+        if let Some(lines) = expected.filter(|&lines| lines != n) {
+            return Err(format!(
+                "the load took {n} rows but the file holds {lines} lines"
+            ));
+        }
+        let at = jiff::Timestamp::now()
+            .strftime("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string();
+        session
+            .execute(&plan::record_load(&rel.database, rel, file, n, &at))
+            .map_err(|e| e.message)?;
+        session.execute_batch("COMMIT").map_err(|e| e.message)?;
+        Ok(n)
+    })();
+    if result.is_err() {
+        let _ = session.execute_batch("ROLLBACK");
+    }
+    result
+}
+
+/// Records `file` in the quarantine, with the source object it came from
+/// when the extract recorded one.
+fn quarantine_file(
+    session: &Session,
+    rel: &Relation,
+    file: &str,
+    reason: &str,
+) -> Result<(), String> {
+    let origin = session
+        .query(&quarantine::select_origin(&rel.database, file))
+        .map_err(|e| e.message)?
+        .rows
+        .into_iter()
+        .next()
+        .and_then(|r| {
+            Some(SourceVersion {
+                source: r[0].clone()?,
+                size: r[1].as_deref()?.parse().ok()?,
+                version: r[2].clone()?,
+            })
+        });
+    let q = Quarantined {
+        file: file.to_string(),
+        source: origin,
+        stage: Stage::Load,
+        reason: reason.to_string(),
+        line: None,
+    };
+    let at = jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M:%S%.6f")
+        .to_string();
+    let sql = quarantine::record_quarantine(&rel.database, &q, &at);
+    session
+        .execute_batch(&format!("BEGIN TRANSACTION;\n{};\nCOMMIT", sql.join(";\n")))
+        .map_err(|e| {
+            let _ = session.execute_batch("ROLLBACK");
+            format!(
+                "{file} failed to load ({reason}), and could not be quarantined: {}",
+                e.message
+            )
+        })
 }

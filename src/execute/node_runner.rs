@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Instant;
 
-use super::scheduler::{Outcome, Status, Worker};
+use super::scheduler::{Outcome, Status, Timing, Worker};
 use crate::graph::Dag;
 use crate::nodes::{NodeKind, Relation};
 use crate::plan;
@@ -33,7 +33,7 @@ pub struct NodeRunner<'a> {
     pub landing: Option<&'a crate::storage::BlockingStore>,
 }
 
-type RunResult = Result<(Status, Outcome), (String, Outcome)>;
+type RunResult = super::scheduler::WorkResult;
 
 /// A prepared write: statements for inside a transaction, and cleanup.
 struct WritePlan {
@@ -187,14 +187,42 @@ impl NodeRunner<'_> {
 
 impl NodeRunner<'_> {
     fn run_one(&self, i: usize) -> RunResult {
+        self.build(i).map_err(|failed| {
+            let (e, outcome) = *failed;
+            Box::new((self.point_at_file(i, e, &outcome), outcome))
+        })
+    }
+
+    /// Adds `--> models/x.sql:3` to an error: DuckDB quotes the line of the
+    /// statement it ran, which the analyst never wrote.
+    fn point_at_file(&self, i: usize, message: String, outcome: &Outcome) -> String {
+        let node = &self.dag.nodes[i];
+        let source = match node.compiled_sql {
+            Some(_) => std::fs::read_to_string(self.root.join(&node.path)).unwrap_or_default(),
+            None => String::new(),
+        };
+        let at = crate::render::error_location(
+            &message,
+            outcome.statements.last().map_or("", String::as_str),
+            node.compiled_sql.as_deref().unwrap_or(""),
+            &node.path,
+            &source,
+        );
+        format!("{message}\n  --> {at}")
+    }
+
+    fn build(&self, i: usize) -> RunResult {
         let mut outcome = Outcome::default();
         match self.prepare(i, &mut outcome) {
-            Err(e) => Err((e, outcome)),
+            Err(e) => Err(Box::new((e, outcome))),
             Ok(Work::Nothing) => Ok((Status::Success, outcome)),
             Ok(Work::Load) => {
                 let node = &self.dag.nodes[i];
                 let (Some(rel), Some(landing)) = (&node.relation, self.landing) else {
-                    return Err(("no landing location for a load model".into(), outcome));
+                    return Err(Box::new((
+                        "no landing location for a load model".into(),
+                        outcome,
+                    )));
                 };
                 let sql = node.compiled_sql.as_deref().unwrap_or("");
                 let existed = self.exists(rel);
@@ -215,7 +243,7 @@ impl NodeRunner<'_> {
                     &mut outcome,
                 ) {
                     Ok(s) => Ok((s, outcome)),
-                    Err(e) => Err((e, outcome)),
+                    Err(e) => Err(Box::new((e, outcome))),
                 }
             }
             Ok(Work::Test(q)) => {
@@ -225,7 +253,7 @@ impl NodeRunner<'_> {
                         outcome.failures = Some(n);
                         Ok((if n == 0 { Status::Pass } else { Status::Fail }, outcome))
                     }
-                    Err(e) => Err((e.message, outcome)),
+                    Err(e) => Err(Box::new((e.message, outcome))),
                 }
             }
             Ok(Work::Write(plan)) => {
@@ -235,7 +263,7 @@ impl NodeRunner<'_> {
                 self.cleanup(&plan);
                 match r {
                     Ok(()) => Ok((Status::Success, outcome)),
-                    Err(e) => Err((e, outcome)),
+                    Err(e) => Err(Box::new((e, outcome))),
                 }
             }
         }
@@ -243,6 +271,10 @@ impl NodeRunner<'_> {
 }
 
 impl Worker for NodeRunner<'_> {
+    fn batchable(&self, index: usize) -> bool {
+        self.dag.nodes[index].config.materialized != Materialization::Load
+    }
+
     fn run(&mut self, i: usize) -> RunResult {
         let _turn = self.session.write_lock();
         self.run_one(i)
@@ -253,14 +285,34 @@ impl Worker for NodeRunner<'_> {
     // lost tables (seen at 1,000 models and 2 threads: `lake.raw.raw_61`
     // missing, "did you mean stage.raw_61"). DuckDB still uses every core
     // inside each statement.
-    fn run_batch(&mut self, batch: &[usize]) -> Vec<(usize, RunResult, f64)> {
+    fn run_batch(&mut self, batch: &[usize]) -> Vec<(usize, RunResult, Timing)> {
+        // Workers take turns on the lake: the wait is reported apart from
+        // the work, so per-node times add up to the wall time.
+        let asked = Instant::now();
         let _turn = self.session.write_lock();
+        let queued = asked.elapsed().as_secs_f64();
+        let mut results = self.run_batch_in_turn(batch);
+        for (_, _, timing) in &mut results {
+            timing.queued += queued;
+        }
+        results
+    }
+}
+
+impl NodeRunner<'_> {
+    /// [`Worker::run_batch`] once this worker's turn on the lake has come.
+    fn run_batch_in_turn(&self, batch: &[usize]) -> Vec<(usize, RunResult, Timing)> {
         if batch.len() == 1 {
             let start = Instant::now();
             let r = self.run_one(batch[0]);
-            return vec![(batch[0], r, start.elapsed().as_secs_f64())];
+            return vec![(batch[0], r, Timing::work(start.elapsed().as_secs_f64()))];
         }
         let start = Instant::now();
+        // Nodes run one after another: each waits for those before it.
+        let timing = |t: Instant| Timing {
+            seconds: t.elapsed().as_secs_f64(),
+            queued: t.duration_since(start).as_secs_f64(),
+        };
         let mut done = Vec::new();
         let mut writes = Vec::new();
         for &i in batch {
@@ -269,8 +321,11 @@ impl Worker for NodeRunner<'_> {
             match self.prepare(i, &mut outcome) {
                 Ok(Work::Write(plan)) => writes.push((i, plan, outcome)),
                 // Reads and no-ops do not need the group.
-                Ok(_) => done.push((i, self.run_one(i), t.elapsed().as_secs_f64())),
-                Err(e) => done.push((i, Err((e, outcome)), t.elapsed().as_secs_f64())),
+                Ok(_) => done.push((i, self.run_one(i), timing(t))),
+                Err(e) => {
+                    let e = self.point_at_file(i, e, &outcome);
+                    done.push((i, Err(Box::new((e, outcome))), timing(t)));
+                }
             }
         }
         if writes.is_empty() {
@@ -281,7 +336,7 @@ impl Worker for NodeRunner<'_> {
                 let share = start.elapsed().as_secs_f64() / batch.len() as f64;
                 for (i, plan, outcome) in writes {
                     self.cleanup(&plan);
-                    done.push((i, Ok((Status::Success, outcome)), share));
+                    done.push((i, Ok((Status::Success, outcome)), Timing::work(share)));
                 }
             }
             Err(_) => {
@@ -289,7 +344,7 @@ impl Worker for NodeRunner<'_> {
                 for (i, plan, _) in writes {
                     self.cleanup(&plan);
                     let t = Instant::now();
-                    done.push((i, self.run_one(i), t.elapsed().as_secs_f64()));
+                    done.push((i, self.run_one(i), timing(t)));
                 }
             }
         }

@@ -48,6 +48,12 @@ impl<'a> Reporter<'a> {
                         let _ = writeln!(out, "         {line}");
                     }
                 }
+                for problem in &r.outcome.problems {
+                    for (n, line) in problem.lines().enumerate() {
+                        let lead = if n == 0 { "error: " } else { "" };
+                        let _ = writeln!(out, "         {lead}{line}");
+                    }
+                }
             }
         }
     }
@@ -55,10 +61,17 @@ impl<'a> Reporter<'a> {
     fn describe(&self, r: &NodeResult) -> String {
         let label = self.label(r.index);
         let action = &r.outcome.action;
+        let queued = match r.queued {
+            q if q >= 0.01 => format!(", queued {q:.2}s"),
+            _ => String::new(),
+        };
         match r.status {
             Status::Success => match r.outcome.rows {
-                Some(n) => format!("OK    {label} [{action}, {n} rows in {:.2}s]", r.seconds),
-                None => format!("OK    {label} [{action} in {:.2}s]", r.seconds),
+                Some(n) => format!(
+                    "OK    {label} [{action}, {n} rows in {:.2}s{queued}]",
+                    r.seconds
+                ),
+                None => format!("OK    {label} [{action} in {:.2}s{queued}]", r.seconds),
             },
             Status::Pass => format!("PASS  {label} [{:.2}s]", r.seconds),
             Status::Fail => {

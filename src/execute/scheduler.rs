@@ -45,6 +45,29 @@ pub struct Outcome {
     pub statements: Vec<String>,
     /// Short description, e.g. `table` or `incremental (merge)`.
     pub action: String,
+    /// Problems that did not stop the node (a landed file quarantined
+    /// among many loaded): descendants run, the run exits 1.
+    pub problems: Vec<String>,
+}
+
+/// How long a node took: its own work, and the wait for its turn before.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timing {
+    /// Wall seconds of work.
+    pub seconds: f64,
+    /// Seconds waiting for a turn on the lake (or for earlier nodes of its
+    /// batch) before the work started.
+    pub queued: f64,
+}
+
+impl Timing {
+    /// Work that started at once and took `seconds`.
+    pub fn work(seconds: f64) -> Timing {
+        Timing {
+            seconds,
+            queued: 0.0,
+        }
+    }
 }
 
 /// One node's result, in the order nodes finished.
@@ -60,30 +83,57 @@ pub struct NodeResult {
     pub message: Option<String>,
     /// For a node skipped after a failure: the failed node it depends on.
     pub cause: Option<usize>,
-    /// Wall time.
+    /// Wall time of the work.
     pub seconds: f64,
+    /// Wait before the work started.
+    pub queued: f64,
 }
 
 /// A node's result as a worker reports it.
-pub type WorkResult = Result<(Status, Outcome), (String, Outcome)>;
+pub type WorkResult = Result<(Status, Outcome), Box<(String, Outcome)>>;
 
 /// Does the work for nodes on one thread.
 pub trait Worker {
     /// Runs node `index`; `Err` carries a message for the person.
     fn run(&mut self, index: usize) -> WorkResult;
 
+    /// Whether node `index` may share a batch with others. Nodes that
+    /// commit on their own (raw loads, one transaction per file) run alone,
+    /// so each reports as it finishes and its wait shows as queue time.
+    fn batchable(&self, _index: usize) -> bool {
+        true
+    }
+
     /// Runs nodes that are ready together (none depends on another);
     /// returns each with its wall seconds. A worker may share work between
     /// them, e.g. one transaction.
-    fn run_batch(&mut self, batch: &[usize]) -> Vec<(usize, WorkResult, f64)> {
+    fn run_batch(&mut self, batch: &[usize]) -> Vec<(usize, WorkResult, Timing)> {
         batch
             .iter()
             .map(|&i| {
                 let start = Instant::now();
                 let r = self.run(i);
-                (i, r, start.elapsed().as_secs_f64())
+                (i, r, Timing::work(start.elapsed().as_secs_f64()))
             })
             .collect()
+    }
+}
+
+/// The next batch from `ready`: the first ready node alone when it may
+/// not share a batch, else up to `take` nodes that may.
+fn pick_batch(
+    ready: &BTreeSet<usize>,
+    take: usize,
+    batchable: impl Fn(usize) -> bool,
+) -> Vec<usize> {
+    match ready.first() {
+        Some(&first) if !batchable(first) => vec![first],
+        _ => ready
+            .iter()
+            .copied()
+            .filter(|&i| batchable(i))
+            .take(take)
+            .collect(),
     }
 }
 
@@ -194,6 +244,7 @@ where
                 message: None,
                 cause: Some(i),
                 seconds: 0.0,
+                queued: 0.0,
             };
             on_event(Event::End(&skipped));
             st.done.push(skipped);
@@ -225,8 +276,8 @@ where
                                 // Big groups: lake writes take turns anyway, and
                                 // each commit has a fixed cost.
                                 let take = opts.batch.max(1);
-                                let picked: Vec<usize> =
-                                    st.ready.iter().copied().take(take).collect();
+                                let w = worker.as_ref().expect("checked above");
+                                let picked = pick_batch(&st.ready, take, |i| w.batchable(i));
                                 for i in &picked {
                                     st.ready.remove(i);
                                 }
@@ -249,7 +300,7 @@ where
                     let results = worker.as_mut().expect("checked").run_batch(&next);
                     let mut st = state.lock().expect("scheduler poisoned");
                     st.running -= next.len();
-                    for (i, r, seconds) in results {
+                    for (i, r, Timing { seconds, queued }) in results {
                         let result = match r {
                             Ok((status, outcome)) => NodeResult {
                                 index: i,
@@ -258,15 +309,20 @@ where
                                 message: None,
                                 cause: None,
                                 seconds,
+                                queued,
                             },
-                            Err((message, outcome)) => NodeResult {
-                                index: i,
-                                status: Status::Error,
-                                outcome,
-                                message: Some(message),
-                                cause: None,
-                                seconds,
-                            },
+                            Err(failed) => {
+                                let (message, outcome) = *failed;
+                                NodeResult {
+                                    index: i,
+                                    status: Status::Error,
+                                    outcome,
+                                    message: Some(message),
+                                    cause: None,
+                                    seconds,
+                                    queued,
+                                }
+                            }
                         };
                         finish(&mut st, result);
                     }
@@ -294,6 +350,7 @@ where
                 message: Some(reason.to_string()),
                 cause: None,
                 seconds: 0.0,
+                queued: 0.0,
             };
             on_event(Event::End(&skipped));
             st.done.push(skipped);
@@ -309,9 +366,9 @@ mod tests {
     /// a(0) -> b(1) -> c(2); d(3) independent; b fails.
     struct Fake;
     impl Worker for Fake {
-        fn run(&mut self, index: usize) -> Result<(Status, Outcome), (String, Outcome)> {
+        fn run(&mut self, index: usize) -> WorkResult {
             if index == 1 {
-                Err(("boom".into(), Outcome::default()))
+                Err(Box::new(("boom".into(), Outcome::default())))
             } else {
                 Ok((Status::Success, Outcome::default()))
             }

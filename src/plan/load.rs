@@ -19,13 +19,19 @@ pub fn landed_file_sql() -> String {
     format!("read_json('{LANDED_FILE_MARKER}', format = 'newline_delimited', sample_size = -1)")
 }
 
-fn ledger(database: &str) -> String {
-    format!("{}.{}.loaded_files", quote(database), quote(LEDGER_SCHEMA))
+/// `<db>._lake.<table>`: one of lake's own bookkeeping tables.
+pub fn ledger_table(database: &str, table: &str) -> String {
+    format!("{}.{}.{table}", quote(database), quote(LEDGER_SCHEMA))
 }
 
-/// Creates the ledger if it is missing.
+fn ledger(database: &str) -> String {
+    ledger_table(database, "loaded_files")
+}
+
+/// Creates the ledger, the quarantine and the landed-file origins if
+/// missing.
 pub fn ensure_ledger(database: &str) -> Vec<String> {
-    vec![
+    let mut sql = vec![
         format!(
             "CREATE SCHEMA IF NOT EXISTS {}.{}",
             quote(database),
@@ -35,7 +41,9 @@ pub fn ensure_ledger(database: &str) -> Vec<String> {
             "CREATE TABLE IF NOT EXISTS {} (relation VARCHAR, file VARCHAR, row_count BIGINT, loaded_at TIMESTAMP)",
             ledger(database)
         ),
-    ]
+    ];
+    sql.extend(super::quarantine::ensure_tables(database));
+    sql
 }
 
 /// Landed files already loaded: `(relation, file)`.

@@ -7,6 +7,7 @@
 //! table or the new one, never a missing or half-written one.
 
 pub mod load;
+pub mod quarantine;
 
 use std::path::Path;
 
@@ -240,6 +241,11 @@ pub fn test_count(sql: &str) -> String {
 
 fn sql_str(s: &str) -> String {
     s.replace('\'', "''")
+}
+
+/// `s` as a SQL string literal, quotes doubled.
+pub fn string_literal(s: &str) -> String {
+    format!("'{}'", sql_str(s))
 }
 
 #[cfg(test)]

@@ -30,8 +30,8 @@ pub struct LoadOptions {
     pub profiles_dir: Option<PathBuf>,
     /// `--target`.
     pub target: Option<String>,
-    /// `--vars`, YAML or JSON mapping text.
-    pub vars: Option<String>,
+    /// `--vars`, parsed with [`parse_cli_vars`]; they override project.yml's.
+    pub vars: IndexMap<String, Json>,
 }
 
 /// A file's text with its path relative to the project root, kept for
@@ -168,6 +168,23 @@ pub struct Project {
     pub target_dir: PathBuf,
 }
 
+/// Parses `--vars`: a YAML (or JSON) mapping of names to values. A wrong
+/// `--vars` is a command-line mistake, so the caller reports it as one
+/// (exit 2), before looking at the project.
+pub fn parse_cli_vars(text: &str) -> Result<IndexMap<String, Json>, Diagnostic> {
+    let map = serde_yaml::from_str::<IndexMap<String, serde_yaml::Value>>(text).map_err(|e| {
+        Diagnostic::new(
+            Code::InvalidValue,
+            format!("--vars is not a YAML mapping: {e}"),
+        )
+        .with_help("pass names and values in braces: --vars '{key: value}', e.g. --vars '{start_date: 2024-01-01, limit: 10}'")
+    })?;
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::to_value(v).unwrap_or(Json::Null)))
+        .collect())
+}
+
 /// Loads and validates a project folder.
 pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
     let root = std::fs::canonicalize(&opts.project_dir).map_err(|e| {
@@ -212,21 +229,8 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Json::Null)))
         .collect();
-    if let Some(cli) = &opts.vars {
-        match serde_yaml::from_str::<IndexMap<String, serde_yaml::Value>>(cli) {
-            Ok(map) => {
-                for (k, v) in map {
-                    vars.insert(k, serde_json::to_value(v).unwrap_or(Json::Null));
-                }
-            }
-            Err(e) => diags.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("--vars is not a YAML/JSON mapping: {}", e),
-                )
-                .with_help("pass e.g. --vars '{start_date: 2024-01-01, limit: 10}'"),
-            ),
-        }
+    for (k, v) in &opts.vars {
+        vars.insert(k.clone(), v.clone());
     }
 
     let paths = |v: &Option<Vec<String>>, default: &str| {

@@ -384,6 +384,14 @@ pub fn resolve_target(
                 .with_help("use `type: ducklake`"));
         }
     }
+    if t.threads == Some(0) {
+        // Zero workers would start nothing and skip every node.
+        return Err(fail(
+            &["threads"],
+            "`threads: 0` would run nothing: threads must be at least 1".into(),
+        )
+        .with_help("set `threads: 1` or more, or remove the key to use one per core"));
+    }
     let embedded = Target::embedded(root);
     let catalog = match &t.catalog {
         None => embedded.catalog.clone(),

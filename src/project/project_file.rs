@@ -307,6 +307,16 @@ pub fn schedules(
                     .with_help("use five fields: minute hour day-of-month month day-of-week, e.g. `0 * * * *` for hourly"),
             );
         }
+        if s.threads == Some(0) {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("schedule `{name}` has `threads: 0`; 0 would run nothing"),
+                )
+                .at(path, source, here("threads"), "must be at least 1")
+                .with_help("set 1 or more, or remove the key to use the profile's threads"),
+            );
+        }
         let select = s.select.to_vec();
         let exclude = s.exclude.to_vec();
         for (key, exprs) in [("select", &select), ("exclude", &exclude)] {

@@ -63,20 +63,146 @@ pub fn yaml_error(path: &Path, source: &str, err: &serde_yaml::Error) -> Diagnos
     } else {
         Code::YamlSyntax
     };
+    if code == Code::YamlSyntax {
+        let stopped = err.location().map_or(usize::MAX, |l| l.line());
+        if let Some(d) = unclosed_quote(path, source, stopped, &message) {
+            return d;
+        }
+    }
     Diagnostic::new(code, format!("{} in {}", message, file_name(path)))
         .at(path, source, span, "here")
+}
+
+/// A quoted YAML value may span lines, so a quote left open is reported
+/// where the scanner gives up: at the next quote or at the end of the file,
+/// often many lines later. The culprit is the last line up to there that
+/// opens a quote and does not close it.
+fn unclosed_quote(path: &Path, source: &str, stopped: usize, message: &str) -> Option<Diagnostic> {
+    let mut found = None;
+    let mut offset = 0;
+    for (number, line) in source.split_inclusive('\n').enumerate() {
+        if number + 1 > stopped {
+            break;
+        }
+        if let Some(at) = opening_quote(line) {
+            found = Some((number + 1, offset + at, line.trim_end().len() - at));
+        }
+        offset += line.len();
+    }
+    let (line, at, len) = found?;
+    let quote = &source[at..at + 1];
+    let stopped = if stopped == usize::MAX {
+        String::new()
+    } else {
+        format!(" at line {stopped}")
+    };
+    Some(
+        Diagnostic::new(
+            Code::YamlSyntax,
+            format!("unclosed quote in {}", file_name(path)),
+        )
+        .at(
+            path,
+            source,
+            Some(Span::Bytes(at..at + len)),
+            "this quote is not closed on its line",
+        )
+        .with_note(format!("the YAML parser stopped{stopped}: {message}"))
+        .with_help(format!(
+            "add the closing {quote} on line {line}: a quoted value runs on across lines to the next {quote}"
+        )),
+    )
+}
+
+/// Byte offset of a quote in `line` that starts a value and is not closed
+/// on the line. Only quotes where a value starts count (after `key: `,
+/// `- `, `[`, `{` or `,`), so the apostrophe in `it's` is text.
+fn opening_quote(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    let mut value_start = true;
+    let mut flow = 0usize;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        let spaced = next.is_none_or(|n| n.is_ascii_whitespace());
+        if c.is_ascii_whitespace() {
+            if next == Some(b'#') {
+                return None;
+            }
+            i += 1;
+            continue;
+        }
+        if value_start {
+            match c {
+                b'#' => return None,
+                b'-' | b'?' if spaced => {}
+                b'[' | b'{' => flow += 1,
+                b'"' | b'\'' => match closing_quote(&line[i + 1..], c) {
+                    Some(len) => {
+                        i += len + 1;
+                        value_start = false;
+                    }
+                    None => return Some(i),
+                },
+                _ => value_start = false,
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b':' if spaced => value_start = true,
+            b',' | b'[' | b'{' if flow > 0 => value_start = true,
+            b']' | b'}' => flow = flow.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Length up to and including the quote that closes a scalar opened with
+/// `quote`, in `rest` (the text after the opening quote).
+fn closing_quote(rest: &str, quote: u8) -> Option<usize> {
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            c if c == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn file_name(path: &Path) -> String {
     crate::diagnostic::display_path(path)
 }
 
-/// serde_yaml appends " at line X column Y"; the diagnostic shows it better.
+/// serde_yaml appends " at line X column Y" (twice when the scanner names
+/// what it was reading); the diagnostic shows positions better.
 fn strip_location(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(" at line ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + " at line ".len()..];
+        let mut words = after.splitn(3, ' ');
+        let is_mark = words.next().is_some_and(|n| n.parse::<usize>().is_ok())
+            && words.next() == Some("column");
+        if !is_mark {
+            out.push_str(" at line ");
+            rest = after;
+            continue;
+        }
+        let column = after.split_once("column ").map_or("", |(_, c)| c);
+        let digits = column.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &column[digits..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// Splits "x`, expected one of `a`, `b`" into ("x", ["a", "b"]).
@@ -144,6 +270,35 @@ mod tests {
         };
         assert_eq!(&src[r], "+materialised");
         assert!(locate_key(src, &["models", "stage", "+materialised"]).is_none());
+    }
+
+    #[test]
+    fn finds_quotes_that_open_a_value_and_stay_open() {
+        assert_eq!(
+            opening_quote("    description: \"Orders, one row\n"),
+            Some(17)
+        );
+        assert_eq!(opening_quote("  - 'a\n"), Some(4));
+        assert_eq!(opening_quote("tags: [a, \"b]\n"), Some(10));
+        for closed in [
+            "description: \"say \\\"hi\\\"\"\n",
+            "description: 'it''s'\n",
+            "description: it's fine\n",
+            "# \"quoted\n",
+            "name: a # it's\n",
+            "\"key\": value\n",
+        ] {
+            assert_eq!(opening_quote(closed), None, "{closed}");
+        }
+    }
+
+    #[test]
+    fn strips_every_serde_position() {
+        assert_eq!(
+            strip_location("found unexpected end of stream at line 30 column 1, while scanning a quoted scalar at line 3 column 18"),
+            "found unexpected end of stream, while scanning a quoted scalar"
+        );
+        assert_eq!(strip_location("a at line b"), "a at line b");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! as in dbt. Templates render in parallel; the output order is the input
 //! order, so results are deterministic.
 
+mod compiled;
 mod diagnose;
 mod ephemeral;
 mod functions;
@@ -17,12 +18,13 @@ use std::sync::Arc;
 use minijinja::value::Value;
 use minijinja::{context, Environment, UndefinedBehavior};
 
+pub use compiled::error_location;
 pub use diagnose::MacroMap;
 pub use functions::{env_var, LakeError};
 use functions::{Capture, Resolver};
 use relation::JinjaRelation;
 
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
 use crate::nodes::{Node, NodeKind, Relation};
 use crate::project::{Materialization, ModelFile, NodeConfig, Project, TestedNode};
 
@@ -120,6 +122,10 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
                 continue;
             }
         };
+        if !compiled::has_statement(&sql) {
+            diags.push(empty_model(m));
+            continue;
+        }
         // Only ephemeral SQL is needed again, to inline into children.
         if configs[i].materialized == Materialization::Ephemeral {
             model_sql.insert(m.name.clone(), sql.clone());
@@ -457,6 +463,33 @@ fn render_models(
                 diagnose::diagnose(&e, &m.file.path, &m.file.text, prefixes[k].len(), macros)
             })
     })
+}
+
+/// A model with no SQL would fail only at run time, with DuckDB's parser
+/// error about a statement the user never wrote: say so at compile time.
+fn empty_model(m: &ModelFile) -> Diagnostic {
+    let text = &m.file.text;
+    let what = if text.trim().is_empty() {
+        "the file is empty"
+    } else {
+        "it renders to nothing but whitespace and comments"
+    };
+    let span = (!text.trim().is_empty()).then(|| {
+        let start = text.len() - text.trim_start().len();
+        let end = text[start..].find('\n').map_or(text.len(), |e| start + e);
+        Span::Bytes(start..end)
+    });
+    Diagnostic::new(
+        Code::EmptyModel,
+        format!("model `{}` has no SQL: {what}", m.name),
+    )
+    .at(
+        &m.file.path,
+        text,
+        span,
+        "no select statement in this model",
+    )
+    .with_help("write the model's select statement, or delete the file if the model is not needed")
 }
 
 fn apply_capture(config: &mut NodeConfig, cap: &Capture) {

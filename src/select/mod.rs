@@ -24,6 +24,20 @@ pub struct Selection {
     pub unmatched: Vec<(String, Option<String>)>,
 }
 
+/// Parses one `--select`/`--exclude` argument. A space separates selectors
+/// (dbt's grammar), except when the whole argument is the name of a node:
+/// `--select "my model"` is the model `my model` (a file `my model.sql`).
+fn parse_argument(dag: &Dag, text: &str) -> Result<Selector, SelectorError> {
+    let name = text.trim();
+    let whole_name = name.contains(char::is_whitespace)
+        && !name.contains('\'')
+        && dag.nodes.iter().any(|n| n.name == name);
+    if whole_name {
+        return parse_selector(&format!("'{name}'"));
+    }
+    parse_selector(text)
+}
+
 /// Applies `select` (all nodes when empty), adds tests whose parent is
 /// selected (dbt's eager indirect selection), then removes `exclude`.
 pub fn select_nodes(
@@ -37,7 +51,7 @@ pub fn select_nodes(
     } else {
         let mut s = BTreeSet::new();
         for text in select {
-            s.extend(eval(dag, &parse_selector(text)?, &mut unmatched));
+            s.extend(eval(dag, &parse_argument(dag, text)?, &mut unmatched));
         }
         s
     };
@@ -49,7 +63,7 @@ pub fn select_nodes(
         .collect();
     chosen.extend(tests);
     for text in exclude {
-        for i in eval(dag, &parse_selector(text)?, &mut unmatched) {
+        for i in eval(dag, &parse_argument(dag, text)?, &mut unmatched) {
             chosen.remove(&i);
         }
     }

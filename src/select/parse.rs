@@ -1,6 +1,7 @@
 //! dbt's node selection grammar, parsed into plain data:
 //! `[@][N][+]method:value[+[N]]`, terms joined by `,` intersect, terms
-//! separated by spaces (or repeated flags) unite.
+//! separated by spaces (or repeated flags) unite. Quotes inside a value
+//! group a name that holds spaces or operators: `'my model'+`.
 
 use crate::diagnostic::did_you_mean;
 
@@ -60,18 +61,28 @@ pub struct Selector {
 }
 
 /// Parses one `--select`/`--exclude` value (which may hold several terms).
+///
+/// A space separates terms, as in dbt, so a node whose name holds a space
+/// (from `models/my model.sql`) is written in quotes inside the value:
+/// `--select "'my model'+"`. Quotes (`'` or `"`) only group: spaces, `,`,
+/// `+`, `@` and `:` inside them are part of the name, wildcards still work.
 pub fn parse_selector(text: &str) -> Result<Selector, SelectorError> {
+    let mask = mask_quotes(text)?;
     let mut terms = Vec::new();
-    for term in text.split_whitespace() {
+    for range in non_blank_runs(&mask) {
+        let (term, term_mask) = (&text[range.clone()], &mask[range]);
         let mut atoms = Vec::new();
-        for raw in term.split(',') {
-            if raw.is_empty() {
+        let mut start = 0;
+        for part in term_mask.split(',') {
+            let end = start + part.len();
+            if part.is_empty() {
                 return Err(SelectorError {
                     message: format!("empty selector in `{term}`"),
                     help: Some("join selectors with `,` for intersection (a,b) and a space for union (a b)".into()),
                 });
             }
-            atoms.push(parse_atom(raw)?);
+            atoms.push(parse_atom(&term[start..end], part)?);
+            start = end + 1;
         }
         terms.push(atoms);
     }
@@ -84,25 +95,95 @@ pub fn parse_selector(text: &str) -> Result<Selector, SelectorError> {
     Ok(Selector { terms })
 }
 
-fn parse_atom(raw: &str) -> Result<Atom, SelectorError> {
-    let mut rest = raw;
-    let at = rest.starts_with('@');
-    if at {
-        rest = &rest[1..];
+/// `text` with every character inside quotes replaced by `x` bytes (as many
+/// as it has): separators and operators are found in the mask, and the
+/// same byte ranges are cut from `text`.
+fn mask_quotes(text: &str) -> Result<String, SelectorError> {
+    let mut mask = String::with_capacity(text.len());
+    let mut open = None;
+    for c in text.chars() {
+        match open {
+            Some(q) if c == q => {
+                open = None;
+                mask.push(c);
+            }
+            Some(_) => mask.extend(std::iter::repeat_n('x', c.len_utf8())),
+            None => {
+                if c == '\'' || c == '"' {
+                    open = Some(c);
+                }
+                mask.push(c);
+            }
+        }
     }
-    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    match open {
+        Some(q) => Err(SelectorError {
+            message: format!("unclosed quote `{q}` in `{text}`"),
+            help: Some(format!(
+                "quotes group a name with spaces, e.g. `--select \"'my model'+\"`: close the `{q}`"
+            )),
+        }),
+        None => Ok(mask),
+    }
+}
+
+/// Byte ranges of the runs of non-whitespace in `mask`.
+fn non_blank_runs(mask: &str) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (i, c) in mask.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                runs.push(s..i);
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        runs.push(s..mask.len());
+    }
+    runs
+}
+
+/// `text` without the quotes that group it (a quote inside the other kind
+/// of quotes is kept).
+fn unquote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut open = None;
+    for c in text.chars() {
+        match open {
+            Some(q) if c == q => open = None,
+            Some(_) => out.push(c),
+            None if c == '\'' || c == '"' => open = Some(c),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// Parses one atom; `mask` is `raw` with quoted text masked, so operators
+/// inside quotes are part of the name.
+fn parse_atom(raw: &str, mask: &str) -> Result<Atom, SelectorError> {
+    // `lo..hi` is what is left of `raw` (and `mask`) once operators are taken.
+    let (mut lo, mut hi) = (0, raw.len());
+    let at = mask.starts_with('@');
+    if at {
+        lo += 1;
+    }
+    let digits = mask[lo..].chars().take_while(char::is_ascii_digit).count();
     let mut parents = None;
-    if rest[digits..].starts_with('+') {
+    if mask[lo + digits..].starts_with('+') {
         let depth = if digits > 0 {
-            Some(rest[..digits].parse().map_err(|_| bad_depth(raw))?)
+            Some(raw[lo..lo + digits].parse().map_err(|_| bad_depth(raw))?)
         } else {
             None
         };
         parents = Some(depth);
-        rest = &rest[digits + 1..];
-    } else if digits > 0 && rest[digits..].is_empty() {
-        // A bare number is a (strange) model name: leave it.
+        lo += digits + 1;
     }
+    // A bare number is a (strange) model name: it is left as the value.
     if at && parents.is_some() {
         return Err(SelectorError {
             message: format!("`{raw}` combines `@` with a leading `+`"),
@@ -112,24 +193,25 @@ fn parse_atom(raw: &str) -> Result<Atom, SelectorError> {
         });
     }
     let mut children = None;
-    if let Some(plus) = rest.rfind('+') {
-        let tail = &rest[plus + 1..];
-        if tail.chars().all(|c| c.is_ascii_digit()) && plus > 0 {
+    if let Some(plus) = mask[lo..hi].rfind('+').map(|p| lo + p) {
+        let tail = &raw[plus + 1..hi];
+        if tail.chars().all(|c| c.is_ascii_digit()) && plus > lo {
             children = Some(if tail.is_empty() {
                 None
             } else {
                 Some(tail.parse().map_err(|_| bad_depth(raw))?)
             });
-            rest = &rest[..plus];
+            hi = plus;
         }
     }
-    if rest.is_empty() {
+    if lo >= hi {
         return Err(SelectorError {
             message: format!("`{raw}` selects nothing: graph operators need a node"),
             help: Some("write e.g. `+events`, `events+`, `2+events` or `@events`".into()),
         });
     }
-    if rest.contains('+') || rest.contains('@') {
+    let (rest, rest_mask) = (&raw[lo..hi], &mask[lo..hi]);
+    if rest_mask.contains('+') || rest_mask.contains('@') {
         return Err(SelectorError {
             message: format!("`{raw}` has a misplaced `+` or `@`"),
             help: Some(
@@ -138,8 +220,19 @@ fn parse_atom(raw: &str) -> Result<Atom, SelectorError> {
             ),
         });
     }
-    let (method, value) = match rest.split_once(':') {
-        None => (Method::Default, rest),
+    let (method_name, value) = match rest_mask.find(':') {
+        None => (None, unquote(rest)),
+        Some(colon) => (Some(&rest[..colon]), unquote(&rest[colon + 1..])),
+    };
+    let value = value.as_str();
+    let (method, value) = match method_name.map(|m| (m, value)) {
+        None if value.is_empty() => {
+            return Err(SelectorError {
+                message: format!("`{raw}` names nothing between its quotes"),
+                help: Some("write the node's name inside the quotes, e.g. `'my model'`".into()),
+            })
+        }
+        None => (Method::Default, value),
         Some((m, v)) => {
             let method = match m {
                 "tag" => Method::Tag,
@@ -249,5 +342,29 @@ mod tests {
         assert!(parse_selector("a,,b").is_err());
         assert!(parse_selector("+").is_err());
         assert!(parse_selector("resource_type:modle").is_err());
+        assert!(parse_selector("'my model").is_err());
+        assert!(parse_selector("''+").is_err());
+    }
+
+    #[test]
+    fn quotes_group_names_with_spaces_and_operators() {
+        let s = parse_selector("'my model'+ \"a,b\",tag:'x y' 2+\"c+d\"").unwrap();
+        let t = &s.terms;
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            (t[0][0].value.as_str(), t[0][0].children),
+            ("my model", Some(None))
+        );
+        assert_eq!(t[1][0].value, "a,b");
+        assert_eq!(
+            (&t[1][1].method, t[1][1].value.as_str()),
+            (&Method::Tag, "x y")
+        );
+        assert_eq!(
+            (t[2][0].value.as_str(), t[2][0].parents),
+            ("c+d", Some(Some(2)))
+        );
+        assert_eq!(atom(r#""it's""#).value, "it's");
+        assert_eq!(atom("@'a b'").value, "a b");
     }
 }

@@ -20,6 +20,19 @@ pub enum Store {
     S3(S3Store),
 }
 
+/// One listed object: its key and what identifies this version of it, so
+/// a source object that changes (a fixed re-delivery) can be told apart
+/// from the one lake already saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Key relative to the store.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The S3 ETag, or a local file's modification time in nanoseconds.
+    pub version: String,
+}
+
 /// A failed storage operation, with the object it was about.
 #[derive(Debug, Clone)]
 pub struct StorageError(pub String);
@@ -70,28 +83,28 @@ impl Store {
 
     /// Every key under `prefix` (relative to the store), sorted.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        Ok(self
+            .list_objects(prefix)
+            .await?
+            .into_iter()
+            .map(|o| o.key)
+            .collect())
+    }
+
+    /// Every object under `prefix`, with size and version, sorted by key.
+    pub async fn list_objects(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
         match self {
-            Store::Local(dir) => {
-                let base = dir.join(prefix);
-                let mut keys = Vec::new();
-                if !base.exists() {
-                    return Ok(keys);
-                }
-                for entry in walkdir::WalkDir::new(&base).sort_by_file_name() {
-                    let entry = entry
-                        .map_err(|e| StorageError(format!("listing {}: {e}", base.display())))?;
-                    if entry.file_type().is_file() {
-                        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-                        let key = rel.to_string_lossy().replace('\\', "/");
-                        // Files being written are invisible until renamed.
-                        if !key.ends_with(".partial") {
-                            keys.push(key);
-                        }
-                    }
-                }
-                Ok(keys)
-            }
+            Store::Local(dir) => list_local(dir, prefix),
             Store::S3(s) => s.list(prefix).await,
+        }
+    }
+
+    /// True when the location itself exists: a folder, or a bucket this
+    /// client may list (an S3 prefix always "exists" once its bucket does).
+    pub async fn exists(&self) -> Result<bool, StorageError> {
+        match self {
+            Store::Local(dir) => Ok(dir.is_dir()),
+            Store::S3(s) => s.list_one().await.map(|_| true),
         }
     }
 
@@ -144,6 +157,40 @@ impl Store {
             Store::S3(s) => s.delete(key).await,
         }
     }
+}
+
+/// Lists a local folder like a bucket: files only, keys with `/`.
+fn list_local(dir: &Path, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
+    let base = dir.join(prefix);
+    let mut objects = Vec::new();
+    if !base.exists() {
+        return Ok(objects);
+    }
+    let fail = |e: &dyn std::fmt::Display| StorageError(format!("listing {}: {e}", base.display()));
+    for entry in walkdir::WalkDir::new(&base).sort_by_file_name() {
+        let entry = entry.map_err(|e| fail(&e))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let key = rel.to_string_lossy().replace('\\', "/");
+        // Files being written are invisible until renamed.
+        if key.ends_with(".partial") {
+            continue;
+        }
+        let meta = entry.metadata().map_err(|e| fail(&e))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        objects.push(ObjectInfo {
+            key,
+            size: meta.len(),
+            version: modified.to_string(),
+        });
+    }
+    Ok(objects)
 }
 
 /// A runtime for the storage calls of one command: the rest of lake is

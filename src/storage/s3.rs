@@ -15,7 +15,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use tokio::io::AsyncWriteExt;
 
-use super::StorageError;
+use super::{ObjectInfo, StorageError};
 use crate::project::S3;
 
 /// A bucket and key prefix on an S3-compatible server.
@@ -125,8 +125,8 @@ impl S3Store {
         StorageError(format!("{what} {}: {detail}", self.url(key)))
     }
 
-    /// Keys under `prefix`, relative to the store's prefix, sorted.
-    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+    /// Objects under `prefix`, keys relative to the store's prefix, sorted.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
         let mut pages = self
             .client
             .list_objects_v2()
@@ -139,12 +139,29 @@ impl S3Store {
             let page = page.map_err(|e| self.fail("listing", prefix, e))?;
             for obj in page.contents() {
                 if let Some(k) = obj.key() {
-                    keys.push(k.strip_prefix(&self.prefix).unwrap_or(k).to_string());
+                    keys.push(ObjectInfo {
+                        key: k.strip_prefix(&self.prefix).unwrap_or(k).to_string(),
+                        size: obj.size().unwrap_or(0).max(0) as u64,
+                        version: obj.e_tag().unwrap_or("").to_string(),
+                    });
                 }
             }
         }
-        keys.sort();
+        keys.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(keys)
+    }
+
+    /// Lists at most one key of the bucket: fails when the bucket is
+    /// missing or unreadable with these credentials.
+    pub async fn list_one(&self) -> Result<(), StorageError> {
+        self.client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| self.fail("listing", "", e))?;
+        Ok(())
     }
 
     /// Streams `key` into `dest`; `Ok(false)` when there is no such object.

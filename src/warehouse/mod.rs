@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use duckdb::{Config, Connection};
 
+use crate::lock::{self, Access, CatalogBusy, CatalogHolder, Deadline, WaitError};
 use crate::project::profiles::{Catalog, Target};
 
 /// DuckDB's version, fixed by the crate pin; extension binaries must match.
@@ -53,6 +54,33 @@ impl WarehouseError {
 impl std::fmt::Display for WarehouseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+/// Why the lake could not be opened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenError {
+    /// Another process held the embedded catalog until the deadline: the
+    /// command did nothing and exits 75.
+    CatalogBusy(CatalogBusy),
+    /// Anything else.
+    Failed(WarehouseError),
+}
+
+impl From<WarehouseError> for OpenError {
+    fn from(e: WarehouseError) -> Self {
+        OpenError::Failed(e)
+    }
+}
+
+impl From<WaitError> for OpenError {
+    fn from(e: WaitError) -> Self {
+        match e {
+            WaitError::Busy(b) => OpenError::CatalogBusy(b),
+            WaitError::Failed(m) => {
+                OpenError::Failed(WarehouseError::new(format!("cannot open the catalog: {m}")))
+            }
+        }
     }
 }
 
@@ -106,13 +134,104 @@ pub struct Rows {
     pub rows: Vec<Vec<Option<String>>>,
 }
 
+/// The first rows of a query, and whether it had more.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitedRows {
+    /// The rows fetched.
+    pub rows: Rows,
+    /// Whether rows were left unfetched past the limit.
+    pub more: bool,
+}
+
+/// The lake opened for reading (`lake query`, `lake show`): an embedded
+/// catalog is attached read-only, so readers share it with each other, and
+/// it is released as soon as the one session it gives is dropped, before
+/// anything is printed: a reader paging its rows in `less` must not hold
+/// up the hourly run.
+pub struct Reader(Warehouse);
+
+impl Reader {
+    /// The reader's one connection; the lake closes when it is dropped.
+    pub fn session(self) -> Result<Session, WarehouseError> {
+        self.0.session()
+    }
+
+    /// Name the lake is attached as.
+    pub fn database(&self) -> &str {
+        self.0.database()
+    }
+}
+
 impl Warehouse {
-    /// Opens DuckDB, provisions extensions, attaches the target's catalog.
+    /// Opens DuckDB, provisions extensions, attaches the target's catalog
+    /// read-write without waiting for anyone (`lake debug`).
     pub fn open(target: &Target) -> Result<Warehouse, WarehouseError> {
+        match Warehouse::open_with(target, Access::Write, &Deadline::now(), &mut |_, _| {}) {
+            Ok(wh) => Ok(wh),
+            Err(OpenError::CatalogBusy(b)) => {
+                Err(WarehouseError::new(b.message()).with_help(b.help()))
+            }
+            Err(OpenError::Failed(e)) => Err(e),
+        }
+    }
+
+    /// Opens the lake for a run: read-write, waiting until `deadline` for
+    /// any other process (a reader, a notebook) to let go of an embedded
+    /// catalog; `on_wait` hears once whom it waits for.
+    pub fn open_for_run(
+        target: &Target,
+        deadline: &Deadline,
+        on_wait: &mut dyn FnMut(&CatalogHolder, std::time::Duration),
+    ) -> Result<Warehouse, OpenError> {
+        Warehouse::open_with(target, Access::Write, deadline, on_wait)
+    }
+
+    /// Opens the lake for reading (see [`Reader`]); a run writing an
+    /// embedded catalog is [`OpenError::CatalogBusy`] at once.
+    pub fn open_reader(target: &Target) -> Result<Reader, OpenError> {
+        // A catalog that does not exist yet cannot be attached read-only:
+        // the first reader creates it, as before.
+        let access = match &target.catalog {
+            Catalog::Duckdb { path } if !path.exists() => Access::Write,
+            _ => Access::Read,
+        };
+        Warehouse::open_with(target, access, &Deadline::now(), &mut |_, _| {}).map(Reader)
+    }
+
+    fn open_with(
+        target: &Target,
+        access: Access,
+        deadline: &Deadline,
+        on_wait: &mut dyn FnMut(&CatalogHolder, std::time::Duration),
+    ) -> Result<Warehouse, OpenError> {
         let mut wh = Warehouse::start(target)?;
         wh.create_secrets(target)?;
-        wh.attach(target)?;
-        Ok(wh)
+        let Catalog::Duckdb { path } = &target.catalog else {
+            // A PostgreSQL catalog has no file lock: readers and runs share it.
+            wh.attach(target, Access::Write)?;
+            return Ok(wh);
+        };
+        let mut told = false;
+        let mut tell_once = |holder: &CatalogHolder, left| {
+            if !std::mem::replace(&mut told, true) {
+                on_wait(holder, left);
+            }
+        };
+        let mut raced = false;
+        loop {
+            lock::wait_for_catalog(path, access, deadline, &mut tell_once)?;
+            let Err(e) = wh.attach(target, access) else {
+                return Ok(wh);
+            };
+            // Did another process take the catalog between the probe and
+            // the ATTACH? Asked of the lock itself, not of DuckDB's message:
+            // if so, wait again; if it has already let go, try once more.
+            match lock::catalog_holder(path, access) {
+                Ok(Some(_)) => continue,
+                Ok(None) if !raced => raced = true,
+                _ => return Err(e.into()),
+            }
+        }
     }
 
     /// Opens DuckDB and makes every extension the target needs loadable,
@@ -263,7 +382,7 @@ impl Warehouse {
         Ok(())
     }
 
-    fn attach(&mut self, target: &Target) -> Result<(), WarehouseError> {
+    fn attach(&mut self, target: &Target, access: Access) -> Result<(), WarehouseError> {
         let (location, what) = match &target.catalog {
             Catalog::Duckdb { path } => {
                 if let Some(parent) = path.parent() {
@@ -304,19 +423,21 @@ impl Warehouse {
         {
             options.push(format!("METADATA_SCHEMA '{}'", sql_str(s)));
         }
+        if access == Access::Read {
+            // DuckDB then takes a shared lock on an embedded catalog.
+            options.push("READ_ONLY".to_string());
+        }
         let sql = format!(
             "ATTACH IF NOT EXISTS '{}' AS {} ({})",
             sql_str(&location),
             crate::nodes::quote(&target.database),
             options.join(", ")
         );
+        // Another process holding an embedded catalog is found by probing
+        // its lock (see `open_with`), not by reading this message.
         self.exec(&sql).map_err(|e| {
-            let help = if e.message.contains("Could not set lock") || e.message.contains("Conflicting lock") {
-                "another process (another lake run?) has this DuckDB-file catalog open; wait for it, or use a PostgreSQL catalog for concurrent access"
-            } else {
-                "check the catalog settings of the target (`lake debug`)"
-            };
-            WarehouseError::new(format!("cannot attach the {what}: {}", e.message)).with_help(help)
+            WarehouseError::new(format!("cannot attach the {what}: {}", e.message))
+                .with_help("check the catalog settings of the target (`lake debug`)")
         })
     }
 
@@ -400,6 +521,69 @@ impl Session {
             out.push(values);
         }
         Ok(Rows { columns, rows: out })
+    }
+
+    /// Runs `sql` exactly as written and returns at most `max_rows` of the
+    /// last statement's rows, every value as text. Nothing wraps the text,
+    /// so comments and any statement DuckDB takes work; several statements
+    /// all run, in order. The result streams: rows past the limit are never
+    /// fetched, only whether there were any.
+    pub fn query_limited(&self, sql: &str, max_rows: usize) -> Result<LimitedRows, WarehouseError> {
+        use duckdb::arrow::array::Array;
+        use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+        let mut stmt = self.conn.prepare(sql).map_err(|e| match e {
+            // DuckDB found no statement at all, and says nothing about it.
+            duckdb::Error::DuckDBFailure(_, None) => {
+                WarehouseError::new("no SQL statement to run: the query is empty or only comments")
+            }
+            e => self.error(e),
+        })?;
+        let columns: Vec<String> = {
+            // Only the schema: this iterator panics on a failed fetch,
+            // `step` below reports it.
+            let stream = stmt.stream_arrow([]).map_err(|e| self.error(e))?;
+            let schema = stream.get_schema();
+            schema.fields().iter().map(|f| f.name().clone()).collect()
+        };
+        // Close to DuckDB's own text for timestamps; NULL inside lists too;
+        // a value that cannot be shown says why instead of failing `to_string`.
+        let options = FormatOptions::new()
+            .with_display_error(true)
+            .with_null("NULL")
+            .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
+            .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"));
+        let mut rows = Vec::new();
+        let mut more = false;
+        while let Some(chunk) = stmt.step().map_err(|e| self.error(e))? {
+            let formatters = chunk
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| WarehouseError::new(format!("cannot show a value: {e}")))?;
+            for i in 0..chunk.len() {
+                if rows.len() == max_rows {
+                    more = true;
+                    break;
+                }
+                rows.push(
+                    chunk
+                        .columns()
+                        .iter()
+                        .zip(&formatters)
+                        .map(|(c, f)| (!c.is_null(i)).then(|| f.value(i).to_string()))
+                        .collect(),
+                );
+            }
+            if more {
+                break;
+            }
+        }
+        Ok(LimitedRows {
+            rows: Rows { columns, rows },
+            more,
+        })
     }
 
     /// `(schema, name)` of every table and view in the attached lake.

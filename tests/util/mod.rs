@@ -2,6 +2,7 @@
 //! `lake` binary on it, and read what it printed and wrote.
 #![allow(dead_code)]
 
+pub mod lakehouse;
 pub mod s3;
 
 /// Makes `embedded::name` and `prod::name` tests of each `fn name(lake: Lake)`,

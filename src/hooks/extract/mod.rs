@@ -1,0 +1,315 @@
+//! The `extract` hook: Airflow-style catch-up of hourly source partitions.
+//! Every `<dim>.jsonl.zip` from `start` on that is neither landed nor
+//! already loaded is fetched (oldest hours first, at most `max-hours` hours
+//! per run, `concurrency` objects at a time), unzipped, checked line by line
+//! and landed for the raw loader. Memory stays bounded: objects stream to a
+//! temporary file, are unzipped line by line into another, and upload from
+//! disk.
+//!
+//! A missing source object is reported and fetched on a later run once it
+//! appears. An object that breaks the rules of [`check`] (several zip
+//! members, an empty one, a line that is not a JSON object or lacks a
+//! declared column or has a value of the wrong type, a line too long to
+//! load) is never landed: it is quarantined with its reason and line, and
+//! fetched again only when the source object changes (size or ETag). A
+//! source location that does not exist or holds no hourly partitions is an
+//! error, not an empty success.
+
+pub mod check;
+mod fetch;
+mod worklist;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use self::fetch::{fetch_all, Fetched, Scratch};
+use self::worklist::{line_contracts, missing_objects, plan_jobs, Known, Listing};
+use super::{parse_args, HookEnv, HookReport};
+use crate::landing::{parse_hour, DIMS};
+use crate::plan::quarantine::{self, Landed, Quarantined};
+use crate::project::profiles::Secret;
+use crate::project::S3;
+use crate::storage::{runtime, Store};
+use crate::warehouse::Session;
+
+/// `extract:` arguments in project.yml (no Debug: they may hold keys).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Args {
+    /// Source bucket prefix (`s3://...`) or folder (relative to the project).
+    source: String,
+    /// First hour to land, e.g. `2024-05-01T00:00`.
+    start: String,
+    /// Hours fetched per run at most (catch-up is spread over runs).
+    #[serde(default = "default_max_hours")]
+    max_hours: usize,
+    /// Objects fetched at once.
+    #[serde(default = "default_concurrency")]
+    concurrency: usize,
+    /// Dimensions to fetch.
+    #[serde(default)]
+    dims: Option<Vec<String>>,
+    /// S3 settings of the source when it is not on the lake's S3 server
+    /// (each key overrides the target's `s3:` value; use env_var for keys).
+    #[serde(default)]
+    s3: Option<SourceS3>,
+}
+
+/// `extract: { s3: {...} }`: where the source bucket lives.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceS3 {
+    endpoint: Option<String>,
+    region: Option<String>,
+    url_style: Option<String>,
+    use_ssl: Option<bool>,
+    key_id: Option<String>,
+    secret: Option<String>,
+}
+
+impl SourceS3 {
+    /// The target's S3 settings with this hook's overrides.
+    fn over(self, base: Option<&S3>) -> S3 {
+        let base = base.cloned().unwrap_or(S3 {
+            endpoint: None,
+            region: "us-east-1".into(),
+            url_style: "vhost".into(),
+            use_ssl: true,
+            key_id: None,
+            secret: None,
+        });
+        S3 {
+            endpoint: self.endpoint.or(base.endpoint),
+            region: self.region.unwrap_or(base.region),
+            url_style: self.url_style.unwrap_or(base.url_style),
+            use_ssl: self.use_ssl.unwrap_or(base.use_ssl),
+            key_id: self.key_id.map(Secret::new).or(base.key_id),
+            secret: self.secret.map(Secret::new).or(base.secret),
+        }
+    }
+}
+
+fn default_max_hours() -> usize {
+    24
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+
+/// Runs the extract hook.
+pub fn run(env: &HookEnv<'_>, args: Json) -> Result<HookReport, String> {
+    let args: Args = parse_args("extract", args)?;
+    if args.source.trim().is_empty() {
+        return Err(
+            "`extract` hook: `source` is empty; set it to a folder or s3://bucket/prefix".into(),
+        );
+    }
+    let start = parse_hour(&args.start).map_err(|e| format!("`extract` hook: start: {e}"))?;
+    let dims: Vec<String> = args
+        .dims
+        .clone()
+        .unwrap_or_else(|| DIMS.iter().map(|d| d.to_string()).collect());
+    let target = &env.project.target;
+    let source_s3 = match args.s3 {
+        Some(over) => Some(over.over(target.s3.as_ref())),
+        None => target.s3.clone(),
+    };
+    let source = Store::open(&args.source, source_s3.as_ref(), &env.project.root)
+        .map_err(|e| format!("extract source: {e}"))?;
+    let landing = Store::open(&target.landing_path, target.s3.as_ref(), &env.project.root)
+        .map_err(|e| format!("landing path: {e}"))?;
+    let known = Known::read(env.session, &target.database)?;
+
+    let rt = runtime();
+    let source_url = source.url("");
+    let exists = rt
+        .block_on(source.exists())
+        .map_err(|e| format!("cannot list the extract source: {e}"))?;
+    if !exists {
+        return Err(format!(
+            "extract source {source_url} does not exist; check `source` (a folder relative to the project, or s3://bucket/prefix)"
+        ));
+    }
+    let objects = rt
+        .block_on(source.list_objects(""))
+        .map_err(|e| format!("cannot list the extract source: {e}"))?;
+    let listing = Listing::of(objects, start, &dims);
+    if listing.partitions == 0 {
+        return Err(listing.no_partitions(&source_url, &args.source));
+    }
+    let landed_now: HashSet<String> = rt
+        .block_on(landing.list(""))
+        .map_err(|e| format!("cannot list the landing path: {e}"))?
+        .into_iter()
+        .collect();
+
+    let contracts = line_contracts(env.project);
+    let plan = plan_jobs(&listing, &known, &landed_now, &contracts, args.max_hours);
+    let missing = missing_objects(&listing, &known, &landed_now, start, &dims, &source)?;
+
+    let scratch = Scratch::new()?;
+    let total_jobs = plan.jobs.len();
+    let hours = plan.hours.len();
+    let outcomes = rt.block_on(fetch_all(
+        plan.jobs,
+        Arc::new(source),
+        Arc::new(landing),
+        scratch.dir.clone(),
+        args.concurrency.max(1),
+        env.cancel,
+    ));
+    let mut report = HookReport::default();
+    let (mut landed, mut rejected) = (Vec::new(), Vec::new());
+    for outcome in outcomes {
+        match outcome {
+            Fetched::Landed(l) => landed.push(l),
+            Fetched::Rejected(q) => {
+                report.problems.push(rejection_message(&q));
+                rejected.push(q);
+            }
+            Fetched::Failed(e) => report.problems.push(e),
+            Fetched::NotStarted => {}
+        }
+    }
+    record_outcomes(env.session, &target.database, &landed, &rejected)?;
+    for m in &missing {
+        tracing::warn!(object = %m, "missing in the source; it is fetched once it appears");
+    }
+    for m in &listing.malformed {
+        tracing::warn!("skipped, not an hourly partition: {m}");
+    }
+    let rows: u64 = landed.iter().map(|l| l.rows).sum();
+    report.summary = Summary {
+        landed: landed.len(),
+        total_jobs,
+        hours,
+        rows,
+        source: &source_url,
+        missing: &missing,
+        malformed: &listing.malformed,
+        held: plan.held,
+        deferred: plan.deferred,
+    }
+    .line();
+    Ok(report)
+}
+
+/// The person-facing problem line of a rejected object.
+fn rejection_message(q: &Quarantined) -> String {
+    let object = q
+        .source
+        .as_ref()
+        .map_or(q.file.as_str(), |s| s.source.as_str());
+    format!(
+        "{object}: {}; quarantined: nothing from it was landed or loaded. Fix the source object \
+         (it is fetched again when it changes) or see `lake quarantine list`",
+        q.reason
+    )
+}
+
+/// Records what this run landed (with its origin) and what it rejected,
+/// in one transaction; a landed file that was quarantined before is
+/// released.
+fn record_outcomes(
+    session: &Session,
+    database: &str,
+    landed: &[Landed],
+    rejected: &[Quarantined],
+) -> Result<(), String> {
+    if landed.is_empty() && rejected.is_empty() {
+        return Ok(());
+    }
+    let at = now_sql();
+    let mut sql = Vec::new();
+    let names: Vec<String> = landed.iter().map(|l| l.file.clone()).collect();
+    sql.extend(quarantine::release(database, &names));
+    for l in landed {
+        sql.extend(quarantine::record_landed(database, l, &at));
+    }
+    for q in rejected {
+        sql.extend(quarantine::record_quarantine(database, q, &at));
+    }
+    session
+        .execute_batch(&format!("BEGIN TRANSACTION;\n{};\nCOMMIT", sql.join(";\n")))
+        .map_err(|e| {
+            let _ = session.execute_batch("ROLLBACK");
+            format!(
+                "cannot record the extract's results in the lake: {}",
+                e.message
+            )
+        })
+}
+
+/// Now, as a SQL timestamp literal's text.
+fn now_sql() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M:%S%.6f")
+        .to_string()
+}
+
+/// The extract's one console line.
+struct Summary<'a> {
+    landed: usize,
+    total_jobs: usize,
+    hours: usize,
+    rows: u64,
+    source: &'a str,
+    missing: &'a [String],
+    malformed: &'a [String],
+    held: usize,
+    deferred: usize,
+}
+
+impl Summary<'_> {
+    fn line(&self) -> String {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let mut line = format!(
+            "extract: landed {} of {} file{} ({} hour{}, {} rows) from {}",
+            self.landed,
+            self.total_jobs,
+            plural(self.total_jobs),
+            self.hours,
+            plural(self.hours),
+            self.rows,
+            self.source
+        );
+        if let Some(first) = self.missing.first() {
+            line.push_str(&format!(
+                "; {} object{} missing, retried on later runs (first: {first})",
+                self.missing.len(),
+                plural(self.missing.len())
+            ));
+        }
+        if let Some(first) = self.malformed.first() {
+            line.push_str(&format!(
+                "; skipped {} object{} that {} not an hourly partition (first: {first})",
+                self.malformed.len(),
+                plural(self.malformed.len()),
+                if self.malformed.len() == 1 {
+                    "is"
+                } else {
+                    "are"
+                }
+            ));
+        }
+        if self.held > 0 {
+            line.push_str(&format!(
+                "; {} file{} held in quarantine until {} source object changes (`lake quarantine list`)",
+                self.held,
+                plural(self.held),
+                if self.held == 1 { "its" } else { "their" }
+            ));
+        }
+        if self.deferred > 0 {
+            line.push_str(&format!(
+                "; {} more hours left for the next runs (max-hours)",
+                self.deferred
+            ));
+        }
+        line
+    }
+}
