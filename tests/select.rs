@@ -232,7 +232,11 @@ fn quoted_selector_names_keep_their_spaces() {
     assert_eq!(p.ls(&["'say \"hi\"'"]), ["say \"hi\""]);
     // The whole argument naming a node is that node, as a shell user means it.
     assert_eq!(p.ls(&["my model"]), ["my model"]);
-    assert_eq!(p.ls(&["my model+"]).len(), 0, "`my` and `model+` match nothing");
+    assert_eq!(
+        p.ls(&["my model+"]).len(),
+        0,
+        "`my` and `model+` match nothing"
+    );
 }
 
 // Names come from file names: DOT ids and Mermaid labels with spaces or

@@ -8,11 +8,12 @@ use std::collections::HashSet;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
 use super::{load, now_rfc3339, render_and_graph, warehouse_failure, Failure};
-use crate::cli::{GlobalArgs, EXIT_OK};
+use crate::cli::{GlobalArgs, EXIT_LOCKED, EXIT_OK};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::nodes::NodeKind;
+use crate::project::Project;
 use crate::render::{render_snippets, RenderOptions};
-use crate::warehouse::{LimitedRows, Warehouse};
+use crate::warehouse::{LimitedRows, OpenError, Reader, Warehouse};
 
 /// Runs `lake show`.
 pub fn show(global: &GlobalArgs, model: &str, limit: usize) -> Result<u8, Failure> {
@@ -44,15 +45,8 @@ pub fn show(global: &GlobalArgs, model: &str, limit: usize) -> Result<u8, Failur
         (Some(r), _) => format!("SELECT * FROM {r}"),
         (None, _) => node.compiled_sql.clone().unwrap_or_default(),
     };
-    // Read-only, and released before printing (see `Reader`); a run
-    // writing an embedded lake is exit 75, as for a second run.
-    let wh = match Warehouse::open_reader(&project.target) {
-        Ok(wh) => wh,
-        Err(crate::warehouse::OpenError::CatalogBusy(busy)) => {
-            busy.diagnostic().emit_stderr();
-            return Ok(crate::cli::EXIT_LOCKED);
-        }
-        Err(crate::warehouse::OpenError::Failed(e)) => return Err(warehouse_failure(e)),
+    let Some(wh) = open_reader(&project)? else {
+        return Ok(EXIT_LOCKED);
     };
     let rows = wh
         .session()
@@ -69,6 +63,20 @@ pub fn show(global: &GlobalArgs, model: &str, limit: usize) -> Result<u8, Failur
     Ok(EXIT_OK)
 }
 
+/// Opens the lake read-only, released before printing (see `Reader`);
+/// `None` (reported) when a run is writing an embedded lake: exit 75, as
+/// for a second run.
+fn open_reader(project: &Project) -> Result<Option<Reader>, Failure> {
+    match Warehouse::open_reader(&project.target) {
+        Ok(wh) => Ok(Some(wh)),
+        Err(OpenError::CatalogBusy(busy)) => {
+            busy.diagnostic().emit_stderr();
+            Ok(None)
+        }
+        Err(OpenError::Failed(e)) => Err(warehouse_failure(e)),
+    }
+}
+
 /// Runs `lake query`.
 pub fn query(global: &GlobalArgs, sql: &str, limit: usize) -> Result<u8, Failure> {
     let project = load(global)?;
@@ -78,15 +86,8 @@ pub fn query(global: &GlobalArgs, sql: &str, limit: usize) -> Result<u8, Failure
         full_refresh: false,
     };
     let rendered = render_snippets(&project, &opts, &[sql.to_string()])?.remove(0);
-    // Read-only, and released before printing (see `Reader`); a run
-    // writing an embedded lake is exit 75, as for a second run.
-    let wh = match Warehouse::open_reader(&project.target) {
-        Ok(wh) => wh,
-        Err(crate::warehouse::OpenError::CatalogBusy(busy)) => {
-            busy.diagnostic().emit_stderr();
-            return Ok(crate::cli::EXIT_LOCKED);
-        }
-        Err(crate::warehouse::OpenError::Failed(e)) => return Err(warehouse_failure(e)),
+    let Some(wh) = open_reader(&project)? else {
+        return Ok(EXIT_LOCKED);
     };
     // The statement runs as written (no wrapper to break on a trailing
     // comment); the limit is applied while fetching.

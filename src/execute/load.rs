@@ -226,13 +226,10 @@ fn quarantine_file(
         .strftime("%Y-%m-%d %H:%M:%S%.6f")
         .to_string();
     let sql = quarantine::record_quarantine(&rel.database, &q, &at);
-    session
-        .execute_batch(&format!("BEGIN TRANSACTION;\n{};\nCOMMIT", sql.join(";\n")))
-        .map_err(|e| {
-            let _ = session.execute_batch("ROLLBACK");
-            format!(
-                "{file} failed to load ({reason}), and could not be quarantined: {}",
-                e.message
-            )
-        })
+    session.execute_in_transaction(&sql).map_err(|e| {
+        format!(
+            "{file} failed to load ({reason}), and could not be quarantined: {}",
+            e.message
+        )
+    })
 }

@@ -481,6 +481,15 @@ impl Session {
         self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Runs `statements` as one transaction: all of them commit, or (rolled
+    /// back) none.
+    pub fn execute_in_transaction(&self, statements: &[String]) -> Result<(), WarehouseError> {
+        let batch = format!("BEGIN TRANSACTION;\n{};\nCOMMIT", statements.join(";\n"));
+        self.execute_batch(&batch).inspect_err(|_| {
+            let _ = self.execute_batch("ROLLBACK");
+        })
+    }
+
     /// Runs one statement; returns the rows it wrote (DuckDB reports them
     /// as a one-row `Count` result for CREATE TABLE AS, INSERT and DELETE).
     pub fn execute(&self, sql: &str) -> Result<u64, WarehouseError> {

@@ -233,15 +233,12 @@ fn record_outcomes(
     for q in rejected {
         sql.extend(quarantine::record_quarantine(database, q, &at));
     }
-    session
-        .execute_batch(&format!("BEGIN TRANSACTION;\n{};\nCOMMIT", sql.join(";\n")))
-        .map_err(|e| {
-            let _ = session.execute_batch("ROLLBACK");
-            format!(
-                "cannot record the extract's results in the lake: {}",
-                e.message
-            )
-        })
+    session.execute_in_transaction(&sql).map_err(|e| {
+        format!(
+            "cannot record the extract's results in the lake: {}",
+            e.message
+        )
+    })
 }
 
 /// Now, as a SQL timestamp literal's text.
