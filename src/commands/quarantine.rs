@@ -176,7 +176,9 @@ fn choose(
             }
             return Err(Failure::Usage(d));
         }
-        chosen.push(f.clone());
+        if !chosen.contains(f) {
+            chosen.push(f.clone());
+        }
     }
     Ok(chosen)
 }

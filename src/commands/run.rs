@@ -406,6 +406,7 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
                     existing: &existing,
                     full_refresh: args.full_refresh,
                     landing: landing.as_ref(),
+                    cancel: &cancel,
                 })
             },
             &|e| reporter.event(e),

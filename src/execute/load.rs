@@ -12,6 +12,7 @@
 //! exits 1; `lake quarantine` retries or drops it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::scheduler::{Outcome, Status};
 use crate::nodes::{Node, Relation};
@@ -27,6 +28,11 @@ struct Ledger {
     done: HashSet<String>,
     /// Quarantined: skipped until retried or re-landed.
     quarantined: HashSet<String>,
+    /// Deliveries (landed file names without their folder, e.g. one
+    /// source hour) with a file held in quarantine: their files in the
+    /// other load models' folders wait too, so raw never holds a delivery
+    /// in part (relationships between the raw tables keep holding).
+    held_deliveries: HashSet<String>,
     /// Lines the extract counted in each landed file.
     expected: HashMap<String, u64>,
 }
@@ -40,9 +46,12 @@ impl Ledger {
             .filter(|r| r[0].as_deref() == Some(me.as_str()))
             .filter_map(|r| r[1].clone())
             .collect();
-        let quarantined = query(&quarantine::select_quarantine(&rel.database))?
-            .into_iter()
-            .filter_map(|r| r[0].clone())
+        let records = query(&quarantine::select_quarantine(&rel.database))?;
+        let quarantined = records.iter().filter_map(|r| r[0].clone()).collect();
+        let held_deliveries = records
+            .iter()
+            .filter(|r| r[8].as_deref() != Some("true"))
+            .filter_map(|r| r[0].as_deref().map(|f| delivery(f).to_string()))
             .collect();
         let expected = query(&quarantine::select_landed(&rel.database))?
             .into_iter()
@@ -51,21 +60,63 @@ impl Ledger {
         Ok(Ledger {
             done,
             quarantined,
+            held_deliveries,
             expected,
         })
     }
+
+    /// Why `file` is not loaded now, if it is not.
+    fn holds(&self, file: &str) -> Option<Hold> {
+        if self.quarantined.contains(file) {
+            Some(Hold::Quarantined)
+        } else if self.held_deliveries.contains(delivery(file)) {
+            Some(Hold::Sibling)
+        } else {
+            None
+        }
+    }
+}
+
+/// Why a landed file waits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// It is quarantined itself.
+    Quarantined,
+    /// A file of the same delivery is.
+    Sibling,
+}
+
+/// The delivery a landed file belongs to: its name without the folder.
+fn delivery(file: &str) -> &str {
+    file.rsplit('/').next().unwrap_or(file)
+}
+
+/// Where a load runs: the worker's connection, the landing location, and
+/// the run's interrupt flag.
+pub struct LoadEnv<'a> {
+    /// The worker's connection.
+    pub session: &'a Session,
+    /// Where the landed files are.
+    pub landing: &'a BlockingStore,
+    /// Set on Ctrl-C / SIGTERM: a failure then is an interruption, never
+    /// a reason to quarantine a file.
+    pub cancel: &'a AtomicBool,
 }
 
 /// Loads the landed files of `node` into `rel`.
 pub fn load_landed(
-    session: &Session,
-    landing: &BlockingStore,
+    env: &LoadEnv<'_>,
     node: &Node,
     rel: &Relation,
     sql: &str,
     existed: bool,
     outcome: &mut Outcome,
 ) -> Result<Status, String> {
+    let LoadEnv {
+        session,
+        landing,
+        cancel,
+    } = *env;
     let folder = node
         .config
         .landing
@@ -83,12 +134,16 @@ pub fn load_landed(
     let ledger = Ledger::read(session, rel)?;
     let pending = files
         .iter()
-        .filter(|f| !ledger.done.contains(*f) && !ledger.quarantined.contains(*f))
+        .filter(|f| !ledger.done.contains(*f) && ledger.holds(f).is_none())
         .count();
     let progress = Progress::start(format!("load {rel}"), pending as u64, "files");
     let mut exists = existed;
-    let (mut rows, mut loaded, mut held) = (0u64, 0usize, 0usize);
+    let (mut rows, mut loaded) = (0u64, 0usize);
+    let (mut held, mut waiting) = (0usize, 0usize);
     for file in &files {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(format!("interrupted before {}", landing.url(file)));
+        }
         if ledger.done.contains(file) {
             // Loaded by a run that stopped before deleting it.
             tracing::info!(file = %file, "already loaded; removing the landed copy");
@@ -97,9 +152,16 @@ pub fn load_landed(
             }
             continue;
         }
-        if ledger.quarantined.contains(file) {
-            held += 1;
-            continue;
+        match ledger.holds(file) {
+            Some(Hold::Quarantined) => {
+                held += 1;
+                continue;
+            }
+            Some(Hold::Sibling) => {
+                waiting += 1;
+                continue;
+            }
+            None => {}
         }
         let write = plan::load_file(rel, sql, &landing.url(file), exists);
         outcome.statements.push(write.clone());
@@ -120,18 +182,23 @@ pub fn load_landed(
                     tracing::warn!("loaded, but could not remove the landed file: {e}");
                 }
             }
+            // Interrupted, not wrong: rolled back, loaded by a later run.
+            Err(reason) if cancel.load(Ordering::SeqCst) => {
+                return Err(format!("{}: {reason}", landing.url(file)));
+            }
             Err(reason) => {
                 progress.advance(1, 0);
                 let url = landing.url(file);
                 quarantine_file(session, rel, file, &reason)?;
                 outcome.problems.push(format!(
                     "{url}: {reason}\n  quarantined: nothing from this file was loaded, and later runs skip it \
-                     until its source object changes; `lake quarantine retry {file}` tries it again"
+                     (and the files of its delivery) until it is landed again from a changed source object; \
+                     `lake quarantine retry {file}` tries it again"
                 ));
             }
         }
     }
-    outcome.action = load_action(loaded, held);
+    outcome.action = load_action(loaded, held, waiting);
     outcome.rows = Some(rows);
     if !exists {
         if !outcome.problems.is_empty() {
@@ -146,14 +213,22 @@ pub fn load_landed(
     Ok(Status::Success)
 }
 
-/// `load (3 files)`, with the quarantined files it skipped.
-fn load_action(loaded: usize, held: usize) -> String {
+/// `load (3 files)`, with the files it skipped: quarantined, or waiting
+/// for a quarantined file of their delivery.
+fn load_action(loaded: usize, held: usize, waiting: usize) -> String {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let mut action = format!("load ({loaded} file{}", plural(loaded));
     if held > 0 {
         action.push_str(&format!(
             ", {held} quarantined file{} skipped",
             plural(held)
+        ));
+    }
+    if waiting > 0 {
+        action.push_str(&format!(
+            ", {waiting} file{} waiting for a quarantined file of {} delivery",
+            plural(waiting),
+            if waiting == 1 { "its" } else { "their" }
         ));
     }
     action.push(')');

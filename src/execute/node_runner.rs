@@ -31,6 +31,9 @@ pub struct NodeRunner<'a> {
     pub full_refresh: bool,
     /// Where `load` models find landed files.
     pub landing: Option<&'a crate::storage::BlockingStore>,
+    /// Set on Ctrl-C / SIGTERM: a statement that fails then was
+    /// interrupted, not wrong (a landed file is not quarantined for it).
+    pub cancel: &'a std::sync::atomic::AtomicBool,
 }
 
 type RunResult = super::scheduler::WorkResult;
@@ -233,15 +236,12 @@ impl NodeRunner<'_> {
                         "{rel} is a `load` model: --full-refresh keeps its rows and appends new files as usual"
                     );
                 }
-                match super::load::load_landed(
-                    &self.session,
+                let env = super::load::LoadEnv {
+                    session: &self.session,
                     landing,
-                    node,
-                    rel,
-                    sql,
-                    existed,
-                    &mut outcome,
-                ) {
+                    cancel: self.cancel,
+                };
+                match super::load::load_landed(&env, node, rel, sql, existed, &mut outcome) {
                     Ok(s) => Ok((s, outcome)),
                     Err(e) => Err(Box::new((e, outcome))),
                 }

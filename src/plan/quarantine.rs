@@ -111,6 +111,15 @@ pub fn select_landed(database: &str) -> String {
     )
 }
 
+/// `file, source_size, source_version` of every landed file lake knows
+/// the origin of.
+pub fn select_origins(database: &str) -> String {
+    format!(
+        "SELECT file, source_size::VARCHAR, source_version FROM {} ORDER BY file",
+        landed(database)
+    )
+}
+
 /// The origin of one landed file: `source, source_size, source_version`.
 pub fn select_origin(database: &str, file: &str) -> String {
     format!(

@@ -21,8 +21,11 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 pub enum ColumnType {
     /// UUID: a string in one of the UUID forms.
     Uuid,
-    /// TIMESTAMP[TZ] / DATETIME: an ISO date-time (or date) string.
+    /// TIMESTAMP / DATETIME: an ISO date-time (or date) string without a
+    /// UTC offset (DuckDB would drop the offset silently).
     Timestamp,
+    /// TIMESTAMPTZ: an ISO date-time string, with or without an offset.
+    TimestampTz,
     /// DATE: an ISO date string.
     Date,
     /// BOOLEAN: true/false, 0/1, or their usual spellings.
@@ -31,7 +34,8 @@ pub enum ColumnType {
     Integer,
     /// DOUBLE, FLOAT, REAL, DECIMAL: a number or numeric string.
     Float,
-    /// VARCHAR and friends: every JSON value casts.
+    /// VARCHAR and friends: a JSON string. (A number among strings makes
+    /// DuckDB read the whole column as JSON, quotes and all.)
     Text,
     /// Types lake does not check here (the load still must accept them).
     Unchecked,
@@ -44,8 +48,14 @@ impl ColumnType {
         let base = lower.split(['(', ' ']).next().unwrap_or("");
         match base {
             "uuid" => ColumnType::Uuid,
-            "timestamp" | "datetime" | "timestamptz" | "timestamp_s" | "timestamp_ms"
-            | "timestamp_ns" => ColumnType::Timestamp,
+            "timestamp" | "datetime" | "timestamp_s" | "timestamp_ms" | "timestamp_ns" => {
+                if lower.contains("with time zone") {
+                    ColumnType::TimestampTz
+                } else {
+                    ColumnType::Timestamp
+                }
+            }
+            "timestamptz" => ColumnType::TimestampTz,
             "date" => ColumnType::Date,
             "boolean" | "bool" | "logical" => ColumnType::Boolean,
             "tinyint" | "smallint" | "integer" | "int" | "bigint" | "hugeint" | "int1" | "int2"
@@ -54,7 +64,7 @@ impl ColumnType {
             "double" | "float" | "real" | "decimal" | "numeric" | "float4" | "float8" => {
                 ColumnType::Float
             }
-            "varchar" | "text" | "string" | "char" | "bpchar" | "json" => ColumnType::Text,
+            "varchar" | "text" | "string" | "char" | "bpchar" => ColumnType::Text,
             _ => ColumnType::Unchecked,
         }
     }
@@ -62,9 +72,16 @@ impl ColumnType {
     /// True when DuckDB can cast `value` (not null) to this type.
     fn accepts(self, value: &Json) -> bool {
         match (self, value) {
-            (ColumnType::Text | ColumnType::Unchecked, _) => true,
-            (ColumnType::Uuid, Json::String(s)) => uuid::Uuid::parse_str(s.trim()).is_ok(),
-            (ColumnType::Timestamp, Json::String(s)) => is_timestamp(s.trim()),
+            (ColumnType::Unchecked, _) => true,
+            (ColumnType::Text, v) => v.is_string(),
+            (ColumnType::Uuid, Json::String(s)) => {
+                !s.starts_with("urn:") && uuid::Uuid::parse_str(s).is_ok()
+            }
+            (ColumnType::Timestamp, Json::String(s)) => is_civil_timestamp(s.trim()),
+            (ColumnType::TimestampTz, Json::String(s)) => {
+                let s = s.trim();
+                is_civil_timestamp(s) || s.replacen(' ', "T", 1).parse::<jiff::Timestamp>().is_ok()
+            }
             (ColumnType::Date, Json::String(s)) => s.trim().parse::<jiff::civil::Date>().is_ok(),
             (ColumnType::Boolean, Json::Bool(_)) => true,
             (ColumnType::Boolean, Json::Number(n)) => n.is_i64() || n.is_u64(),
@@ -81,9 +98,16 @@ impl ColumnType {
     }
 }
 
-fn is_timestamp(s: &str) -> bool {
-    let t = s.replacen(' ', "T", 1);
-    t.parse::<jiff::civil::DateTime>().is_ok() || t.parse::<jiff::Timestamp>().is_ok()
+/// A date-time (or date) with no UTC offset. (jiff's civil parser, like
+/// Temporal's, accepts an offset and ignores it: DuckDB's TIMESTAMP cast
+/// would drop it too, so an offset is looked for after the date.)
+fn is_civil_timestamp(s: &str) -> bool {
+    let after_date = s.get(10..).unwrap_or("");
+    let has_offset = after_date.contains(['+', '-', 'Z', 'z', '[']);
+    !has_offset
+        && s.replacen(' ', "T", 1)
+            .parse::<jiff::civil::DateTime>()
+            .is_ok()
 }
 
 /// One column a raw model reads from the lines: declared with a
@@ -151,7 +175,7 @@ pub fn unzip_checked(zip: &Path, out: &Path, contract: &LineContract) -> Result<
         .map(str::to_string)
         .collect();
     let member = match &members[..] {
-        [one] if one.ends_with(".jsonl") => one.clone(),
+        [one] if one.to_ascii_lowercase().ends_with(".jsonl") => one.clone(),
         [] => return Err(reject("the archive is empty".into(), None)),
         many => {
             return Err(reject(
@@ -211,6 +235,11 @@ fn copy_lines(
             None => &buf[..],
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // A byte-order mark some writers put first: not part of the JSON.
+        let line = match number {
+            1 => line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line),
+            _ => line,
+        };
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -332,6 +361,9 @@ mod tests {
     #[test]
     fn exactly_one_jsonl_member_with_lines() {
         assert_eq!(check(&[("b.jsonl", GOOD)]), Ok(1));
+        assert_eq!(check(&[("B.JSONL", GOOD)]), Ok(1));
+        let bom = [&b"\xef\xbb\xbf"[..], GOOD].concat();
+        assert_eq!(check(&[("b.jsonl", &bom)]), Ok(1));
         let two = check(&[("extra.jsonl", GOOD), ("b.jsonl", GOOD)]).unwrap_err();
         assert_eq!(
             two.reason,
@@ -434,13 +466,22 @@ mod tests {
         assert_eq!(ColumnType::parse("decimal(18, 2)"), ColumnType::Float);
         assert_eq!(
             ColumnType::parse("TIMESTAMP WITH TIME ZONE"),
-            ColumnType::Timestamp
+            ColumnType::TimestampTz
         );
+        assert_eq!(ColumnType::parse("timestamp"), ColumnType::Timestamp);
         assert_eq!(ColumnType::parse("struct(a int)"), ColumnType::Unchecked);
         assert!(ColumnType::Timestamp.accepts(&Json::from("2024-05-01 00:04:39")));
-        assert!(ColumnType::Timestamp.accepts(&Json::from("2024-05-01T00:04:39Z")));
+        // DuckDB drops an offset casting to TIMESTAMP: only TIMESTAMPTZ takes one.
+        assert!(!ColumnType::Timestamp.accepts(&Json::from("2024-05-01T01:30:00+05:00")));
+        assert!(ColumnType::TimestampTz.accepts(&Json::from("2024-05-01T01:30:00+05:00")));
+        // A number in a text column would make DuckDB read it as JSON.
+        assert!(!ColumnType::Text.accepts(&Json::from(5)));
+        assert!(ColumnType::Text.accepts(&Json::from("5")));
         assert!(!ColumnType::Timestamp.accepts(&Json::from(1714521600)));
         assert!(ColumnType::Boolean.accepts(&Json::from(false)));
         assert!(!ColumnType::Uuid.accepts(&Json::from("not-a-uuid")));
+        assert!(
+            !ColumnType::Uuid.accepts(&Json::from("urn:uuid:33afbab8-ab65-4aaf-a7da-314a923074fa"))
+        );
     }
 }

@@ -109,6 +109,11 @@ pub fn run(env: &HookEnv<'_>, args: Json) -> Result<HookReport, String> {
         );
     }
     let start = parse_hour(&args.start).map_err(|e| format!("`extract` hook: start: {e}"))?;
+    if args.max_hours == 0 {
+        return Err(
+            "`extract` hook: `max-hours: 0` would never fetch anything; set 1 or more".into(),
+        );
+    }
     let dims: Vec<String> = args
         .dims
         .clone()
@@ -131,7 +136,7 @@ pub fn run(env: &HookEnv<'_>, args: Json) -> Result<HookReport, String> {
         .map_err(|e| format!("cannot list the extract source: {e}"))?;
     if !exists {
         return Err(format!(
-            "extract source {source_url} does not exist; check `source` (a folder relative to the project, or s3://bucket/prefix)"
+            "extract source {source_url} does not exist or is not a folder; check `source` (a folder relative to the project, or s3://bucket/prefix)"
         ));
     }
     let objects = rt
@@ -193,8 +198,20 @@ pub fn run(env: &HookEnv<'_>, args: Json) -> Result<HookReport, String> {
         malformed: &listing.malformed,
         held: plan.held,
         deferred: plan.deferred,
+        changed_after_load: &plan.changed_after_load,
     }
     .line();
+    if listing.available.is_empty() {
+        let newest = listing.newest.map_or("none".into(), |h| h.to_string());
+        report.summary = format!(
+            "extract: nothing in {source_url} from {start} on (its newest hour is {newest}); check `start`"
+        );
+    }
+    for key in &plan.changed_after_load {
+        tracing::warn!(
+            "{key} changed after it was loaded; lake loads each hour once and did not reload it"
+        );
+    }
     Ok(report)
 }
 
@@ -259,6 +276,7 @@ struct Summary<'a> {
     malformed: &'a [String],
     held: usize,
     deferred: usize,
+    changed_after_load: &'a [String],
 }
 
 impl Summary<'_> {
@@ -299,6 +317,13 @@ impl Summary<'_> {
                 self.held,
                 plural(self.held),
                 if self.held == 1 { "its" } else { "their" }
+            ));
+        }
+        if let Some(first) = self.changed_after_load.first() {
+            line.push_str(&format!(
+                "; {} object{} changed after loading, not reloaded (first: {first})",
+                self.changed_after_load.len(),
+                plural(self.changed_after_load.len())
             ));
         }
         if self.deferred > 0 {

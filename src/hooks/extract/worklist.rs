@@ -34,6 +34,8 @@ pub struct Known {
     /// Quarantined: the source version stopped (None: unknown) and whether
     /// a person dropped it.
     pub quarantined: HashMap<String, (Option<SourceVersion>, bool)>,
+    /// Size and version of the source object each landed file came from.
+    pub origins: HashMap<String, (u64, String)>,
 }
 
 impl Known {
@@ -65,9 +67,20 @@ impl Known {
             };
             quarantined.insert(file, (source, r[8].as_deref() == Some("true")));
         }
+        let origins = session
+            .query(&quarantine::select_origins(database))
+            .map_err(|e| e.message)?
+            .rows
+            .into_iter()
+            .filter_map(|r| {
+                let size = r[1].as_deref()?.parse().ok()?;
+                Some((r[0].clone()?, (size, r[2].clone()?)))
+            })
+            .collect();
         Ok(Known {
             loaded,
             quarantined,
+            origins,
         })
     }
 }
@@ -84,6 +97,8 @@ pub struct Listing {
     pub nested: Option<String>,
     /// Keys of any kind.
     pub keys: usize,
+    /// The newest hour of any partition (before `start`/`dims`).
+    pub newest: Option<Hour>,
 }
 
 impl Listing {
@@ -96,13 +111,26 @@ impl Listing {
             match classify_source_key(&object.key) {
                 SourceKey::Partition(hour, dim) => {
                     listing.partitions += 1;
-                    if hour >= start && dims.contains(&dim) {
-                        listing
-                            .available
-                            .entry(hour)
-                            .or_default()
-                            .insert(dim, object);
+                    listing.newest = listing.newest.max(Some(hour));
+                    if hour < start || !dims.contains(&dim) {
+                        continue;
                     }
+                    // `month=05` beside `month=5`: one hour, two objects. The
+                    // upstream's own spelling is used, the other reported.
+                    let canonical = source_key(hour, &dim);
+                    let hour_dims = listing.available.entry(hour).or_default();
+                    let (used, skipped) = match hour_dims.remove(&dim) {
+                        None => (object, None),
+                        Some(first) if object.key == canonical => (object, Some(first)),
+                        Some(first) => (first, Some(object)),
+                    };
+                    if let Some(skipped) = skipped {
+                        listing.malformed.push(format!(
+                            "{}: names the same hour and dimension as {}, which is used",
+                            skipped.key, used.key
+                        ));
+                    }
+                    hour_dims.insert(dim, used);
                 }
                 SourceKey::Malformed(why) => listing.malformed.push(why),
                 SourceKey::Other => {
@@ -182,6 +210,8 @@ pub struct JobPlan {
     pub deferred: usize,
     /// Quarantined objects that have not changed since.
     pub held: usize,
+    /// Objects that changed after they were loaded: not loaded again.
+    pub changed_after_load: Vec<String>,
 }
 
 /// Picks the objects to fetch, oldest hours first, at most `max_hours`
@@ -199,12 +229,19 @@ pub fn plan_jobs(
         hours: BTreeSet::new(),
         deferred: 0,
         held: 0,
+        changed_after_load: Vec::new(),
     };
     let mut deferred = BTreeSet::new();
     for (hour, have) in &listing.available {
         for (dim, object) in have {
             let name = landed_name(*hour, dim);
             if known.loaded.contains(&name) {
+                let changed = known.origins.get(&name).is_some_and(|(size, version)| {
+                    *size != object.size || *version != object.version
+                });
+                if changed {
+                    plan.changed_after_load.push(object.key.clone());
+                }
                 continue;
             }
             match known.quarantined.get(&name) {
