@@ -311,15 +311,7 @@ fn the_readme_first_command_runs_the_hourly_job_on_a_fresh_checkout() {
     );
     assert!(out.stdout.contains("ERROR=0 SKIP=0"), "{}", out.stdout);
     assert!(out.stdout.contains("lake show "), "{}", out.stdout);
-    for mart in [
-        "purchased_products_count_hourly",
-        "click_conversion_rates_hourly",
-        "campaign_purchase_analysis_hourly",
-        "top_performing_products",
-        "events_distribution_hourly",
-        "users_segments_agg",
-        "users_purchases_segments_agg",
-    ] {
+    for mart in util::lakehouse::MARTS {
         let n = &p.rows(&format!("select count(*) from lake.mart.{mart}"))[0][0];
         assert_ne!(n, "0", "{mart} is empty");
     }
