@@ -2,8 +2,3 @@
 {% macro product_name(path_column) -%}
 substr({{ path_column }}, strpos({{ path_column }}, '_') + 1)
 {%- endmacro %}
-
-{# The hour of day of a timestamp; dashboards call the column `date_part`. #}
-{% macro hour_of(ts) -%}
-date_part('hour', {{ ts }})
-{%- endmacro %}

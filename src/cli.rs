@@ -182,7 +182,7 @@ for readers such as `lake query` or a notebook), then exits 75.\nWrites target/r
     },
     /// Print rows of a model, seed or source.
     #[command(
-        after_help = "Examples:\n  lake show top_performing_products\n  lake show events --limit 5"
+        after_help = "Examples:\n  lake show top_performing_products\n  lake show events --limit 5\n  lake show top_performing_products --format csv > top.csv"
     )]
     Show {
         /// Node name.
@@ -190,10 +190,13 @@ for readers such as `lake query` or a notebook), then exits 75.\nWrites target/r
         /// Rows to print.
         #[arg(long, short = 'n', default_value_t = 20)]
         limit: usize,
+        /// How rows are printed.
+        #[arg(long, value_enum, default_value_t = RowFormat::Table)]
+        format: RowFormat,
     },
     /// Run a SQL query against the lake; ref() and source() work.
     #[command(
-        after_help = "Examples:\n  lake query \"select count(*) from {{ ref('events') }}\"\n  lake query \"select * from lake.mart.top_performing_products\" --limit 5\n\nThe SQL runs as written: several statements run in order and the last one's rows print;\n--limit caps the rows fetched."
+        after_help = "Examples:\n  lake query \"select * from mart.top_performing_products\" --limit 5\n  lake query \"select count(*) from {{ ref('events') }}\"\n  lake query \"describe mart.top_performing_products\"\n  lake query \"summarize raw.browser_events\" --format json\n  lake query \"show all tables\" --format csv\n\nThe lake is the default catalog, as after `USE lake` in a notebook. The SQL runs as\nwritten: any read statement (SELECT, FROM-first, DESCRIBE, SUMMARIZE, SHOW, PIVOT,\nEXPLAIN); several statements run in order and the last one's rows print.\n--limit caps the rows fetched, without changing the SQL; with csv or json the\nnotice that rows were left out goes to stderr."
     )]
     Query {
         /// The SQL.
@@ -201,10 +204,20 @@ for readers such as `lake query` or a notebook), then exits 75.\nWrites target/r
         /// Rows to print.
         #[arg(long, short = 'n', default_value_t = 100)]
         limit: usize,
+        /// How rows are printed.
+        #[arg(long, value_enum, default_value_t = RowFormat::Table)]
+        format: RowFormat,
     },
     /// Check the project, profile, extensions and catalog, naming what is wrong.
-    #[command(after_help = "Examples:\n  lake debug\n  lake debug --target prod")]
-    Debug,
+    #[command(
+        after_help = "Examples:\n  lake debug\n  lake debug --target prod\n  duckdb -cmd \"$(lake debug --print-attach | envsubst)\"\n\n--print-attach prints the statements any DuckDB client (CLI, Python, a notebook) runs\nto attach the target's lake read-only, as lake does. Secrets are never printed:\n${NAME} stands for the environment variable the profile reads them from."
+    )]
+    Debug {
+        /// Print the DuckDB statements that attach this target's lake
+        /// read-only, with secrets left as placeholders, and check nothing.
+        #[arg(long)]
+        print_attach: bool,
+    },
     /// Make the DuckDB extensions available now (INSTALL, else the Python registry).
     #[command(
         after_help = "Examples:\n  lake setup\n  LAKE_EXTENSION_DIR=/opt/duckdb-ext lake setup"
@@ -276,6 +289,11 @@ for readers such as `lake query` or a notebook), then exits 75.\nWrites target/r
         #[arg(long, value_enum, num_args = 1..)]
         resource_type: Vec<ResourceType>,
     },
+    /// Serve the project's dashboards, lineage, model pages and run history as a local web app.
+    #[command(
+        after_help = "Examples:\n  lake serve                                  http://127.0.0.1:8080\n  lake serve --port 9000\n  LAKE_SERVE_TOKEN=s3cret lake serve --host 0.0.0.0\n\nReaders never block the pipeline: on an embedded lake, pages read a copy of the marts\ntaken at the lake's newest snapshot; while a run writes, they show the previous one.\n--port 0 picks a free port; the first line printed says which."
+    )]
+    Serve(ServeArgs),
     /// Print the dependency graph as Graphviz dot or Mermaid.
     #[command(
         after_help = "Examples:\n  lake dag | dot -Tsvg > dag.svg\n  lake dag --format mermaid --select +mart"
@@ -288,6 +306,39 @@ for readers such as `lake query` or a notebook), then exits 75.\nWrites target/r
         #[arg(long, value_enum, default_value_t = DagFormat::Dot)]
         format: DagFormat,
     },
+}
+
+/// `lake serve` flags.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// TCP port (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind; anything but loopback should come with --auth-token.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Token every request must carry (`Authorization: Bearer <token>`, or
+    /// `?token=<token>` once in a browser, which sets a cookie).
+    #[arg(
+        long,
+        env = "LAKE_SERVE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub auth_token: Option<String>,
+}
+
+/// `lake query --format`, `lake show --format`: how rows are printed.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RowFormat {
+    /// A table for the terminal, with a row count.
+    Table,
+    /// CSV with a header line; fields quoted as RFC 4180 says, NULL empty
+    /// and an empty string `""` (as DuckDB's COPY writes them).
+    Csv,
+    /// One JSON array of objects keyed by column name; numbers and booleans
+    /// typed, NULL as null, everything else (timestamps too) as strings.
+    Json,
 }
 
 /// `lake ls --output`.

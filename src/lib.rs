@@ -33,5 +33,6 @@ pub mod progress;
 pub mod project;
 pub mod render;
 pub mod select;
+pub mod serve;
 pub mod storage;
 pub mod warehouse;

@@ -26,6 +26,10 @@ use crate::project::Target;
 pub const WAIT_HELP: &str =
     "let it finish, or pass --wait SECONDS (or set LAKE_LOCK_WAIT) to queue behind it";
 
+/// How long a run waits for readers of an embedded catalog even with
+/// `--wait 0`: they hold it for moments (a query, a dashboard's copy).
+pub const READER_GRACE: Duration = Duration::from_secs(15);
+
 /// One `--wait` budget shared by everything a command waits for (the run
 /// lock, then the embedded catalog), so `--wait 30` means 30 s in all.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +60,16 @@ impl Deadline {
     /// What is left of the budget.
     pub fn left(&self) -> Duration {
         self.budget.saturating_sub(self.start.elapsed())
+    }
+
+    /// The same deadline, but never less than `floor` from its start: a run
+    /// always grants readers of an embedded catalog (`lake serve` taking its
+    /// copy, `lake query`) a moment to let go, even with `--wait 0`.
+    pub fn at_least(&self, floor: Duration) -> Self {
+        Deadline {
+            start: self.start,
+            budget: self.budget.max(floor),
+        }
     }
 
     /// How long we have waited so far: at most the budget, since the time

@@ -103,6 +103,32 @@ pub struct Node {
     pub columns: Vec<ColumnProperties>,
     /// For tests: the node under test.
     pub attached_node: Option<String>,
+    /// For models with an enforced contract: the columns the query must
+    /// return, checked before every build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract: Option<Contract>,
+}
+
+/// A model's enforced contract (dbt's `contract: {enforced: true}`),
+/// resolved from its properties file when the project is rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contract {
+    /// The properties file that declares the columns, relative to the
+    /// project root.
+    pub declared_in: PathBuf,
+    /// One-based line of the model's entry in that file.
+    pub line: Option<usize>,
+    /// The declared columns, in order.
+    pub columns: Vec<ContractColumn>,
+}
+
+/// One declared column of a contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContractColumn {
+    /// Column name.
+    pub name: String,
+    /// Declared type, as written (`bigint`, `timestamp`).
+    pub data_type: String,
 }
 
 impl Node {

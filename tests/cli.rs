@@ -155,3 +155,69 @@ fn query_runs_the_sql_as_written() {
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     insta::assert_snapshot!("query_without_a_statement", out.stderr);
 }
+
+/// `--format csv|json` hands a program the data alone: CSV quoted as RFC
+/// 4180 says (NULL empty, the empty string `""`), JSON an array of objects
+/// with numbers and booleans typed and timestamps as strings. That rows
+/// were left out goes to stderr, where it corrupts neither.
+#[test]
+fn query_prints_csv_and_json_for_programs() {
+    let p = TempProject::new();
+    let sql = "select 1 as n, 2.50::decimal(4,2) as d, 'a,b' as \"text, quoted\", \
+               'say \"hi\"' as q, E'two\\nlines' as nl, NULL as z, '' as e, true as b, \
+               timestamp '2024-05-01 10:00:00' as ts, 'inf'::double as f";
+    let out = p.lake(&["query", sql, "--format", "csv"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr, "");
+    insta::assert_snapshot!("query_csv", out.stdout);
+
+    let out = p.lake(&["query", sql, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr, "");
+    insta::assert_snapshot!("query_json", out.stdout);
+    let parsed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let row = &parsed[0];
+    assert_eq!(row["n"], serde_json::json!(1));
+    assert_eq!(row["d"], serde_json::json!(2.5));
+    assert_eq!(row["z"], serde_json::Value::Null);
+    assert_eq!(row["b"], serde_json::json!(true));
+    assert_eq!(row["ts"], serde_json::json!("2024-05-01 10:00:00"));
+    assert_eq!(row["nl"], serde_json::json!("two\nlines"));
+    python_reads_json(&out.stdout);
+
+    let many = ["query", "select range as n from range(5)", "--limit", "2"];
+    let out = p.lake(&[&many[..], &["--format", "csv"]].concat());
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "n\n0\n1\n");
+    assert_eq!(
+        out.stderr,
+        "2 rows shown; there are more (raise --limit to see them)\n"
+    );
+    let out = p.lake(&[&many[..], &["--format", "json"]].concat());
+    assert_eq!(out.stdout, "[\n{\"n\":0},\n{\"n\":1}\n]\n");
+    assert!(out.stderr.contains("there are more"), "{}", out.stderr);
+    let out = p.lake(&["query", "select 1 as n where false", "--format", "json"]);
+    assert_eq!(out.stdout, "[]\n");
+}
+
+/// What a script reading `--format json` does: `python3 -c 'import json,sys; json.load(sys.stdin)'`,
+/// where Python is installed.
+fn python_reads_json(text: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("python3")
+        .args(["-c", "import json,sys; json.load(sys.stdin)"])
+        .stdin(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("python3 not found: JSON checked with serde_json only");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "python3 rejected:\n{text}");
+}

@@ -76,11 +76,117 @@ fn hourly_and_daily(h: Lakehouse, first_hours: u32) {
 }
 
 on_both_targets!(
+    marts_keep_the_dashboards_contract,
     hourly_then_daily,
     sigkill_while_loading_raw_loses_and_duplicates_nothing,
     two_runs_at_once_one_refuses_and_data_is_exact,
     missing_hours_are_caught_up_and_bad_files_load_nothing,
 );
+
+/// The original dashboard's contract (issue 10): each mart's columns, in
+/// order, with the types the dashboard reads. `date_part` is the hour as a
+/// timestamp (one row per calendar hour), never the hour of day.
+const MART_COLUMNS: [(&str, &[(&str, &str)]); 7] = [
+    (
+        "purchased_products_count_hourly",
+        &[("date_part", "TIMESTAMP"), ("cnt", "HUGEINT")],
+    ),
+    (
+        "click_conversion_rates_hourly",
+        &[
+            ("utm_source", "VARCHAR"),
+            ("date_part", "TIMESTAMP"),
+            ("sm", "HUGEINT"),
+        ],
+    ),
+    (
+        "campaign_purchase_analysis_hourly",
+        &[
+            ("utm_campaign", "VARCHAR"),
+            ("utm_medium", "VARCHAR"),
+            ("date_part", "TIMESTAMP"),
+            ("sm", "HUGEINT"),
+        ],
+    ),
+    (
+        "top_performing_products",
+        &[("product", "VARCHAR"), ("cnt", "BIGINT")],
+    ),
+    (
+        "events_distribution_hourly",
+        &[
+            ("event", "VARCHAR"),
+            ("date_part", "TIMESTAMP"),
+            ("os_name", "VARCHAR"),
+            ("device_type", "VARCHAR"),
+            ("browser_name", "VARCHAR"),
+            ("cnt", "BIGINT"),
+        ],
+    ),
+    (
+        "users_segments_agg",
+        &[
+            ("os_name", "VARCHAR"),
+            ("device_type", "VARCHAR"),
+            ("utm_source", "VARCHAR"),
+            ("users", "BIGINT"),
+        ],
+    ),
+    (
+        "users_purchases_segments_agg",
+        &[
+            ("device_type", "VARCHAR"),
+            ("utm_source", "VARCHAR"),
+            ("os_name", "VARCHAR"),
+            ("products", "HUGEINT"),
+        ],
+    ),
+];
+
+/// After the hourly job, `DESCRIBE` of every mart in the lake shows
+/// exactly the dashboard's columns and types, and `date_part` holds whole
+/// hours of the sample's day.
+fn marts_keep_the_dashboards_contract(lake: Lake) {
+    let h = match lake {
+        Lake::Embedded => Lakehouse::new(lake).with_committed_sample(),
+        Lake::Prod => {
+            let h = Lakehouse::new(lake);
+            h.generate(0, 2, &[]);
+            h
+        }
+    };
+    h.schedule_ok("hourly");
+    // The contract was checked before each mart was written.
+    for mart in util::lakehouse::MARTS {
+        let ran = h.p.read(&format!("target/run/mart/{mart}.sql"));
+        assert!(ran.starts_with("DESCRIBE\n"), "{mart}: {ran}");
+    }
+    assert_eq!(
+        MART_COLUMNS.map(|(m, _)| m),
+        util::lakehouse::MARTS,
+        "one contract per mart"
+    );
+    for (mart, want) in MART_COLUMNS {
+        let got = h.p.rows(&format!(
+            "select column_name, column_type from (describe lake.mart.{mart})"
+        ));
+        let want: Vec<Vec<String>> = want
+            .iter()
+            .map(|(n, t)| vec![n.to_string(), t.to_string()])
+            .collect();
+        assert_eq!(got, want, "columns of lake.mart.{mart}");
+    }
+    let hours = h.p.rows(
+        "select count(*), count(distinct date_part), min(date_part)::varchar, \
+         bool_and(date_trunc('hour', date_part) = date_part) \
+         from lake.mart.purchased_products_count_hourly",
+    );
+    let n: u32 = hours[0][0].parse().unwrap();
+    assert!(n > 1, "more than one hour: {hours:?}");
+    assert_eq!(hours[0][1], hours[0][0], "one row per hour: {hours:?}");
+    assert_eq!(hours[0][2], "2024-05-01 00:00:00", "{hours:?}");
+    assert_eq!(hours[0][3], "true", "{hours:?}");
+}
 
 /// Embedded starts from the committed sample (3 hours); Prod from 6 hours
 /// the generator writes into the source bucket.

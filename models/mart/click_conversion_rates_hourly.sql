@@ -1,8 +1,8 @@
--- Products bought per traffic source and hour of day.
+-- Products bought per traffic source and hour.
 select
     c.utm_source,
-    {{ hour_of('p.event_timestamp') }} as date_part,
-    sum(p.product_count)               as sm
+    date_trunc('hour', p.event_timestamp) as date_part,
+    sum(p.product_count)                  as sm
 from {{ ref('purchases') }} p
 join {{ ref('conversion') }} c using (session_id)
 group by all

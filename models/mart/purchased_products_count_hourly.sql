@@ -1,7 +1,7 @@
--- Products bought per hour of day.
+-- Products bought per hour: one row per calendar hour with a purchase.
 select
-    {{ hour_of('event_timestamp') }} as date_part,
-    sum(product_count)               as sm
+    date_trunc('hour', event_timestamp) as date_part,
+    sum(product_count)                  as cnt
 from {{ ref('purchases') }}
 group by all
 order by date_part

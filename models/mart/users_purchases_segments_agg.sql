@@ -3,7 +3,7 @@ select
     d.device_type,
     c.utm_source,
     d.os_name,
-    sum(p.product_count) as sm
+    sum(p.product_count) as products
 from {{ ref('purchases') }} p
 join {{ ref('devices') }} d using (session_id)
 join {{ ref('conversion') }} c using (session_id)

@@ -3,7 +3,7 @@ select
     d.os_name,
     d.device_type,
     c.utm_source,
-    count(distinct d.user_custom_id) as cnt
+    count(distinct d.user_custom_id) as users
 from {{ ref('devices') }} d
 join {{ ref('conversion') }} c using (session_id)
 group by all

@@ -1,11 +1,70 @@
 //! `lake debug` checks each piece in turn (project, profile, extensions,
-//! catalog) and says precisely which one is wrong; `lake setup` provisions
-//! the DuckDB extensions ahead of time.
+//! catalog) and says precisely which one is wrong; `lake debug
+//! --print-attach` prints how any DuckDB client opens the same lake;
+//! `lake setup` provisions the DuckDB extensions ahead of time.
 
 use super::{load, Failure};
 use crate::cli::{GlobalArgs, EXIT_ERROR, EXIT_OK};
-use crate::project::profiles::Catalog;
-use crate::warehouse::Warehouse;
+use crate::project::profiles::{Catalog, Secret, SecretOrigin, Target};
+use crate::warehouse::{Credentials, OpenScript, Warehouse, DUCKDB_VERSION};
+
+/// Runs `lake debug --print-attach`: the statements that attach the
+/// target's lake read-only and make it the default catalog, exactly those
+/// `lake query` runs (see [`OpenScript`]), for the DuckDB CLI, Python or a
+/// notebook. Secrets are placeholders; nothing is opened or checked, so it
+/// works while a run holds the lake.
+pub fn print_attach(global: &GlobalArgs) -> Result<u8, Failure> {
+    let project = load(global)?;
+    let target = &project.target;
+    for line in attach_notes(target) {
+        crate::stdoutln!("-- {line}");
+    }
+    for statement in OpenScript::for_reader(target, Credentials::Placeholders).statements() {
+        crate::stdoutln!("{statement};");
+    }
+    Ok(EXIT_OK)
+}
+
+/// What a person needs to know before running the statements: printed as
+/// SQL comments, so the whole output still runs as it is.
+fn attach_notes(target: &Target) -> Vec<String> {
+    let mut notes = vec![
+        format!(
+            "Attach the lake of target `{}` read-only and make it the default catalog, as",
+            target.name
+        ),
+        format!(
+            "`lake query` does, in any DuckDB {DUCKDB_VERSION} client (CLI, Python, a notebook)."
+        ),
+    ];
+    let (from_env, written): (Vec<&Secret>, Vec<&Secret>) = target
+        .secrets()
+        .into_iter()
+        .partition(|s| matches!(s.origin(), SecretOrigin::EnvVar(_)));
+    if !from_env.is_empty() {
+        notes.push(
+            "Secrets are never printed: each `$` placeholder names the environment variable".into(),
+        );
+        notes.push(
+            "the profile reads; substitute them first (`envsubst`; `os.path.expandvars` in Python)."
+                .into(),
+        );
+    }
+    if !written.is_empty() {
+        notes.push(
+            "Each <... from profiles.yml> stands for a secret written in profiles.yml.".into(),
+        );
+    }
+    if let Catalog::Duckdb { .. } = target.catalog {
+        let db = crate::nodes::quote(&target.database);
+        notes.push("The catalog is one file: a `lake run` waits while this stays attached".into());
+        notes.push(format!(
+            "(`USE memory; DETACH {db};` when done), and while a run writes, this"
+        ));
+        notes.push("ATTACH fails: try again when the run has finished.".into());
+    }
+    notes
+}
 
 /// Runs `lake debug`.
 pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {

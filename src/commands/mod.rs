@@ -11,6 +11,7 @@ mod ls;
 mod quarantine;
 mod query;
 mod run;
+mod serve;
 
 use std::collections::HashSet;
 
@@ -56,9 +57,16 @@ pub fn run(cli: Cli) -> u8 {
         Command::Seed { args } => run::run(&cli.global, run::Mode::Seed, args),
         Command::Test { args } => run::run(&cli.global, run::Mode::Test, args),
         Command::Build { args } => run::run(&cli.global, run::Mode::Build, args),
-        Command::Show { model, limit } => query::show(&cli.global, model, *limit),
-        Command::Query { sql, limit } => query::query(&cli.global, sql, *limit),
-        Command::Debug => debug::debug(&cli.global),
+        Command::Show {
+            model,
+            limit,
+            format,
+        } => query::show(&cli.global, model, *limit, *format),
+        Command::Query { sql, limit, format } => query::query(&cli.global, sql, *limit, *format),
+        Command::Debug { print_attach: true } => debug::print_attach(&cli.global),
+        Command::Debug {
+            print_attach: false,
+        } => debug::debug(&cli.global),
         Command::Setup => debug::setup(&cli.global),
         Command::Quarantine { action } => quarantine::run(
             &cli.global,
@@ -66,6 +74,7 @@ pub fn run(cli: Cli) -> u8 {
                 .as_ref()
                 .unwrap_or(&crate::cli::QuarantineAction::List),
         ),
+        Command::Serve(args) => serve::run(&cli.global, args),
         Command::Cron { log_dir } => cron::run(&cli.global, log_dir.as_deref()),
         Command::Generate {
             to,

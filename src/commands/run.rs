@@ -187,7 +187,8 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
             left.as_secs_f64().ceil()
         )
     };
-    let wh = match Warehouse::open_for_run(&project.target, &deadline, &mut waiting) {
+    let readers = deadline.at_least(lock::READER_GRACE);
+    let wh = match Warehouse::open_for_run(&project.target, &readers, &mut waiting) {
         Ok(wh) => wh,
         Err(OpenError::CatalogBusy(busy)) => {
             busy.diagnostic().emit_stderr();

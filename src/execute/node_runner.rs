@@ -5,6 +5,11 @@
 //! costs ~35 ms on the embedded catalog, the statements themselves a few.
 //! If anything in a group fails, the group rolls back and each node runs
 //! again on its own, so one bad model never takes its neighbours down.
+//!
+//! A model with an enforced contract has its query's columns checked
+//! (`DESCRIBE`, which binds the query without running it) before anything
+//! is staged or written: a model that breaks its contract fails with the
+//! differences listed, and its table stays as it was.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -12,7 +17,7 @@ use std::time::Instant;
 
 use super::scheduler::{Outcome, Status, Timing, Worker};
 use crate::graph::Dag;
-use crate::nodes::{NodeKind, Relation};
+use crate::nodes::{Contract, Node, NodeKind, Relation};
 use crate::plan;
 use crate::project::Materialization;
 use crate::warehouse::Session;
@@ -44,6 +49,25 @@ struct WritePlan {
     cleanup: Option<String>,
 }
 
+/// Why a node could not be prepared.
+enum Refusal {
+    /// DuckDB or the plan refused the model's SQL; the runner adds where
+    /// in the model file.
+    Sql(String),
+    /// The query breaks the model's contract; the message already points
+    /// at the properties file that declares it.
+    Contract(String),
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Self {
+        Refusal::Sql(message)
+    }
+}
+
+/// What [`NodeRunner::build`] returns: a failure says who is to blame.
+type Built = Result<(Status, Outcome), Box<(Refusal, Outcome)>>;
+
 /// What one node needs.
 enum Work {
     /// Statements inside a transaction.
@@ -62,8 +86,30 @@ impl NodeRunner<'_> {
             .contains(&(rel.schema.clone(), rel.identifier.clone()))
     }
 
+    /// Checks the columns `sql` returns against `node`'s contract.
+    fn check_contract(
+        &self,
+        node: &Node,
+        contract: &Contract,
+        sql: &str,
+        outcome: &mut Outcome,
+    ) -> Result<(), Refusal> {
+        let describe = plan::contract::describe(sql);
+        outcome.statements.push(describe.clone());
+        let returned = self.session.describe(&describe).map_err(|e| e.message)?;
+        let differences = plan::contract::compare(contract, &returned);
+        if differences.is_empty() {
+            return Ok(());
+        }
+        Err(Refusal::Contract(plan::contract::violation(
+            node,
+            contract,
+            &differences,
+        )))
+    }
+
     /// Decides what node `i` runs; stages incremental rows on the way.
-    fn prepare(&self, i: usize, outcome: &mut Outcome) -> Result<Work, String> {
+    fn prepare(&self, i: usize, outcome: &mut Outcome) -> Result<Work, Refusal> {
         let node = &self.dag.nodes[i];
         let sql = node.compiled_sql.as_deref().unwrap_or("");
         let inner = |stmts: Vec<String>| plan::inside_transaction(&stmts).to_vec();
@@ -73,6 +119,10 @@ impl NodeRunner<'_> {
                 cleanup: None,
             }))
         };
+        if let (NodeKind::Model, Some(contract)) = (node.kind, &node.contract) {
+            // Before anything is staged or written.
+            self.check_contract(node, contract, sql, outcome)?;
+        }
         match (node.kind, &node.relation) {
             (NodeKind::Model, Some(rel)) => match node.config.materialized {
                 Materialization::View => {
@@ -127,7 +177,7 @@ impl NodeRunner<'_> {
                         })),
                         Err(e) => {
                             let _ = self.session.execute_batch(cleanup.as_deref().unwrap_or(""));
-                            Err(e)
+                            Err(e.into())
                         }
                     }
                 }
@@ -192,8 +242,16 @@ impl NodeRunner<'_> {
     fn run_one(&self, i: usize) -> RunResult {
         self.build(i).map_err(|failed| {
             let (e, outcome) = *failed;
-            Box::new((self.point_at_file(i, e, &outcome), outcome))
+            Box::new((self.locate(i, e, &outcome), outcome))
         })
+    }
+
+    /// The error text of a refusal, pointing at the file to fix.
+    fn locate(&self, i: usize, refusal: Refusal, outcome: &Outcome) -> String {
+        match refusal {
+            Refusal::Sql(message) => self.point_at_file(i, message, outcome),
+            Refusal::Contract(message) => message,
+        }
     }
 
     /// Adds `--> models/x.sql:3` to an error: DuckDB quotes the line of the
@@ -214,7 +272,7 @@ impl NodeRunner<'_> {
         format!("{message}\n  --> {at}")
     }
 
-    fn build(&self, i: usize) -> RunResult {
+    fn build(&self, i: usize) -> Built {
         let mut outcome = Outcome::default();
         match self.prepare(i, &mut outcome) {
             Err(e) => Err(Box::new((e, outcome))),
@@ -223,7 +281,7 @@ impl NodeRunner<'_> {
                 let node = &self.dag.nodes[i];
                 let (Some(rel), Some(landing)) = (&node.relation, self.landing) else {
                     return Err(Box::new((
-                        "no landing location for a load model".into(),
+                        Refusal::Sql("no landing location for a load model".into()),
                         outcome,
                     )));
                 };
@@ -243,7 +301,7 @@ impl NodeRunner<'_> {
                 };
                 match super::load::load_landed(&env, node, rel, sql, existed, &mut outcome) {
                     Ok(s) => Ok((s, outcome)),
-                    Err(e) => Err(Box::new((e, outcome))),
+                    Err(e) => Err(Box::new((e.into(), outcome))),
                 }
             }
             Ok(Work::Test(q)) => {
@@ -253,7 +311,7 @@ impl NodeRunner<'_> {
                         outcome.failures = Some(n);
                         Ok((if n == 0 { Status::Pass } else { Status::Fail }, outcome))
                     }
-                    Err(e) => Err(Box::new((e.message, outcome))),
+                    Err(e) => Err(Box::new((e.message.into(), outcome))),
                 }
             }
             Ok(Work::Write(plan)) => {
@@ -263,7 +321,7 @@ impl NodeRunner<'_> {
                 self.cleanup(&plan);
                 match r {
                     Ok(()) => Ok((Status::Success, outcome)),
-                    Err(e) => Err(Box::new((e, outcome))),
+                    Err(e) => Err(Box::new((e.into(), outcome))),
                 }
             }
         }
@@ -323,7 +381,7 @@ impl NodeRunner<'_> {
                 // Reads and no-ops do not need the group.
                 Ok(_) => done.push((i, self.run_one(i), timing(t))),
                 Err(e) => {
-                    let e = self.point_at_file(i, e, &outcome);
+                    let e = self.locate(i, e, &outcome);
                     done.push((i, Err(Box::new((e, outcome))), timing(t)));
                 }
             }

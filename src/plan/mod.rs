@@ -6,6 +6,7 @@
 //! Every write to the lake runs in one transaction, so readers see the old
 //! table or the new one, never a missing or half-written one.
 
+pub mod contract;
 pub mod load;
 pub mod quarantine;
 
@@ -274,6 +275,7 @@ mod tests {
             description: None,
             columns: vec![],
             attached_node: None,
+            contract: None,
         };
         (n, rel)
     }

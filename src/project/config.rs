@@ -87,6 +87,28 @@ pub struct NodeConfig {
     /// (defaults to the model's name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landing: Option<String>,
+    /// dbt's model contract (`contract: {enforced: true}`).
+    #[serde(skip_serializing_if = "ContractConfig::is_off")]
+    pub contract: ContractConfig,
+}
+
+/// dbt's `contract:` config. With `enforced`, the model's query must return
+/// exactly the columns its properties file declares (names, order and
+/// `data_type`s), checked before every build: a model that drifts fails
+/// instead of silently changing a table its readers depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct ContractConfig {
+    /// Whether the declared columns are checked at build time.
+    pub enforced: bool,
+}
+
+impl ContractConfig {
+    /// Keys `contract:` takes.
+    pub const KEYS: &'static [&'static str] = &["enforced"];
+
+    fn is_off(&self) -> bool {
+        !self.enforced
+    }
 }
 
 impl Default for NodeConfig {
@@ -107,6 +129,7 @@ impl Default for NodeConfig {
             delimiter: None,
             meta: IndexMap::new(),
             landing: None,
+            contract: ContractConfig::default(),
         }
     }
 }
@@ -130,6 +153,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "delimiter",
     "meta",
     "landing",
+    "contract",
     "docs",
     "description",
 ];
@@ -214,6 +238,7 @@ impl NodeConfig {
                     self.meta.insert(k.clone(), v.clone());
                 }
             }
+            "contract" => self.contract = contract(key, value)?,
             "docs" | "description" => {}
             other => {
                 return Err(ConfigError {
@@ -244,6 +269,35 @@ fn one_of(key: &str, got: &str, allowed: &[&str]) -> ConfigError {
             },
         ),
     }
+}
+
+/// `{enforced: true}`; unknown keys are refused so a typo never leaves a
+/// contract silently unenforced.
+fn contract(key: &str, value: &Json) -> Result<ContractConfig, ConfigError> {
+    let Json::Object(map) = value else {
+        return Err(type_error(key, "a mapping such as `{enforced: true}`"));
+    };
+    let mut contract = ContractConfig::default();
+    for (k, v) in map {
+        match k.as_str() {
+            "enforced" => contract.enforced = as_bool("contract.enforced", v)?,
+            other => {
+                return Err(ConfigError {
+                    message: format!("unknown key `{other}` in config `contract`"),
+                    help: Some(
+                        match crate::diagnostic::did_you_mean(
+                            other,
+                            ContractConfig::KEYS.iter().copied(),
+                        ) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => "contract takes `enforced: true` or `enforced: false`".into(),
+                        },
+                    ),
+                })
+            }
+        }
+    }
+    Ok(contract)
 }
 
 fn type_error(key: &str, wanted: &str) -> ConfigError {
@@ -340,6 +394,21 @@ mod tests {
         let mut c = NodeConfig::default();
         inherit(&folders, &["stage".into()], &mut c);
         assert_eq!(c.materialized, Materialization::Table);
+    }
+
+    #[test]
+    fn contract_takes_enforced_and_refuses_typos() {
+        let mut c = NodeConfig::default();
+        c.apply("contract", &json!({"enforced": true})).unwrap();
+        assert!(c.contract.enforced);
+        let err = c.apply("contract", &json!({"enforce": true})).unwrap_err();
+        assert_eq!(err.message, "unknown key `enforce` in config `contract`");
+        assert_eq!(err.help.as_deref(), Some("did you mean `enforced`?"));
+        let err = c.apply("contract", &json!(true)).unwrap_err();
+        assert_eq!(
+            err.message,
+            "config `contract` expects a mapping such as `{enforced: true}`"
+        );
     }
 
     #[test]

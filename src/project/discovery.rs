@@ -2,7 +2,7 @@
 //! models, seeds and sources they describe. Duplicate names and properties
 //! for nodes that do not exist are reported with both files.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
 use super::config::{inherit, FolderConfig, Materialization, NodeConfig};
+use super::dashboards::{self, Dashboard, KnownModel};
 use super::properties::{NodeProperties, PropertiesFile, TestSpec};
 use super::{yaml, GenericTest, ModelFile, SeedFile, SourceFile, SourceTable, TestedNode};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic, Diagnostics};
@@ -43,6 +44,10 @@ pub struct Found {
     pub sources: Vec<SourceTable>,
     /// Generic tests, in declaration order.
     pub generic_tests: Vec<GenericTest>,
+    /// Dashboards, in declaration order.
+    pub dashboards: Vec<Dashboard>,
+    /// Properties files, sorted by path.
+    pub property_files: Vec<SourceFile>,
 }
 
 /// Walks the project and builds [`Found`].
@@ -77,6 +82,7 @@ pub fn discover(
                     config,
                     description: None,
                     columns: Vec::new(),
+                    patch_path: None,
                 });
             } else {
                 property_files.push(SourceFile { path: rel, text });
@@ -139,6 +145,8 @@ pub fn discover(
     }
     found.models.retain(|m| m.config.enabled);
     found.seeds.retain(|s| s.config.enabled);
+    check_dashboards(&property_files, &found, diags);
+    found.property_files = property_files;
     found
 }
 
@@ -262,6 +270,12 @@ fn apply_properties(pf: &SourceFile, found: &mut Found, diags: &mut Diagnostics)
             return;
         }
     };
+    found
+        .dashboards
+        .extend(props.dashboards.into_iter().map(|mut d| {
+            d.defined_in = pf.path.clone();
+            d
+        }));
     let model_names: Vec<String> = found.models.iter().map(|m| m.name.clone()).collect();
     for (i, p) in props.models.iter().enumerate() {
         let Some(model) = found.models.iter_mut().find(|m| m.name == p.name) else {
@@ -271,6 +285,7 @@ fn apply_properties(pf: &SourceFile, found: &mut Found, diags: &mut Diagnostics)
         apply_node_config(pf, p, &mut model.config, diags);
         model.description = p.description.clone();
         model.columns = p.columns.clone();
+        model.patch_path = Some(pf.path.clone());
         collect_tests(
             pf,
             p,
@@ -325,6 +340,44 @@ fn apply_properties(pf: &SourceFile, found: &mut Found, diags: &mut Diagnostics)
                 &mut found.generic_tests,
                 diags,
             );
+        }
+    }
+}
+
+/// Dashboards are checked once every model's columns are known.
+fn check_dashboards(property_files: &[SourceFile], found: &Found, diags: &mut Diagnostics) {
+    let models: Vec<KnownModel> = found
+        .models
+        .iter()
+        .map(|m| KnownModel {
+            name: &m.name,
+            columns: &m.columns,
+        })
+        .chain(found.seeds.iter().map(|s| KnownModel {
+            name: &s.name,
+            columns: &s.columns,
+        }))
+        .collect();
+    for pf in property_files {
+        let mine: Vec<Dashboard> = found
+            .dashboards
+            .iter()
+            .filter(|d| d.defined_in == pf.path)
+            .cloned()
+            .collect();
+        dashboards::validate(&mine, &pf.path, &pf.text, &models, diags);
+    }
+    let mut names = HashSet::new();
+    for d in &found.dashboards {
+        if !names.insert(&d.name) {
+            diags.push(Diagnostic::new(
+                Code::DuplicateName,
+                format!(
+                    "dashboard `{}` is declared in more than one file ({})",
+                    d.name,
+                    d.defined_in.display()
+                ),
+            ));
         }
     }
 }

@@ -3,6 +3,7 @@
 //! data, validated once so later stages never re-check the raw files.
 
 pub mod config;
+pub mod dashboards;
 pub mod discovery;
 pub mod profiles;
 pub mod project_file;
@@ -61,6 +62,8 @@ pub struct ModelFile {
     pub description: Option<String>,
     /// Column docs from a properties file.
     pub columns: Vec<ColumnProperties>,
+    /// The properties file that describes it (dbt's `patch_path`), if any.
+    pub patch_path: Option<PathBuf>,
 }
 
 /// A CSV seed.
@@ -158,6 +161,11 @@ pub struct Project {
     pub sources: Vec<SourceTable>,
     /// Generic tests from properties files.
     pub generic_tests: Vec<GenericTest>,
+    /// Dashboards for `lake serve`.
+    pub dashboards: Vec<dashboards::Dashboard>,
+    /// Every properties file, sorted by path: later stages point their
+    /// diagnostics into them (a contract's column lacking a `data_type`).
+    pub property_files: Vec<SourceFile>,
     /// SQL before any node.
     pub on_run_start: Vec<String>,
     /// SQL after all nodes.
@@ -278,6 +286,8 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         singular_tests: found.singular_tests,
         sources: found.sources,
         generic_tests: found.generic_tests,
+        dashboards: found.dashboards,
+        property_files: found.property_files,
         on_run_start: raw.on_run_start.to_vec(),
         on_run_end: raw.on_run_end.to_vec(),
         schedules,

@@ -17,18 +17,52 @@ use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 
 /// A credential: usable by the warehouse edge, invisible to logs and artifacts.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    origin: SecretOrigin,
+}
+
+/// Where a credential came from: what `lake debug --print-attach` names in
+/// its place, so a reader can supply it without lake ever printing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretOrigin {
+    /// The whole value is `{{ env_var('NAME') }}`.
+    EnvVar(String),
+    /// Written in profiles.yml (at least in part) under this key.
+    Profile(String),
+    /// Given some other way (a hook argument).
+    Other,
+}
 
 impl Secret {
     /// Wraps a credential read from somewhere other than profiles.yml (a
     /// hook argument), so it gets the same protection.
     pub fn new(value: String) -> Secret {
-        Secret(value)
+        Secret {
+            value,
+            origin: SecretOrigin::Other,
+        }
     }
 
     /// The real value, for building a connection string at the edge only.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+
+    /// Where the value came from.
+    pub fn origin(&self) -> &SecretOrigin {
+        &self.origin
+    }
+
+    /// What stands in for the value in statements shown to a person:
+    /// `${NAME}` for an environment variable (what `envsubst` and Python's
+    /// `os.path.expandvars` replace), else a note saying where it is written.
+    pub fn placeholder(&self) -> String {
+        match &self.origin {
+            SecretOrigin::EnvVar(name) => format!("${{{name}}}"),
+            SecretOrigin::Profile(key) => format!("<{key} from profiles.yml>"),
+            SecretOrigin::Other => "<secret>".to_string(),
+        }
     }
 }
 
@@ -256,6 +290,22 @@ impl Target {
         }
     }
 
+    /// Every credential the target holds: what must be redacted from any
+    /// text lake shows, and replaced in statements it prints.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        let mut v = Vec::new();
+        if let Catalog::Postgres {
+            password: Some(p), ..
+        } = &self.catalog
+        {
+            v.push(p);
+        }
+        if let Some(s3) = &self.s3 {
+            v.extend(s3.key_id.iter().chain(s3.secret.iter()));
+        }
+        v
+    }
+
     /// `duckdb` or `postgres`, as `target.type` exposes in Jinja.
     pub fn catalog_type(&self) -> &'static str {
         match self.catalog {
@@ -378,6 +428,14 @@ pub fn resolve_target(
             }
         })
     };
+    let secret = |key: &[&str], s: &Scalar| {
+        let value = text(key, s)?;
+        let origin = match sole_env_var(&s.raw()) {
+            Some(name) => SecretOrigin::EnvVar(name),
+            None => SecretOrigin::Profile(key.join(".")),
+        };
+        Ok::<_, Diagnostic>(Secret { value, origin })
+    };
     if let Some(kind) = &t.kind {
         if kind != "ducklake" {
             return Err(fail(&["type"], format!("unsupported target type `{kind}`"))
@@ -422,7 +480,7 @@ pub fn resolve_target(
                 user: text(&["catalog", "user"], user)?,
                 password: password
                     .as_ref()
-                    .map(|p| text(&["catalog", "password"], p).map(Secret))
+                    .map(|p| secret(&["catalog", "password"], p))
                     .transpose()?,
                 metadata_schema: metadata_schema
                     .as_ref()
@@ -456,8 +514,16 @@ pub fn resolve_target(
                 region: opt("region", &s.region)?.unwrap_or_else(|| "us-east-1".into()),
                 url_style: opt("url_style", &s.url_style)?.unwrap_or_else(|| "vhost".into()),
                 use_ssl,
-                key_id: opt("key_id", &s.key_id)?.map(Secret),
-                secret: opt("secret", &s.secret)?.map(Secret),
+                key_id: s
+                    .key_id
+                    .as_ref()
+                    .map(|v| secret(&["s3", "key_id"], v))
+                    .transpose()?,
+                secret: s
+                    .secret
+                    .as_ref()
+                    .map(|v| secret(&["s3", "secret"], v))
+                    .transpose()?,
             })
         }
     };
@@ -532,9 +598,50 @@ pub fn interpolate(raw: &str) -> Result<String, (String, Option<String>)> {
     })
 }
 
+/// The variable a profile value is read from, when the value is exactly
+/// one `{{ env_var('NAME') }}` (a default or not): the template is rendered
+/// once more with `env_var` answering a marker, so the value itself is never
+/// looked at. Anything else (literal text, two variables) is `None`.
+fn sole_env_var(raw: &str) -> Option<String> {
+    use std::sync::{Arc, Mutex};
+    if !raw.contains("{{") {
+        return None;
+    }
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let seen = names.clone();
+    env.add_function(
+        "env_var",
+        move |name: String, _default: Option<String>| -> Result<String, minijinja::Error> {
+            let marker = format!("\u{1}{name}\u{1}");
+            seen.lock().unwrap_or_else(|e| e.into_inner()).push(name);
+            Ok(marker)
+        },
+    );
+    let rendered = env.render_str(raw, ()).ok()?;
+    let names = names.lock().unwrap_or_else(|e| e.into_inner());
+    match names.as_slice() {
+        [name] if rendered == format!("\u{1}{name}\u{1}") => Some(name.clone()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::default_landing;
+    use super::{default_landing, sole_env_var};
+
+    #[test]
+    fn a_secret_names_its_variable_only_when_it_is_all_of_the_value() {
+        let one = sole_env_var("{{ env_var('PG_PASSWORD') }}");
+        assert_eq!(one.as_deref(), Some("PG_PASSWORD"));
+        let with_default = sole_env_var("{{ env_var(\"PW\", 'dev') }}");
+        assert_eq!(with_default.as_deref(), Some("PW"));
+        // Literal text beside the variable is written in the file.
+        assert_eq!(sole_env_var("x{{ env_var('PW') }}"), None);
+        assert_eq!(sole_env_var("{{ env_var('A') }}{{ env_var('B') }}"), None);
+        assert_eq!(sole_env_var("plain"), None);
+    }
 
     #[test]
     fn landed_files_wait_beside_the_data_path_not_inside_it() {

@@ -20,6 +20,9 @@ pub struct PropertiesFile {
     /// Source declarations.
     #[serde(default)]
     pub sources: Vec<SourceProperties>,
+    /// Dashboards `lake serve` shows.
+    #[serde(default)]
+    pub dashboards: Vec<super::dashboards::Dashboard>,
 }
 
 /// Properties of one model or seed.

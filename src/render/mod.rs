@@ -5,6 +5,7 @@
 //! order, so results are deterministic.
 
 mod compiled;
+mod contract;
 mod diagnose;
 mod ephemeral;
 mod functions;
@@ -161,6 +162,15 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
             render_hooks(&mut config.pre_hook);
             render_hooks(&mut config.post_hook);
         }
+        let contract = match contract::resolve(project, m, &config) {
+            Ok(c) => c,
+            Err(problems) => {
+                for d in problems {
+                    diags.push(d);
+                }
+                continue;
+            }
+        };
         let mut fqn = m.folders.clone();
         fqn.push(m.name.clone());
         nodes.push(Node {
@@ -177,11 +187,15 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
             description: m.description.clone(),
             columns: m.columns.clone(),
             attached_node: None,
+            contract,
         });
     }
     inline_ephemerals(&mut nodes, &model_sql, &model_refs);
 
     for s in &project.seeds {
+        if let Some(d) = contract::refuse_on_seed(&s.name, &s.config, &s.path) {
+            diags.push(d);
+        }
         let mut fqn = s.folders.clone();
         fqn.push(s.name.clone());
         nodes.push(Node {
@@ -198,6 +212,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
             description: s.description.clone(),
             columns: s.columns.clone(),
             attached_node: None,
+            contract: None,
         });
     }
     for src in &project.sources {
@@ -218,6 +233,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
             description: src.description.clone(),
             columns: src.columns.clone(),
             attached_node: None,
+            contract: None,
         });
     }
 
@@ -258,6 +274,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
                     depends_on: deps,
                     description: None,
                     columns: Vec::new(),
+                    contract: None,
                 });
             }
             Err(e) => diags.push(diagnose::diagnose(
@@ -343,6 +360,7 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
             description: None,
             columns: Vec::new(),
             attached_node: Some(attached_id),
+            contract: None,
         });
     }
     diags.into_result(nodes)

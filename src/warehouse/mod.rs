@@ -5,17 +5,21 @@
 //! deals in SQL text and plain results.
 //!
 //! Credentials appear only in the statements built here; every error that
-//! leaves this module has them replaced by `****`.
+//! leaves this module has them replaced by `****`. The statements that open
+//! the lake are built once, by [`OpenScript`]: lake runs them with the real
+//! credentials, and `lake debug --print-attach` prints the same statements
+//! with placeholders, so any DuckDB client can open the lake as lake does.
 
 pub mod extensions;
+pub mod replica;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use duckdb::{Config, Connection};
 
 use crate::lock::{self, Access, CatalogBusy, CatalogHolder, Deadline, WaitError};
-use crate::project::profiles::{Catalog, Target};
+use crate::project::profiles::{Catalog, Secret, Target};
 
 /// DuckDB's version, fixed by the crate pin; extension binaries must match.
 pub const DUCKDB_VERSION: &str = "1.5.5";
@@ -139,27 +143,230 @@ pub struct Rows {
 pub struct LimitedRows {
     /// The rows fetched.
     pub rows: Rows,
+    /// What kind of value each column holds, in column order: the text of
+    /// a number is written as a number in JSON, of anything else as a string.
+    pub kinds: Vec<ValueKind>,
     /// Whether rows were left unfetched past the limit.
     pub more: bool,
 }
 
-/// The lake opened for reading (`lake query`, `lake show`): an embedded
-/// catalog is attached read-only, so readers share it with each other, and
-/// it is released as soon as the one session it gives is dropped, before
-/// anything is printed: a reader paging its rows in `less` must not hold
-/// up the hourly run.
+/// What kind of value a column holds, as far as a typed output (JSON)
+/// needs to know: values are already text, this says how to write them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Integers, decimals, floats: their text is a number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+    /// Everything else (strings, dates and timestamps, lists, structs).
+    Text,
+}
+
+/// The lake opened for reading (`lake query`, `lake show`): the catalog is
+/// attached read-only, so readers share an embedded one with each other,
+/// and it is released as soon as the one session it gives is dropped,
+/// before anything is printed: a reader paging its rows in `less` must not
+/// hold up the hourly run.
 pub struct Reader(Warehouse);
 
 impl Reader {
-    /// The reader's one connection; the lake closes when it is dropped.
+    /// The reader's one connection, with the lake as its default catalog
+    /// (`select * from mart.x` works, as in a notebook that ran `USE lake`);
+    /// the lake closes when it is dropped.
     pub fn session(self) -> Result<Session, WarehouseError> {
-        self.0.session()
+        let session = self.0.session()?;
+        // `USE` holds per connection, so it is set on the one handed out.
+        session.execute_batch(&use_sql(self.0.database()))?;
+        Ok(session)
     }
 
     /// Name the lake is attached as.
     pub fn database(&self) -> &str {
         self.0.database()
     }
+}
+
+/// How the statements that open the lake carry credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// The real values: lake's own connection.
+    Real,
+    /// [`Secret::placeholder`] in place of every value: statements shown to
+    /// a person (`lake debug --print-attach`), which must never hold one.
+    Placeholders,
+}
+
+impl Credentials {
+    fn value(self, secret: &Secret) -> String {
+        match self {
+            Credentials::Real => secret.expose().to_string(),
+            Credentials::Placeholders => secret.placeholder(),
+        }
+    }
+}
+
+/// The statements that open a target's lake in a fresh DuckDB, in the order
+/// they run. Built here once: [`Warehouse`] runs them (adding only the
+/// fallbacks for missing extensions and the embedded catalog's lock
+/// handling), and `lake debug --print-attach` prints them for any DuckDB
+/// client, so the two cannot drift apart.
+#[derive(Debug, Clone)]
+pub struct OpenScript {
+    /// Where DuckDB looks for extension binaries (lake provisions them there).
+    pub extension_dir: PathBuf,
+    /// Extensions the target needs, in load order.
+    pub extensions: Vec<&'static str>,
+    /// `CREATE SECRET` for the S3 data path, if the target has S3 settings.
+    pub s3_secret: Option<String>,
+    /// `CREATE SECRET` for the PostgreSQL catalog, if the catalog is one.
+    pub catalog_secret: Option<String>,
+    /// The `ATTACH` of the DuckLake catalog.
+    pub attach: String,
+    /// `USE <database>`: what makes the lake a reader's default catalog.
+    pub use_lake: String,
+}
+
+/// Name of the S3 secret lake creates.
+const S3_SECRET: &str = "lake_s3";
+/// Name of the PostgreSQL-catalog secret lake creates.
+const CATALOG_SECRET: &str = "lake_catalog";
+
+impl OpenScript {
+    /// The statements a reader runs: the catalog attached read-only, then
+    /// `USE` it. With [`Credentials::Placeholders`], what `lake debug
+    /// --print-attach` prints.
+    pub fn for_reader(target: &Target, credentials: Credentials) -> OpenScript {
+        OpenScript::new(target, Access::Read, credentials)
+    }
+
+    fn new(target: &Target, access: Access, credentials: Credentials) -> OpenScript {
+        let mut extensions = vec!["parquet", "json", "ducklake"];
+        if matches!(target.catalog, Catalog::Postgres { .. }) {
+            extensions.push("postgres_scanner");
+        }
+        if target.data_path.starts_with("s3://") || target.s3.is_some() {
+            extensions.push("httpfs");
+        }
+        OpenScript {
+            extension_dir: extensions::extension_dir(target.extension_directory.as_deref()),
+            extensions,
+            s3_secret: s3_secret_sql(target, credentials),
+            catalog_secret: catalog_secret_sql(target, credentials),
+            attach: attach_sql(target, access),
+            use_lake: use_sql(&target.database),
+        }
+    }
+
+    /// Every statement, in order, as a DuckDB client runs them.
+    pub fn statements(&self) -> Vec<String> {
+        let mut v = vec![set_extension_directory_sql(&self.extension_dir)];
+        v.extend(self.extensions.iter().map(|name| load_sql(name)));
+        v.extend(self.s3_secret.iter().cloned());
+        v.extend(self.catalog_secret.iter().cloned());
+        v.push(self.attach.clone());
+        v.push(self.use_lake.clone());
+        v
+    }
+}
+
+fn set_extension_directory_sql(dir: &Path) -> String {
+    format!(
+        "SET extension_directory = '{}'",
+        sql_str(&dir.display().to_string())
+    )
+}
+
+fn load_sql(extension: &str) -> String {
+    format!("LOAD {extension}")
+}
+
+fn use_sql(database: &str) -> String {
+    format!("USE {}", crate::nodes::quote(database))
+}
+
+/// The S3 secret; with no scope it covers every `s3://` path, which is what
+/// the data path and the landing path need.
+fn s3_secret_sql(target: &Target, credentials: Credentials) -> Option<String> {
+    let s3 = target.s3.as_ref()?;
+    let mut parts = vec![
+        "TYPE s3".to_string(),
+        format!("REGION '{}'", sql_str(&s3.region)),
+    ];
+    if let Some(k) = &s3.key_id {
+        parts.push(format!("KEY_ID '{}'", sql_str(&credentials.value(k))));
+    }
+    if let Some(s) = &s3.secret {
+        parts.push(format!("SECRET '{}'", sql_str(&credentials.value(s))));
+    }
+    if let Some(e) = &s3.endpoint {
+        parts.push(format!("ENDPOINT '{}'", sql_str(e)));
+    }
+    parts.push(format!("URL_STYLE '{}'", sql_str(&s3.url_style)));
+    parts.push(format!("USE_SSL {}", s3.use_ssl));
+    Some(format!(
+        "CREATE OR REPLACE SECRET {S3_SECRET} ({})",
+        parts.join(", ")
+    ))
+}
+
+/// The PostgreSQL catalog's connection as a secret, so the password sits in
+/// one plain SQL string rather than inside a connection string inside one.
+fn catalog_secret_sql(target: &Target, credentials: Credentials) -> Option<String> {
+    let Catalog::Postgres {
+        host,
+        port,
+        database,
+        user,
+        password,
+        ..
+    } = &target.catalog
+    else {
+        return None;
+    };
+    let mut parts = vec![
+        "TYPE postgres".to_string(),
+        format!("HOST '{}'", sql_str(host)),
+        format!("PORT {port}"),
+        format!("DATABASE '{}'", sql_str(database)),
+        format!("USER '{}'", sql_str(user)),
+    ];
+    if let Some(p) = password {
+        parts.push(format!("PASSWORD '{}'", sql_str(&credentials.value(p))));
+    }
+    Some(format!(
+        "CREATE OR REPLACE SECRET {CATALOG_SECRET} ({})",
+        parts.join(", ")
+    ))
+}
+
+/// The `ATTACH`; it holds no credential (a PostgreSQL catalog's are in
+/// [`catalog_secret_sql`]).
+fn attach_sql(target: &Target, access: Access) -> String {
+    let location = match &target.catalog {
+        Catalog::Duckdb { path } => format!("ducklake:{}", path.display()),
+        Catalog::Postgres { .. } => "ducklake:postgres:".to_string(),
+    };
+    let mut options = vec![format!("DATA_PATH '{}'", sql_str(&target.data_path))];
+    if let Catalog::Postgres {
+        metadata_schema, ..
+    } = &target.catalog
+    {
+        if let Some(s) = metadata_schema {
+            options.push(format!("METADATA_SCHEMA '{}'", sql_str(s)));
+        }
+        options.push(format!("META_SECRET {CATALOG_SECRET}"));
+    }
+    if access == Access::Read {
+        // DuckDB then takes a shared lock on an embedded catalog, and
+        // nothing a reader types can change the lake.
+        options.push("READ_ONLY".to_string());
+    }
+    format!(
+        "ATTACH IF NOT EXISTS '{}' AS {} ({})",
+        sql_str(&location),
+        crate::nodes::quote(&target.database),
+        options.join(", ")
+    )
 }
 
 impl Warehouse {
@@ -207,9 +414,21 @@ impl Warehouse {
         let mut wh = Warehouse::start(target)?;
         wh.create_secrets(target)?;
         let Catalog::Duckdb { path } = &target.catalog else {
-            // A PostgreSQL catalog has no file lock: readers and runs share it.
-            wh.attach(target, Access::Write)?;
-            return Ok(wh);
+            // A PostgreSQL catalog has no file lock: readers and runs share
+            // it, readers attached read-only. A catalog that does not exist
+            // yet cannot be: the first reader creates it, as on a file.
+            return match wh.attach(target, access) {
+                Ok(()) => Ok(wh),
+                // Anything else (a wrong password) is the attach's error.
+                Err(e) if access == Access::Read => match wh.postgres_catalog_exists(target) {
+                    Ok(false) => {
+                        wh.attach(target, Access::Write)?;
+                        Ok(wh)
+                    }
+                    _ => Err(e.into()),
+                },
+                Err(e) => Err(e.into()),
+            };
         };
         let mut told = false;
         let mut tell_once = |holder: &CatalogHolder, left| {
@@ -253,27 +472,18 @@ impl Warehouse {
             notes: Vec::new(),
         };
         wh.interrupter.register(&wh.conn);
-        let dir = extensions::extension_dir(target.extension_directory.as_deref());
-        wh.exec(&format!(
-            "SET extension_directory = '{}'",
-            sql_str(&dir.display().to_string())
-        ))?;
-        let mut needed = vec!["parquet", "json", "ducklake"];
-        if matches!(target.catalog, Catalog::Postgres { .. }) {
-            needed.push("postgres_scanner");
-        }
-        if target.data_path.starts_with("s3://") || target.s3.is_some() {
-            needed.push("httpfs");
-        }
-        for name in needed {
-            wh.ensure_extension(name, &dir)?;
+        // Only the extension part is used here: secrets come later.
+        let script = OpenScript::new(target, Access::Write, Credentials::Placeholders);
+        wh.exec(&set_extension_directory_sql(&script.extension_dir))?;
+        for name in &script.extensions {
+            wh.ensure_extension(name, &script.extension_dir)?;
         }
         Ok(wh)
     }
 
     /// Makes `name` loadable and loads it (see the module docs for the order).
     fn ensure_extension(&mut self, name: &str, dir: &Path) -> Result<(), WarehouseError> {
-        if self.exec(&format!("LOAD {name}")).is_ok() {
+        if self.exec(&load_sql(name)).is_ok() {
             return Ok(());
         }
         if self.exec(&format!("INSTALL {name}; LOAD {name}")).is_ok() {
@@ -331,6 +541,30 @@ impl Warehouse {
             })
     }
 
+    /// Whether the PostgreSQL catalog holds a DuckLake yet (its metadata
+    /// table in the metadata schema), asked through the catalog's secret.
+    fn postgres_catalog_exists(&self, target: &Target) -> Result<bool, WarehouseError> {
+        let Catalog::Postgres {
+            metadata_schema, ..
+        } = &target.catalog
+        else {
+            return Ok(true);
+        };
+        self.exec(&format!(
+            "ATTACH '' AS __lake_pg_probe (TYPE postgres, SECRET {CATALOG_SECRET}, READ_ONLY)"
+        ))?;
+        let found = self.conn.query_row(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = '__lake_pg_probe' \
+             AND schema_name = ? AND table_name = 'ducklake_metadata'",
+            [metadata_schema.as_deref().unwrap_or("public")],
+            |r| r.get::<_, i64>(0),
+        );
+        let detached = self.exec("DETACH __lake_pg_probe");
+        let found = found.map_err(|e| self.error(e))?;
+        detached?;
+        Ok(found > 0)
+    }
+
     /// `lake debug`: can we list the data path (S3 credentials, bucket)?
     pub fn check_data_path(&mut self, target: &Target) -> Result<(), WarehouseError> {
         if !target.data_path.contains("://") {
@@ -355,84 +589,46 @@ impl Warehouse {
     }
 
     fn create_secrets(&mut self, target: &Target) -> Result<(), WarehouseError> {
-        if let Some(s3) = &target.s3 {
-            let mut parts = vec![
-                "TYPE s3".to_string(),
-                format!("REGION '{}'", sql_str(&s3.region)),
-            ];
-            if let Some(k) = &s3.key_id {
-                parts.push(format!("KEY_ID '{}'", sql_str(k.expose())));
-            }
-            if let Some(s) = &s3.secret {
-                parts.push(format!("SECRET '{}'", sql_str(s.expose())));
-            }
-            if let Some(e) = &s3.endpoint {
-                parts.push(format!("ENDPOINT '{}'", sql_str(e)));
-            }
-            parts.push(format!("URL_STYLE '{}'", sql_str(&s3.url_style)));
-            parts.push(format!("USE_SSL {}", s3.use_ssl));
-            self.exec(&format!(
-                "CREATE OR REPLACE SECRET lake_s3 ({})",
-                parts.join(", ")
-            ))
-            .map_err(|e| {
+        let script = OpenScript::new(target, Access::Write, Credentials::Real);
+        if let Some(sql) = &script.s3_secret {
+            self.exec(sql).map_err(|e| {
                 WarehouseError::new(format!("cannot create the S3 secret: {}", e.message))
+            })?;
+        }
+        if let Some(sql) = &script.catalog_secret {
+            self.exec(sql).map_err(|e| {
+                WarehouseError::new(format!(
+                    "cannot create the PostgreSQL catalog's secret: {}",
+                    e.message
+                ))
             })?;
         }
         Ok(())
     }
 
     fn attach(&mut self, target: &Target, access: Access) -> Result<(), WarehouseError> {
-        let (location, what) = match &target.catalog {
+        let what = match &target.catalog {
             Catalog::Duckdb { path } => {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| {
                         WarehouseError::new(format!("cannot create {}: {e}", parent.display()))
                     })?;
                 }
-                (
-                    format!("ducklake:{}", path.display()),
-                    format!("DuckDB-file catalog {}", path.display()),
-                )
+                format!("DuckDB-file catalog {}", path.display())
             }
             Catalog::Postgres {
                 host,
                 port,
                 database,
-                user,
-                password,
                 ..
-            } => {
-                let dsn = postgres_dsn(database, host, *port, user, password.as_ref(), None);
-                (
-                    format!("ducklake:postgres:{dsn}"),
-                    format!("PostgreSQL catalog {database} on {host}:{port}"),
-                )
-            }
+            } => format!("PostgreSQL catalog {database} on {host}:{port}"),
         };
         if !target.data_path.contains("://") {
             std::fs::create_dir_all(&target.data_path).map_err(|e| {
                 WarehouseError::new(format!("cannot create data path {}: {e}", target.data_path))
             })?;
         }
-        let mut options = vec![format!("DATA_PATH '{}'", sql_str(&target.data_path))];
-        if let Catalog::Postgres {
-            metadata_schema: Some(s),
-            ..
-        } = &target.catalog
-        {
-            options.push(format!("METADATA_SCHEMA '{}'", sql_str(s)));
-        }
-        if access == Access::Read {
-            // DuckDB then takes a shared lock on an embedded catalog.
-            options.push("READ_ONLY".to_string());
-        }
-        let sql = format!(
-            "ATTACH IF NOT EXISTS '{}' AS {} ({})",
-            sql_str(&location),
-            crate::nodes::quote(&target.database),
-            options.join(", ")
-        );
+        let sql = attach_sql(target, access);
         // Another process holding an embedded catalog is found by probing
         // its lock (see `open_with`), not by reading this message.
         self.exec(&sql).map_err(|e| {
@@ -548,12 +744,16 @@ impl Session {
             }
             e => self.error(e),
         })?;
-        let columns: Vec<String> = {
+        let (columns, kinds): (Vec<String>, Vec<ValueKind>) = {
             // Only the schema: this iterator panics on a failed fetch,
             // `step` below reports it.
             let stream = stmt.stream_arrow([]).map_err(|e| self.error(e))?;
             let schema = stream.get_schema();
-            schema.fields().iter().map(|f| f.name().clone()).collect()
+            schema
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), value_kind(f.data_type())))
+                .unzip()
         };
         // Close to DuckDB's own text for timestamps; NULL inside lists too;
         // a value that cannot be shown says why instead of failing `to_string`.
@@ -591,6 +791,7 @@ impl Session {
         }
         Ok(LimitedRows {
             rows: Rows { columns, rows },
+            kinds,
             more,
         })
     }
@@ -652,8 +853,33 @@ impl Session {
         }
     }
 
+    /// `(name, type)` of every row of a `DESCRIBE <query>` statement, run as
+    /// written: DuckDB binds the query without running it. Unlike
+    /// [`columns`](Self::columns), any failure (a missing table the query
+    /// reads, a typo) is returned as DuckDB reported it.
+    pub fn describe(&self, describe_sql: &str) -> Result<Vec<(String, String)>, WarehouseError> {
+        let mut stmt = self.conn.prepare(describe_sql).map_err(|e| self.error(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.error(e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            let text = |i| row.get::<_, String>(i).map_err(|e| self.error(e));
+            out.push((text(0)?, text(1)?));
+        }
+        Ok(out)
+    }
+
     fn error(&self, e: duckdb::Error) -> WarehouseError {
         WarehouseError::new(redact(&e.to_string(), &self.secrets))
+    }
+}
+
+/// What a column of this Arrow type holds, for typed output.
+fn value_kind(data_type: &duckdb::arrow::datatypes::DataType) -> ValueKind {
+    use duckdb::arrow::datatypes::DataType;
+    match data_type {
+        DataType::Boolean => ValueKind::Boolean,
+        t if t.is_numeric() => ValueKind::Number,
+        _ => ValueKind::Text,
     }
 }
 
@@ -692,24 +918,16 @@ fn libpq_quote(value: &str) -> String {
 /// Every secret value a target holds, for redaction.
 fn secrets_of(target: &Target) -> Vec<String> {
     let mut v = Vec::new();
-    if let Catalog::Postgres {
-        password: Some(p), ..
-    } = &target.catalog
-    {
-        // Also as it appears inside the connection string and the SQL.
-        let quoted = libpq_quote(p.expose());
+    for secret in target.secrets() {
+        let value = secret.expose();
+        // Also as it appears inside a connection string (`lake debug`'s
+        // check) and inside a SQL string (`CREATE SECRET`).
+        let quoted = libpq_quote(value);
         let inner = quoted[1..quoted.len() - 1].to_string();
         v.push(sql_str(&inner));
         v.push(inner);
-        v.push(p.expose().to_string());
-    }
-    if let Some(s3) = &target.s3 {
-        v.extend(
-            s3.key_id
-                .iter()
-                .chain(s3.secret.iter())
-                .map(|s| s.expose().to_string()),
-        );
+        v.push(sql_str(value));
+        v.push(value.to_string());
     }
     v.retain(|s| !s.is_empty());
     // Longest first, so a longer variant is not half-replaced by a shorter one.
@@ -743,5 +961,52 @@ mod tests {
             redact("password=pw1 KEY_ID key", &s),
             "password=**** KEY_ID ****"
         );
+    }
+
+    /// A production target whose secrets are hostile to SQL quoting.
+    fn prod_target() -> Target {
+        use crate::project::profiles::S3;
+        let mut t = Target::embedded(Path::new("/p"));
+        t.catalog = Catalog::Postgres {
+            host: "db".into(),
+            port: 5432,
+            database: "cat".into(),
+            user: "lake".into(),
+            password: Some(Secret::new("pw'one".into())),
+            metadata_schema: Some("meta".into()),
+        };
+        t.data_path = "s3://bucket/lake/".into();
+        t.s3 = Some(S3 {
+            endpoint: Some("s3:9000".into()),
+            region: "us-east-1".into(),
+            url_style: "path".into(),
+            use_ssl: false,
+            key_id: Some(Secret::new("key-id-7".into())),
+            secret: Some(Secret::new("s3-secret-8".into())),
+        });
+        t
+    }
+
+    /// `lake debug --print-attach` prints these statements: no secret may
+    /// be in them, in any quoting; lake's own carry them, quoted.
+    #[test]
+    fn placeholder_statements_hold_no_secret_and_real_ones_quote_them() {
+        let t = prod_target();
+        let shown = OpenScript::for_reader(&t, Credentials::Placeholders)
+            .statements()
+            .join(";\n");
+        for secret in secrets_of(&t) {
+            assert!(!shown.contains(&secret), "`{secret}` printed:\n{shown}");
+        }
+        assert!(shown.contains("PASSWORD '<secret>'"), "{shown}");
+        let real = OpenScript::for_reader(&t, Credentials::Real).statements();
+        assert!(real.iter().any(|s| s.contains("PASSWORD 'pw''one'")));
+        // Everything but the secret values is the same statement.
+        let redacted: Vec<String> = real.iter().map(|s| redact(s, &secrets_of(&t))).collect();
+        let placeholders = OpenScript::for_reader(&t, Credentials::Placeholders).statements();
+        assert_eq!(redacted.len(), placeholders.len());
+        for (r, p) in redacted.iter().zip(&placeholders) {
+            assert_eq!(r.replace("****", "<secret>"), *p);
+        }
     }
 }

@@ -245,6 +245,16 @@ impl Lakehouse {
             .collect();
         assert_eq!(self.raw_counts(), want, "raw row counts");
         for (mart, sql) in MARTS.iter().zip(REFERENCE_MARTS) {
+            let names = |rows: Vec<Vec<String>>| -> Vec<String> {
+                rows.into_iter().map(|r| r[0].clone()).collect()
+            };
+            assert_eq!(
+                names(self.p.rows(&format!(
+                    "select column_name from (describe lake.mart.{mart})"
+                ))),
+                names(reference.rows(&format!("select column_name from (describe {sql})"))),
+                "columns of mart {mart}"
+            );
             let got = self
                 .p
                 .rows(&format!("select * from lake.mart.{mart} order by all"));
@@ -269,19 +279,28 @@ impl Lakehouse {
 }
 
 /// The marts, computed a second way: straight over the JSONL, with a
-/// correlated count for purchases instead of window numbering, and a CASE
-/// instead of the page-kind seed.
+/// correlated count for purchases instead of window numbering, and the
+/// original system's SQL where lake differs in style (its `like
+/// '/product_%'`, `strpos` and a CASE instead of the page-kind seed).
+/// Names and order are the dashboard's contract; `date_part` is the hour,
+/// `date_trunc('hour', ts)`.
 pub const REFERENCE_MARTS: [&str; 7] = [
-    "select hour(ts) as date_part, sum(n) as sm from pur group by all",
-    "select utm_source, hour(ts), sum(n) from pur join sess using (s) group by all",
-    "select utm_campaign, utm_medium, hour(ts), sum(n) from pur join sess using (s) group by all",
-    "select substr(p, 10), count(*) from pv where starts_with(p, '/product_') group by all",
-    "select case when starts_with(p, '/product_') then 'add product' when p = '/home' then 'go home' \
+    "select date_trunc('hour', ts) as date_part, sum(n) as cnt from pur group by 1",
+    "select utm_source, date_trunc('hour', ts) as date_part, sum(n) as sm \
+     from pur join sess using (s) group by 1, 2",
+    "select utm_campaign, utm_medium, date_trunc('hour', ts) as date_part, sum(n) as sm \
+     from pur join sess using (s) group by 1, 2, 3",
+    "select substring(p, strpos(p, '_') + 1) as product, count(*) as cnt \
+     from pv where p like '/product_%' group by 1",
+    "select case when p like '/product_%' then 'add product' when p = '/home' then 'go home' \
        when p = '/payment' then 'payment cart' when p = '/cart' then 'go cart' \
-       when p = '/confirmation' then 'confirmation payment' end, \
-     hour(ts), os_name, device_type, br, count(*) from pv join dev using (s) group by all",
-    "select os_name, device_type, utm_source, count(distinct user_custom_id) from dev join sess using (s) group by all",
-    "select device_type, utm_source, os_name, sum(n) from pur join dev using (s) join sess using (s) group by all",
+       when p = '/confirmation' then 'confirmation payment' end as event, \
+     date_trunc('hour', ts) as date_part, os_name, device_type, br as browser_name, count(*) as cnt \
+     from pv join dev using (s) group by 1, 2, 3, 4, 5",
+    "select os_name, device_type, utm_source, count(distinct user_custom_id) as users \
+     from dev join sess using (s) group by 1, 2, 3",
+    "select device_type, utm_source, os_name, sum(n) as products \
+     from pur join dev using (s) join sess using (s) group by 1, 2, 3",
 ];
 
 pub struct Reference {

@@ -2,6 +2,8 @@
 //! `lake` binary on it, and read what it printed and wrote.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod http;
 pub mod lakehouse;
 pub mod s3;
 
