@@ -121,6 +121,38 @@ pub fn write_run_results(
     let path = project.target_dir.join("run_results.json");
     let text =
         serde_json::to_string_pretty(&doc).map_err(|e| Diagnostic::new(Code::Io, e.to_string()))?;
-    std::fs::write(&path, text + "\n").map_err(|e| io(&path, e))?;
+    std::fs::write(&path, text.clone() + "\n").map_err(|e| io(&path, e))?;
+    keep_in_history(&project.target_dir, started_at, &text);
     Ok(path)
+}
+
+/// How many runs `target/runs/` keeps for `lake serve`'s runs page.
+pub const RUNS_KEPT: usize = 50;
+
+/// Copies the results to `target/runs/<started>.json` and drops the oldest
+/// beyond [`RUNS_KEPT`]. History is a convenience: failing to keep it never
+/// fails the run.
+fn keep_in_history(target_dir: &Path, started_at: &str, text: &str) {
+    let dir = target_dir.join("runs");
+    let name: String = started_at
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    if std::fs::create_dir_all(&dir).is_err()
+        || std::fs::write(dir.join(format!("{name}.json")), text).is_err()
+    {
+        return;
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let excess = files.len().saturating_sub(RUNS_KEPT);
+    for old in &files[..excess] {
+        let _ = std::fs::remove_file(old);
+    }
 }

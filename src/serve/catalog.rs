@@ -236,46 +236,118 @@ pub struct RunEntry {
     pub message: Option<String>,
 }
 
-/// The runs page: the last run, node by node.
+/// One run in the list of recent runs.
 #[derive(Serialize)]
-pub struct RunsPage {
+pub struct RunSummary {
     /// When it started.
     pub started_at: String,
-    /// How long it took.
-    pub elapsed: f64,
     /// The command line.
     pub args: String,
-    /// Node results in run order.
+    /// How long it took, seconds.
+    pub elapsed: f64,
+    /// Nodes that succeeded or passed.
+    pub ok: usize,
+    /// Nodes that failed (errors and failing tests).
+    pub failed: usize,
+    /// Nodes skipped.
+    pub skipped: usize,
+    /// Link to its detail.
+    pub href: String,
+}
+
+/// The runs page: recent runs, and one of them node by node.
+#[derive(Serialize)]
+pub struct RunsPage {
+    /// Newest first.
+    pub runs: Vec<RunSummary>,
+    /// The run shown in detail.
+    pub shown: RunSummary,
+    /// Its node results, in run order.
     pub entries: Vec<RunEntry>,
-    /// Hook results (extract, cleanup): name, status, message.
+    /// Its hook results (extract, cleanup): name, status, summary.
     pub hooks: Vec<(String, String, String)>,
 }
 
-/// Reads target/run_results.json (none yet: no runs).
-pub fn runs_page(site: &Site) -> Option<RunsPage> {
-    let doc = read_run_results(site)?;
+/// How many recent runs the page lists.
+const RUNS_LISTED: usize = 20;
+
+/// Reads `target/runs/*.json` (newest first; else `target/run_results.json`)
+/// and details run number `pick` (0: the newest). None: no run yet.
+pub fn runs_page(site: &Site, pick: usize) -> Option<RunsPage> {
+    let docs = recent_runs(site);
+    let summaries: Vec<RunSummary> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| summary(d, i))
+        .collect();
+    let i = pick.min(docs.len().checked_sub(1)?);
+    let doc = &docs[i];
     let text = |v: &Json| v.as_str().unwrap_or_default().to_string();
     Some(RunsPage {
-        started_at: text(&doc["metadata"]["generated_at"]),
-        elapsed: doc["elapsed_time"].as_f64().unwrap_or_default(),
-        args: doc["args"]
-            .as_array()
-            .map(|a| a.iter().map(text).collect::<Vec<_>>().join(" "))
-            .unwrap_or_default(),
-        entries: entries(&doc),
+        shown: summary(doc, i),
+        runs: summaries,
+        entries: entries(doc),
         hooks: doc["hooks"]
             .as_array()
             .into_iter()
             .flatten()
             .map(|h| {
-                let message = h["message"]
-                    .as_str()
-                    .or_else(|| h["summary"].as_str())
-                    .unwrap_or_default();
-                (text(&h["name"]), text(&h["status"]), message.to_string())
+                let name = format!("{} {}", text(&h["when"]), text(&h["hook"]));
+                (name, text(&h["status"]), text(&h["message"]))
             })
             .collect(),
     })
+}
+
+fn summary(doc: &Json, index: usize) -> RunSummary {
+    let all = entries(doc);
+    let count = |names: &[&str]| {
+        all.iter()
+            .filter(|e| names.contains(&e.status.as_str()))
+            .count()
+    };
+    RunSummary {
+        started_at: doc["metadata"]["generated_at"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        args: doc["args"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default(),
+        elapsed: doc["elapsed_time"].as_f64().unwrap_or_default(),
+        ok: count(&["success", "pass"]),
+        failed: count(&["error", "fail"]),
+        skipped: count(&["skipped"]),
+        href: format!("/runs?run={index}"),
+    }
+}
+
+/// The recent runs, newest first.
+fn recent_runs(site: &Site) -> Vec<Json> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(site.target_dir.join("runs"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let docs: Vec<Json> = files
+        .iter()
+        .rev()
+        .take(RUNS_LISTED)
+        .filter_map(|p| serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok())
+        .collect();
+    if docs.is_empty() {
+        return read_run_results(site).into_iter().collect();
+    }
+    docs
 }
 
 fn read_run_results(site: &Site) -> Option<Json> {

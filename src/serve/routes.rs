@@ -147,9 +147,17 @@ async fn model(State(site): State<Arc<Site>>, Path(name): Path<String>) -> Respo
     .await
 }
 
-async fn runs(State(site): State<Arc<Site>>) -> Response {
+async fn runs(State(site): State<Arc<Site>>, RawQuery(query): RawQuery) -> Response {
     blocking(site, move |site| {
-        let p = runs_page(site);
+        let pick = match form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == "run")
+        {
+            None => 0,
+            Some((_, v)) => v.parse().map_err(|_| {
+                PageError::BadRequest(format!("`run={v}` is not a run number (0 is the newest)"))
+            })?,
+        };
+        let p = runs_page(site, pick);
         Ok(Html(render(
             site,
             "runs.html",
