@@ -385,6 +385,7 @@ fn check_chart(f: &Findings, page: &Page, marts: &Marts, chart: &Chart, view: &V
         });
         return;
     };
+    eprintln!("{here}: the mart implies {want}");
     match chart.kind {
         "kpi" => {
             let (raw, shown): (Option<String>, String) = page.eval(&format!(
@@ -565,6 +566,7 @@ fn filters_through_the_form(f: &Findings, page: &Page, server: &Server, marts: &
 struct LineageExpectation {
     all: BTreeSet<String>,
     mart_plus: BTreeSet<String>,
+    stage_plus: BTreeSet<String>,
     ancestors: BTreeSet<String>,
     /// Models and seeds: the nodes that have a model page.
     with_pages: BTreeSet<String>,
@@ -595,6 +597,7 @@ impl LineageExpectation {
         LineageExpectation {
             all: ls(&nodes, ""),
             mart_plus: ls(&nodes, "mart+"),
+            stage_plus: ls(&nodes, "stage+"),
             ancestors,
             with_pages: ls(&["model", "seed"], ""),
         }
@@ -621,8 +624,11 @@ fn lineage_to_a_model_page(
     let with_pages = &want.with_pages;
     for (query, want) in [
         ("", &want.all),
-        // `+` as typed in an address bar, and percent-encoded.
+        // `+` as typed in an address bar (the selector's `+`, as in the
+        // contract's `?select=mart+`), and percent-encoded. `stage+` tells
+        // the two readings apart: stage has children, mart has none.
         ("?select=mart+", &want.mart_plus),
+        ("?select=stage+", &want.stage_plus),
         ("?select=%2Btop_performing_products", &want.ancestors),
     ] {
         let at = format!("/lineage{query}");

@@ -131,7 +131,10 @@ fn a_model_that_breaks_its_contract_fails_and_leaves_the_lake_as_it_was(lake: La
         out.stdout
     );
     // numbers was rebuilt; nothing of the three broken models was.
-    assert_eq!(p.rows("select id, n from lake.stage.numbers"), [["7", "70"]]);
+    assert_eq!(
+        p.rows("select id, n from lake.stage.numbers"),
+        [["7", "70"]]
+    );
     assert_eq!(p.rows("select * from lake.mart.report"), report);
     assert_eq!(
         p.rows("select column_name, column_type from (describe lake.mart.report)"),

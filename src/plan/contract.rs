@@ -165,10 +165,10 @@ pub fn compare(contract: &Contract, returned: &[(String, String)]) -> Vec<Differ
 /// where the contract is declared, and how to fix it.
 pub fn violation(node: &Node, contract: &Contract, differences: &[Difference]) -> String {
     let shown = crate::diagnostic::display_path(&contract.declared_in);
-    let model = node
-        .relation
-        .as_ref()
-        .map_or_else(|| node.name.clone(), |r| format!("{}.{}", r.schema, r.identifier));
+    let model = node.relation.as_ref().map_or_else(
+        || node.name.clone(),
+        |r| format!("{}.{}", r.schema, r.identifier),
+    );
     let mut lines = vec![format!("contract of {model} ({shown}) is not met:")];
     lines.extend(differences.iter().map(|d| format!("  {d}")));
     lines.push(match contract.line {
@@ -462,7 +462,12 @@ mod tests {
     fn order_is_compared_among_shared_columns_only() {
         let c = contract(&[("a", "int"), ("b", "int"), ("c", "int")]);
         // `x` pushes b and c one place on: not a move.
-        let r = cols(&[("a", "INTEGER"), ("x", "INTEGER"), ("b", "INTEGER"), ("c", "INTEGER")]);
+        let r = cols(&[
+            ("a", "INTEGER"),
+            ("x", "INTEGER"),
+            ("b", "INTEGER"),
+            ("c", "INTEGER"),
+        ]);
         assert_eq!(compare(&c, &r).len(), 1);
         let r = cols(&[("b", "INTEGER"), ("a", "INTEGER"), ("c", "INTEGER")]);
         let lines: Vec<String> = compare(&c, &r).iter().map(ToString::to_string).collect();

@@ -81,7 +81,11 @@ fn parse_date(key: &str, value: &str) -> Result<Option<Date>, String> {
     if value.is_empty() {
         return Ok(None);
     }
-    value.parse::<Date>().map(Some).map_err(|_| {
+    // jiff also reads `2024-05-01T12:00` as a date, dropping the time: a
+    // range is whole days, so anything but a bare day is refused.
+    let bare_day = value.len() == 10 && !value.contains('T');
+    let parsed = value.parse::<Date>().ok().filter(|_| bare_day);
+    parsed.map(Some).ok_or_else(|| {
         format!("`{key}={value}` is not a date; write it as YYYY-MM-DD, e.g. {key}=2024-05-01")
     })
 }
@@ -122,6 +126,8 @@ mod tests {
         );
         let e = Filters::parse("from=2024-13-01", &allowed()).unwrap_err();
         assert!(e.starts_with("`from=2024-13-01` is not a date"), "{e}");
+        let e = Filters::parse("to=2024-05-01T12:00", &allowed()).unwrap_err();
+        assert!(e.starts_with("`to=2024-05-01T12:00` is not a date"), "{e}");
         let e = Filters::parse("from=2024-05-03&to=2024-05-01", &allowed()).unwrap_err();
         assert!(e.contains("backwards"), "{e}");
     }

@@ -66,8 +66,14 @@ fn failure(site: &Site, e: PageError) -> Response {
 }
 
 async fn home(State(site): State<Arc<Site>>) -> Response {
-    match site.dashboards.first() {
-        Some(d) => Redirect::to(&format!("/dashboards/{}", d.name)).into_response(),
+    let first = site
+        .dashboards
+        .iter()
+        .find_map(|d| Some((d, d.tabs.first()?)));
+    match first {
+        Some((d, tab)) => {
+            Redirect::to(&format!("/dashboards/{}/{}", d.name, tab.name)).into_response()
+        }
         None => Redirect::to("/lineage").into_response(),
     }
 }
@@ -115,7 +121,10 @@ async fn dashboard(
 
 async fn lineage(State(site): State<Arc<Site>>, RawQuery(query): RawQuery) -> Response {
     blocking(site, move |site| {
-        let select = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        // A selector's `+` is a graph operator, not a form-encoded space:
+        // `?select=stage+` means `stage+`, as typed.
+        let query = query.unwrap_or_default().replace('+', "%2B");
+        let select = form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == "select")
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
