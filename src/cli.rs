@@ -150,7 +150,7 @@ pub enum Command {
     /// Build the selected models on the lake, in dependency order, in parallel.
     #[command(
         after_help = "Examples:\n  lake run\n  lake run --select mart+ --threads 4\n  lake run --select config.materialized:incremental --full-refresh\n  lake run --exclude tag:slow --fail-fast\n  lake run --schedule hourly --wait 600\n\nOne run at a time per lake: a second run waits --wait seconds for the first (and, on an embedded lake,
-for readers such as `lake query` or a notebook), then exits 75.\nWrites target/run_results.json and the SQL that ran under target/run/.\nExit codes: 0 all built, 1 a node or hook failed or was skipped, 75 lake busy, 130 interrupted."
+for readers such as `lake query`, `lake serve` or a notebook: at least 15 s), then exits 75.\nWrites target/run_results.json and the SQL that ran under target/run/.\nExit codes: 0 all built, 1 a node or hook failed or was skipped, 75 lake busy, 130 interrupted."
     )]
     Run {
         /// What to run.
