@@ -68,6 +68,7 @@ pub fn lineage_page(site: &Site, select: &str) -> Result<LineagePage, PageError>
 fn page_of(n: &Node) -> String {
     match n.kind {
         NodeKind::Model | NodeKind::Seed => format!("/models/{}", n.name),
+        NodeKind::Source => format!("/lineage?select=source:{}%2B", n.name),
         _ => format!("/lineage?select={}", n.name),
     }
 }
