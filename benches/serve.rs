@@ -13,7 +13,9 @@
 //! `Connection: close`, a new connection each, timed from `connect`). The
 //! pages are self-contained (CSS inline, charts as server-rendered SVG), so
 //! the full body is the full render. The warm-up request is reported too
-//! ("first request"): it fills the per-snapshot caches.
+//! ("first request"): it fills the per-snapshot caches. Each table ends with
+//! the share of the cores other processes used while it was timed, so a
+//! result says whether the machine was quiet.
 //!
 //! Run: `cargo bench --bench serve` (both lakes), `-- sample` or `-- 24h` for
 //! one, a number for the 24-hour lake's sessions per hour (`-- 24h 2700`).
@@ -366,11 +368,71 @@ enum Source {
     Generated { hours: usize, sessions: usize },
 }
 
-/// The load average, to say whether the machine was quiet.
+/// The load average, as the kernel reports it.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
+}
+
+/// Busy CPU time of the whole machine (all cores, steal included), in clock ticks.
+fn machine_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cpu = stat.lines().next().unwrap_or_default();
+    // user nice system idle iowait irq softirq steal ...
+    let f: Vec<u64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| f.get(i)).sum()
+}
+
+/// User plus system CPU time of one process, in clock ticks.
+fn process_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)
+}
+
+/// How busy the machine was with other work while the pages were timed: the
+/// load average still counts this benchmark's own `lake run` for a minute
+/// after it, so it cannot say that alone.
+struct Quiet {
+    start: Instant,
+    machine: u64,
+    ours: u64,
+    serve_pid: u32,
+}
+
+impl Quiet {
+    fn start(serve_pid: u32) -> Quiet {
+        Quiet {
+            start: Instant::now(),
+            machine: machine_ticks(),
+            ours: process_ticks(serve_pid) + process_ticks(std::process::id()),
+            serve_pid,
+        }
+    }
+
+    /// Share of all cores (0-100%) busy with processes other than the server
+    /// and this benchmark since `start`.
+    fn others_percent(&self) -> f64 {
+        // SAFETY: sysconf only reads a constant of the system.
+        let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let ours = process_ticks(self.serve_pid) + process_ticks(std::process::id());
+        let others = machine_ticks()
+            .saturating_sub(self.machine)
+            .saturating_sub(ours.saturating_sub(self.ours));
+        let capacity = self.start.elapsed().as_secs_f64() * tick * cores;
+        100.0 * others as f64 / capacity.max(1.0)
+    }
 }
 
 fn measure(label: &str, source: Source) {
@@ -407,15 +469,15 @@ fn measure(label: &str, source: Source) {
     );
     println!();
     println!(
-        "`lake serve` up and serving the first tab {:.0} ms after start; load average before timing: {}.",
+        "`lake serve` up and serving the first tab {:.0} ms after start.",
         ready.as_secs_f64() * 1000.0,
-        load_average()
     );
     println!();
     println!(
         "| page | charts | size (KB) | first request (ms) | TTFB median (ms) | TTFB p95 (ms) | full median (ms) | full p95 (ms) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let quiet = Quiet::start(server.child.id());
     for page in &pages {
         let warm = get(server.port, page).expect("warm-up request");
         assert_eq!(
@@ -444,7 +506,12 @@ fn measure(label: &str, source: Source) {
         );
     }
     println!();
-    println!("Load average after timing: {}.", load_average());
+    println!(
+        "While timing, other processes kept {:.0}% of the {} cores busy (load average {}).",
+        quiet.others_percent(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_average()
+    );
     drop(server);
     if std::env::var_os("LAKE_BENCH_KEEP").is_some() {
         eprintln!("kept the {label} project at {}", dir.keep().display());
