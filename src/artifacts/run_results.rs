@@ -129,6 +129,20 @@ pub fn write_run_results(
 /// How many runs `target/runs/` keeps for `lake serve`'s runs page.
 pub const RUNS_KEPT: usize = 50;
 
+/// The kept results of past runs (`target/runs/*.json`), oldest first: the
+/// file names are start times, so name order is time order.
+pub fn run_history(target_dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(target_dir.join("runs"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Copies the results to `target/runs/<started>.json` and drops the oldest
 /// beyond [`RUNS_KEPT`]. History is a convenience: failing to keep it never
 /// fails the run.
@@ -143,14 +157,7 @@ fn keep_in_history(target_dir: &Path, started_at: &str, text: &str) {
     {
         return;
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
+    let files = run_history(target_dir);
     let excess = files.len().saturating_sub(RUNS_KEPT);
     for old in &files[..excess] {
         let _ = std::fs::remove_file(old);

@@ -331,14 +331,7 @@ fn summary(doc: &Json, index: usize) -> RunSummary {
 
 /// The recent runs, newest first.
 fn recent_runs(site: &Site) -> Vec<Json> {
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(site.target_dir.join("runs"))
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
+    let files = crate::artifacts::run_history(&site.target_dir);
     let docs: Vec<Json> = files
         .iter()
         .rev()
