@@ -8,11 +8,14 @@
 //! `dbt_profiles/profiles.yml` are written beside `project.yml`, so dbt-core can compile
 //! the same folder for side-by-side numbers (`LAKE_BENCH_KEEP=1` keeps it).
 
+#[path = "../tests/util/command.rs"]
+mod command;
 #[path = "support/mod.rs"]
 mod support;
 
+use command::lake_command;
+
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 struct Measure {
@@ -25,9 +28,8 @@ struct Measure {
 #[allow(clippy::zombie_processes)]
 fn run(dir: &Path, args: &[&str]) -> Measure {
     let start = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_lake"))
+    let child = lake_command(dir)
         .args(args)
-        .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::inherit())
         .spawn()

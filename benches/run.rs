@@ -17,11 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-fn extension_dir() -> PathBuf {
-    std::env::var_os("LAKE_EXTENSION_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".lake/extensions"))
-}
+#[path = "../tests/util/command.rs"]
+mod command;
+
+use command::{extension_dir, lake_command};
 
 /// Runs a command in `dir`, returning wall seconds; panics on failure.
 fn timed(dir: &Path, cmd: &mut Command) -> f64 {
@@ -40,9 +39,7 @@ fn timed(dir: &Path, cmd: &mut Command) -> f64 {
 fn lake_run(dir: &Path, threads: usize) -> (f64, f64) {
     let wall = timed(
         dir,
-        Command::new(env!("CARGO_BIN_EXE_lake"))
-            .args(["run", "--threads", &threads.to_string()])
-            .env("LAKE_EXTENSION_DIR", extension_dir()),
+        lake_command(dir).args(["run", "--threads", &threads.to_string()]),
     );
     let results: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),

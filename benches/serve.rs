@@ -23,8 +23,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -36,19 +36,12 @@ const TABS: [&str; 5] = ["events", "products", "conversions", "campaigns", "user
 /// How long the server may take to print its address and serve a first page.
 const STARTUP: Duration = Duration::from_secs(120);
 
-fn extension_dir() -> PathBuf {
-    std::env::var_os("LAKE_EXTENSION_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".lake/extensions"))
-}
+#[path = "../tests/util/command.rs"]
+mod command;
+#[path = "../tests/util/rows.rs"]
+mod rows;
 
-fn lake(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lake"));
-    cmd.current_dir(dir)
-        .env("LAKE_EXTENSION_DIR", extension_dir())
-        .env("NO_COLOR", "1");
-    cmd
-}
+use command::{extension_dir, lake_command as lake};
 
 /// Runs `lake args` in `dir`, returning wall seconds; panics on failure.
 fn lake_ok(dir: &Path, args: &[&str]) -> f64 {
@@ -83,32 +76,10 @@ fn copy_from_repo(to: &Path, rel: &str) {
 /// every value as text.
 fn lake_rows(dir: &Path, sql: &str) -> Vec<Vec<String>> {
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
-    conn.execute_batch(&format!(
-        "SET autoinstall_known_extensions = false; SET extension_directory = '{ext}'; LOAD ducklake; \
-         ATTACH 'ducklake:{root}/.lake/catalog.ducklake' AS lake (DATA_PATH '{root}/.lake/data/', READ_ONLY); \
-         USE lake",
-        ext = extension_dir().display(),
-        root = dir.display()
-    ))
-    .expect("attach the lake");
-    let mut stmt = conn
-        .prepare(&format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql})"))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut rows = stmt.query([]).expect("query");
-    let n = rows.as_ref().unwrap().column_count();
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().expect("row") {
-        out.push(
-            (0..n)
-                .map(|i| {
-                    r.get::<_, Option<String>>(i)
-                        .unwrap()
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect(),
-        );
-    }
-    out
+    let attach = rows::attach_embedded_sql(&extension_dir(), dir, true);
+    conn.execute_batch(&format!("{attach} USE lake"))
+        .expect("attach the lake");
+    rows::text_rows(&conn, sql)
 }
 
 /// What was loaded: hours, page views (raw browser events), hourly event rows in

@@ -3,12 +3,8 @@
 //! them: 0 success, 1 the project has errors, 2 the command line is wrong.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::commands;
-use crate::logging;
 
 /// Exit code: everything succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -372,13 +368,6 @@ pub enum DagFormat {
     Dot,
     /// Mermaid flowchart.
     Mermaid,
-}
-
-/// Parses the command line, runs the command, maps the outcome to an exit code.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    logging::init(cli.global.verbose, cli.global.log_format);
-    ExitCode::from(commands::run(cli))
 }
 
 /// `lake quarantine` subcommands.

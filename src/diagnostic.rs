@@ -48,8 +48,6 @@ pub enum Code {
     Io,
     /// DuckDB, an extension, or the catalog failed.
     Warehouse,
-    /// `--schedule` names no schedule of project.yml.
-    UnknownSchedule,
     /// Another run holds the lake's run lock.
     Locked,
     /// A schedule hook (SQL, extract, cleanup) failed.
@@ -76,20 +74,17 @@ impl Code {
             Code::Profile => "L040",
             Code::Io => "L050",
             Code::Warehouse => "L060",
-            Code::UnknownSchedule => "L031",
             Code::Locked => "L061",
             Code::Hook => "L062",
         }
     }
 }
 
-/// Where in a file a problem is: a byte range when known, else a line/column.
+/// Where in a file a problem is: a byte range when known, else a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Span {
     /// Byte offsets into the file's text.
     Bytes(Range<usize>),
-    /// One-based line and column.
-    LineCol(usize, usize),
     /// One-based line only.
     Line(usize),
 }
@@ -328,15 +323,6 @@ pub fn did_you_mean<'a>(
 fn byte_range(source: &str, span: &Span) -> Range<usize> {
     match span {
         Span::Bytes(r) => r.start.min(source.len())..r.end.min(source.len()),
-        Span::LineCol(line, col) => {
-            let start = line_start(source, *line) + col.saturating_sub(1);
-            let start = start.min(source.len());
-            let end = source[start..]
-                .find(|c: char| c.is_whitespace() || c == ':')
-                .map(|e| start + e.max(1))
-                .unwrap_or(source.len());
-            start..end
-        }
         Span::Line(line) => {
             let start = line_start(source, *line);
             let end = source[start..]
@@ -358,13 +344,4 @@ fn line_start(source: &str, line: usize) -> usize {
         .nth(line - 2)
         .map(|(i, _)| i + 1)
         .unwrap_or(source.len())
-}
-
-/// One-based line and column of a byte offset.
-pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = &source[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
-    (line, col)
 }

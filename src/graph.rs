@@ -11,7 +11,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 
 use crate::diagnostic::{display_path, Code, Diagnostic, Diagnostics};
-use crate::nodes::Node;
+use crate::nodes::{Node, NodeKind};
 
 /// The checked graph. `nodes` are in topological order (parents first,
 /// ties broken by unique id), and node indices follow that order.
@@ -52,31 +52,7 @@ pub fn build_dag(nodes: Vec<Node>) -> Result<Dag, Diagnostics> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    // Kahn's algorithm with a min-heap on unique id: a stable order.
-    let mut indegree: Vec<usize> = (0..nodes.len())
-        .map(|i| {
-            graph
-                .neighbors_directed(NodeIndex::new(i), Direction::Incoming)
-                .count()
-        })
-        .collect();
-    let mut heap: BinaryHeap<Reverse<(&str, usize)>> = indegree
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| **d == 0)
-        .map(|(i, _)| Reverse((nodes[i].unique_id.as_str(), i)))
-        .collect();
-    let mut order = Vec::with_capacity(nodes.len());
-    while let Some(Reverse((_, i))) = heap.pop() {
-        order.push(i);
-        for c in graph.neighbors_directed(NodeIndex::new(i), Direction::Outgoing) {
-            let c = c.index();
-            indegree[c] -= 1;
-            if indegree[c] == 0 {
-                heap.push(Reverse((nodes[c].unique_id.as_str(), c)));
-            }
-        }
-    }
+    let order = stable_order(&nodes, &graph);
     // Reorder in place and renumber the edges: no second copy of the nodes
     // and no second round of id lookups. pos[old] = new position.
     let mut pos = vec![0usize; order.len()];
@@ -107,6 +83,36 @@ pub fn build_dag(nodes: Vec<Node>) -> Result<Dag, Diagnostics> {
         graph,
         index,
     })
+}
+
+/// A topological order with ties broken by unique id (Kahn's algorithm
+/// with a min-heap), so every run and snapshot sees the same order.
+fn stable_order(nodes: &[Node], graph: &DiGraph<(), ()>) -> Vec<usize> {
+    let mut indegree: Vec<usize> = (0..nodes.len())
+        .map(|i| {
+            graph
+                .neighbors_directed(NodeIndex::new(i), Direction::Incoming)
+                .count()
+        })
+        .collect();
+    let mut heap: BinaryHeap<Reverse<(&str, usize)>> = indegree
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d == 0)
+        .map(|(i, _)| Reverse((nodes[i].unique_id.as_str(), i)))
+        .collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(Reverse((_, i))) = heap.pop() {
+        order.push(i);
+        for c in graph.neighbors_directed(NodeIndex::new(i), Direction::Outgoing) {
+            let c = c.index();
+            indegree[c] -= 1;
+            if indegree[c] == 0 {
+                heap.push(Reverse((nodes[c].unique_id.as_str(), c)));
+            }
+        }
+    }
+    order
 }
 
 /// Moves `items[i]` to `items[dest[i]]` for every i, by swapping along cycles.
@@ -228,31 +234,97 @@ impl Dag {
         seen
     }
 
-    /// Groups nodes into layers that can run in parallel: each node sits one
-    /// layer after its deepest parent.
-    pub fn topo_layers(&self) -> Vec<Vec<usize>> {
-        let mut depth = vec![0usize; self.nodes.len()];
-        let mut layers: Vec<Vec<usize>> = Vec::new();
-        for i in 0..self.nodes.len() {
-            let d = self
-                .parents(i)
+    /// The tests that gate each node in `lake build`: a node also waits
+    /// for the tests of its parents, so a failing test skips what depends
+    /// on the tested node. A test with several parents (relationships)
+    /// belongs to the one built last, as in dbt: nodes are in run order, so
+    /// the test's parents all come before whatever waits on it, and no
+    /// node waits on its own test.
+    pub fn test_gates(&self) -> TestGates {
+        let owned = (0..self.nodes.len())
+            .map(|i| {
+                self.children(i)
+                    .into_iter()
+                    .filter(|&c| self.nodes[c].kind == NodeKind::Test)
+                    .filter(|&c| self.parents(c).into_iter().max() == Some(i))
+                    .collect()
+            })
+            .collect();
+        TestGates { owned }
+    }
+}
+
+/// Build-mode edges from tests to the nodes downstream of what they test
+/// (see [`Dag::test_gates`]).
+#[derive(Debug)]
+pub struct TestGates {
+    /// The tests each node owns, by position.
+    owned: Vec<Vec<usize>>,
+}
+
+impl TestGates {
+    /// What node `i` waits for in `lake build`: its parents, and (unless it
+    /// is a test itself) the tests those parents own.
+    pub fn parents(&self, dag: &Dag, i: usize) -> Vec<usize> {
+        let mut p = dag.parents(i);
+        if dag.nodes[i].kind != NodeKind::Test {
+            let gates: Vec<usize> = p
                 .iter()
-                .map(|&p| depth[p] + 1)
-                .max()
-                .unwrap_or(0);
-            depth[i] = d;
-            if layers.len() <= d {
-                layers.resize_with(d + 1, Vec::new);
-            }
-            layers[d].push(i);
+                .flat_map(|&q| self.owned[q].iter().copied())
+                .collect();
+            p.extend(gates);
         }
-        layers
+        p
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::permute_in_place;
+    use super::{build_dag, permute_in_place};
+    use crate::nodes::{Node, NodeKind};
+
+    fn node(kind: NodeKind, name: &str, depends_on: &[&str]) -> Node {
+        Node {
+            unique_id: format!("{kind:?}.{name}").to_lowercase(),
+            name: name.to_string(),
+            kind,
+            path: format!("{name}.sql").into(),
+            fqn: vec![name.to_string()],
+            relation: None,
+            config: Default::default(),
+            compiled_sql: None,
+            checksum: None,
+            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+            description: None,
+            columns: Vec::new(),
+            attached_node: None,
+            contract: None,
+        }
+    }
+
+    #[test]
+    fn build_waits_for_the_tests_of_parents_and_a_shared_test_belongs_to_the_last_parent() {
+        let dag = build_dag(vec![
+            node(NodeKind::Model, "a", &[]),
+            node(NodeKind::Model, "b", &["model.a"]),
+            node(NodeKind::Model, "c", &["model.b"]),
+            node(NodeKind::Test, "t", &["model.a"]),
+            node(NodeKind::Test, "rel", &["model.a", "model.b"]),
+        ])
+        .unwrap();
+        let at = |id: &str| dag.position(id).unwrap();
+        let gates = dag.test_gates();
+        let names = |v: Vec<usize>| -> Vec<String> {
+            let mut n: Vec<String> = v.into_iter().map(|i| dag.nodes[i].name.clone()).collect();
+            n.sort();
+            n
+        };
+        // b waits for a and a's own test; the shared test is b's, so c waits on it.
+        assert_eq!(names(gates.parents(&dag, at("model.b"))), ["a", "t"]);
+        assert_eq!(names(gates.parents(&dag, at("model.c"))), ["b", "rel"]);
+        // A test waits only for what it reads: no test waits on a test.
+        assert_eq!(names(gates.parents(&dag, at("test.rel"))), ["a", "b"]);
+    }
 
     #[test]
     fn permutes_every_item_to_its_destination() {

@@ -34,5 +34,6 @@ pub mod project;
 pub mod render;
 pub mod select;
 pub mod serve;
+pub mod sql;
 pub mod storage;
 pub mod warehouse;

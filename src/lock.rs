@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::project::profiles::Catalog;
+use crate::project::profiles::{Catalog, Secret};
 use crate::project::Target;
 
 /// The `--wait` help every "lake busy" diagnostic ends with.
@@ -107,36 +107,7 @@ const POLL: Duration = Duration::from_millis(250);
 /// waits for the embedded catalog within what is left).
 pub fn acquire(target: &Target, deadline: &Deadline) -> Result<RunLock, LockError> {
     match &target.catalog {
-        Catalog::Duckdb { path } => {
-            let lock_path = path.with_extension("lock");
-            if let Some(dir) = lock_path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| LockError::Failed(format!("{}: {e}", dir.display())))?;
-            }
-            let file = File::options()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)
-                .map_err(|e| LockError::Failed(format!("{}: {e}", lock_path.display())))?;
-            loop {
-                match file.try_lock() {
-                    Ok(()) => return Ok(RunLock::File(file)),
-                    Err(std::fs::TryLockError::WouldBlock) if !deadline.passed() => {
-                        std::thread::sleep(POLL)
-                    }
-                    Err(std::fs::TryLockError::WouldBlock) => {
-                        return Err(LockError::Busy {
-                            what: lock_path.display().to_string(),
-                            waited: deadline.waited(),
-                        })
-                    }
-                    Err(std::fs::TryLockError::Error(e)) => {
-                        return Err(LockError::Failed(format!("{}: {e}", lock_path.display())))
-                    }
-                }
-            }
-        }
+        Catalog::Duckdb { path } => lock_file(&path.with_extension("lock"), deadline),
         Catalog::Postgres {
             host,
             port,
@@ -145,44 +116,98 @@ pub fn acquire(target: &Target, deadline: &Deadline) -> Result<RunLock, LockErro
             password,
             metadata_schema,
         } => {
-            let mut config = postgres::Config::new();
-            config
-                .host(host)
-                .port(*port)
-                .dbname(database)
-                .user(user)
-                .application_name("lake run lock")
-                .connect_timeout(Duration::from_secs(10));
-            if let Some(p) = password {
-                config.password(p.expose());
-            }
-            let mut client = config.connect(postgres::NoTls).map_err(|e| {
-                // The driver's message never carries the password.
-                LockError::Failed(format!(
-                    "cannot connect to PostgreSQL {host}:{port}/{database} for the run lock: {}",
-                    pg_error(&e)
-                ))
-            })?;
+            let client = connect_for_lock(host, *port, database, user, password.as_ref())?;
             let scope = metadata_schema.as_deref().unwrap_or("public");
-            let key = lock_key(database, scope);
-            loop {
-                let row = client
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-                    .map_err(|e| LockError::Failed(format!("advisory lock: {}", pg_error(&e))))?;
-                if row.get::<_, bool>(0) {
-                    return Ok(RunLock::Postgres(Box::new(client)));
-                }
-                if deadline.passed() {
-                    return Err(LockError::Busy {
-                        what: format!(
-                            "PostgreSQL advisory lock {key} (catalog {database}, schema {scope})"
-                        ),
-                        waited: deadline.waited(),
-                    });
-                }
-                std::thread::sleep(POLL);
-            }
+            advisory_lock(client, database, scope, deadline)
         }
+    }
+}
+
+/// An OS lock on `lock_path` (created if missing), polled until `deadline`.
+fn lock_file(lock_path: &Path, deadline: &Deadline) -> Result<RunLock, LockError> {
+    let failed = |e: &dyn std::fmt::Display, what: &Path| {
+        LockError::Failed(format!("{}: {e}", what.display()))
+    };
+    if let Some(dir) = lock_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| failed(&e, dir))?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path)
+        .map_err(|e| failed(&e, lock_path))?;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(RunLock::File(file)),
+            Err(std::fs::TryLockError::WouldBlock) if !deadline.passed() => {
+                std::thread::sleep(POLL)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LockError::Busy {
+                    what: lock_path.display().to_string(),
+                    waited: deadline.waited(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(failed(&e, lock_path)),
+        }
+    }
+}
+
+/// A connection of its own to the catalog's PostgreSQL: the advisory lock
+/// lives as long as this session.
+fn connect_for_lock(
+    host: &str,
+    port: u16,
+    database: &str,
+    user: &str,
+    password: Option<&Secret>,
+) -> Result<postgres::Client, LockError> {
+    let mut config = postgres::Config::new();
+    config
+        .host(host)
+        .port(port)
+        .dbname(database)
+        .user(user)
+        .application_name("lake run lock")
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(p) = password {
+        config.password(p.expose());
+    }
+    config.connect(postgres::NoTls).map_err(|e| {
+        // The driver's message never carries the password.
+        LockError::Failed(format!(
+            "cannot connect to PostgreSQL {host}:{port}/{database} for the run lock: {}",
+            pg_error(&e)
+        ))
+    })
+}
+
+/// The session-level advisory lock of catalog `database`/`scope`, polled
+/// until `deadline`; held as long as the returned client lives.
+fn advisory_lock(
+    mut client: postgres::Client,
+    database: &str,
+    scope: &str,
+    deadline: &Deadline,
+) -> Result<RunLock, LockError> {
+    let key = lock_key(database, scope);
+    loop {
+        let row = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .map_err(|e| LockError::Failed(format!("advisory lock: {}", pg_error(&e))))?;
+        if row.get::<_, bool>(0) {
+            return Ok(RunLock::Postgres(Box::new(client)));
+        }
+        if deadline.passed() {
+            return Err(LockError::Busy {
+                what: format!(
+                    "PostgreSQL advisory lock {key} (catalog {database}, schema {scope})"
+                ),
+                waited: deadline.waited(),
+            });
+        }
+        std::thread::sleep(POLL);
     }
 }
 

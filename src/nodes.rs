@@ -58,21 +58,10 @@ impl fmt::Display for Relation {
     }
 }
 
-/// Quotes an identifier only when DuckDB would need it, keeping SQL readable.
-pub fn quote(ident: &str) -> String {
-    let plain = ident
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && ident
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        ident.to_string()
-    } else {
-        format!("\"{}\"", ident.replace('"', "\"\""))
-    }
-}
+/// Quotes an identifier only when DuckDB would need it; the rule lives in
+/// [`crate::sql::identifier`], re-exported here for the many callers that
+/// quote relation parts.
+pub use crate::sql::identifier as quote;
 
 /// One node of the project graph.
 #[derive(Debug, Clone, Serialize)]
@@ -136,4 +125,16 @@ impl Node {
     pub fn materialized(&self) -> Materialization {
         self.config.materialized
     }
+}
+
+/// What `landed_file()` renders to in a `load` model; the loader (plan::load)
+/// replaces it with each landed file's URL. Shared here so render and plan
+/// agree on it without importing each other.
+pub const LANDED_FILE_MARKER: &str = "__lake_landed_file__";
+
+/// The table function `landed_file()` stands for in a `load` model: every
+/// JSON line of one landed file. Types are inferred from the whole file and
+/// then cast by the model's select list.
+pub fn landed_file_sql() -> String {
+    format!("read_json('{LANDED_FILE_MARKER}', format = 'newline_delimited', sample_size = -1)")
 }

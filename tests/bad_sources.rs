@@ -53,20 +53,23 @@ fn good_bytes(h: &Lakehouse, hour: u32, dim: &str) -> Vec<u8> {
     std::fs::read(h.refs.path().join("zips").join(key(hour, dim))).unwrap()
 }
 
-/// The problems the extract hook reported, source location replaced by
-/// `[source]`, sorted.
+/// The problems the extract hook reported, sorted.
 fn extract_problems(h: &Lakehouse) -> Vec<String> {
     let results = h.p.run_results();
     let mut problems: Vec<String> = results["hooks"][0]["problems"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| p.as_str().unwrap().replace(&h.source_url(), "[source]"))
-                .collect()
-        })
+        .map(|a| a.iter().map(|p| p.as_str().unwrap().to_string()).collect())
         .unwrap_or_default();
     problems.sort();
     problems
+}
+
+/// Snapshot placeholders: `[source]` for the source location, then
+/// `[PROJECT]` for the project folder (which holds a local source).
+fn placeholders(h: &Lakehouse) -> util::Placeholders {
+    util::Placeholders::new()
+        .literal(&h.source_url(), "[source]")
+        .project(h.p.path())
 }
 
 /// Every raw table equals the reference row for row.
@@ -108,13 +111,16 @@ fn a_zip_with_two_members_is_quarantined_and_loads_once_fixed(lake: Lake) {
     );
     let out = h.schedule("hourly");
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("landed 7 of 8 files"), "{}", out.stdout);
+    out.assert_stdout_has("landed 7 of 8 files");
     assert_eq!(
         extract_problems(&h),
-        ["[source]/year=2024/month=5/day=01/hour=00/browser_events.jsonl.zip: the archive holds 2 members \
-          (extra.jsonl, browser_events.jsonl); lake takes exactly one .jsonl member; quarantined: nothing \
-          from it was landed or loaded. Fix the source object (it is fetched again when it changes) or \
-          see `lake quarantine list`"]
+        [format!(
+            "{}/year=2024/month=5/day=01/hour=00/browser_events.jsonl.zip: the archive holds 2 members \
+             (extra.jsonl, browser_events.jsonl); lake takes exactly one .jsonl member; quarantined: nothing \
+             from it was landed or loaded. Fix the source object (it is fetched again when it changes) or \
+             see `lake quarantine list`",
+            h.source_url()
+        )]
     );
     assert!(!loaded_files(&h).contains(&landed(0, "browser_events")));
     // Hour 0's other files wait for it (landed, not loaded), so the raw
@@ -125,12 +131,7 @@ fn a_zip_with_two_members_is_quarantined_and_loads_once_fixed(lake: Lake) {
         let hour1 = want[n].parse::<usize>().unwrap() - hour0;
         assert_eq!(got[n], hour1.to_string(), "raw.{dim} holds hour 1 only");
     }
-    assert!(
-        out.stdout
-            .contains("load (1 file, 1 file waiting for a quarantined file of its delivery)"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("load (1 file, 1 file waiting for a quarantined file of its delivery)");
 
     // Listed with its reason; later runs are not stuck on it and exit 0.
     let list = h.lake(&["quarantine", "list"]);
@@ -142,12 +143,7 @@ fn a_zip_with_two_members_is_quarantined_and_loads_once_fixed(lake: Lake) {
         list.stdout
     );
     let out = h.schedule_ok("hourly");
-    assert!(
-        out.stdout
-            .contains("1 file held in quarantine until its source object changes"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("1 file held in quarantine until its source object changes");
 
     // The fixed object (a new version) lands and loads, exactly once.
     h.put_source(
@@ -155,7 +151,7 @@ fn a_zip_with_two_members_is_quarantined_and_loads_once_fixed(lake: Lake) {
         good_bytes(&h, 0, "browser_events"),
     );
     let out = h.schedule_ok("hourly");
-    assert!(out.stdout.contains("landed 1 of 1 file"), "{}", out.stdout);
+    out.assert_stdout_has("landed 1 of 1 file");
     h.assert_matches(&h.reference());
     let list = h.lake(&["quarantine"]);
     assert!(
@@ -195,8 +191,10 @@ fn bad_lines_are_named_and_quarantined_and_never_jam(lake: Lake) {
 
     let out = h.schedule("hourly");
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("landed 4 of 8 files"), "{}", out.stdout);
-    insta::assert_snapshot!("bad_line_problems", extract_problems(&h).join("\n"));
+    out.assert_stdout_has("landed 4 of 8 files");
+    placeholders(&h).bind(|| {
+        insta::assert_snapshot!("bad_line_problems", extract_problems(&h).join("\n"));
+    });
     for &(hour, dim) in &bad {
         assert!(
             !loaded_files(&h).contains(&landed(hour, dim)),
@@ -205,18 +203,14 @@ fn bad_lines_are_named_and_quarantined_and_never_jam(lake: Lake) {
     }
     // The next run is not stuck: stage and mart build, exit 0.
     let out = h.schedule_ok("hourly");
-    assert!(
-        out.stdout.contains("4 files held in quarantine"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("4 files held in quarantine");
 
     // Fixed at the source, every file loads exactly once.
     for &(hour, dim) in &bad {
         h.put_source(&key(hour, dim), good_bytes(&h, hour, dim));
     }
     let out = h.schedule_ok("hourly");
-    assert!(out.stdout.contains("landed 4 of 4 files"), "{}", out.stdout);
+    out.assert_stdout_has("landed 4 of 4 files");
     assert_raw_exact(&h);
     h.assert_matches(&h.reference());
 }
@@ -257,13 +251,8 @@ fn a_landed_file_that_fails_to_load_is_quarantined_then_retried_or_dropped() {
 
     let out = h.schedule("hourly");
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains(&format!("error: {}", landing.join(name).display()))
-            && out.stdout.contains("'not-a-uuid'"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has(&format!("error: {}", landing.join(name).display()));
+    out.assert_stdout_has("'not-a-uuid'");
     let results = h.p.run_results();
     let raw = results["results"]
         .as_array()
@@ -279,11 +268,7 @@ fn a_landed_file_that_fails_to_load_is_quarantined_then_retried_or_dropped() {
 
     // Not retried forever: the next run skips it and succeeds.
     let out = h.schedule_ok("hourly");
-    assert!(
-        out.stdout.contains("1 quarantined file skipped"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("1 quarantined file skipped");
 
     // Retry: the next run tries it again (and quarantines it again).
     let retry = h.lake(&["quarantine", "retry", name]);
@@ -308,24 +293,20 @@ fn a_landed_file_that_fails_to_load_is_quarantined_then_retried_or_dropped() {
 #[test]
 fn a_source_that_is_missing_empty_or_a_parent_folder_is_an_error() {
     let h = Lakehouse::new(Lake::Embedded).with_committed_sample();
-    let root = h.p.path().display().to_string();
     let run = |source: &str| {
         let vars = format!("{{source: \"{source}\"}}");
         let out = h.lake(&["run", "--schedule", "hourly", "--vars", &vars]);
         assert_eq!(out.code, 1, "{source}:\n{}\n{}", out.stdout, out.stderr);
-        let line = out
-            .stderr
-            .lines()
-            .find(|l| l.contains("pre-hook 1"))
-            .unwrap_or_else(|| panic!("{}", out.stderr))
-            .replace(&root, "[project]");
-        line
+        let line = out.stderr.lines().find(|l| l.contains("pre-hook 1"));
+        line.unwrap_or_else(|| panic!("{}", out.stderr)).to_string()
     };
-    insta::assert_snapshot!("parent_folder", run("data"));
-    insta::assert_snapshot!("empty_setting", run(""));
-    insta::assert_snapshot!("nonexistent", run("/nonexistent/dir"));
-    std::fs::create_dir_all(h.p.path().join("empty")).unwrap();
-    insta::assert_snapshot!("empty_folder", run("empty"));
+    h.p.placeholders().bind(|| {
+        insta::assert_snapshot!("parent_folder", run("data"));
+        insta::assert_snapshot!("empty_setting", run(""));
+        insta::assert_snapshot!("nonexistent", run("/nonexistent/dir"));
+        std::fs::create_dir_all(h.p.path().join("empty")).unwrap();
+        insta::assert_snapshot!("empty_folder", run("empty"));
+    });
     assert_eq!(h.raw_counts_or_none(), None, "nothing was loaded");
 }
 
@@ -349,24 +330,10 @@ fn partition_folders_that_name_no_hour_are_reported_as_skipped() {
         body,
     );
     let out = h.schedule_ok("hourly");
-    assert!(
-        out.stdout.contains(
-            "skipped 3 objects that are not an hourly partition (first: year=2024/month=05/day=01/hour=00/geo_events.jsonl.zip: \
-             names the same hour and dimension as year=2024/month=5/day=01/hour=00/geo_events.jsonl.zip, which is used)"
-        ),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stderr.contains("`hour=25` is not an hour (00-23)"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("`hour=xx` is not a number"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stdout_has("skipped 3 objects that are not an hourly partition (first: year=2024/month=05/day=01/hour=00/geo_events.jsonl.zip: \
+             names the same hour and dimension as year=2024/month=5/day=01/hour=00/geo_events.jsonl.zip, which is used)");
+    out.assert_stderr_has("`hour=25` is not an hour (00-23)");
+    out.assert_stderr_has("`hour=xx` is not a number");
     h.assert_matches(&h.reference());
 }
 
@@ -472,7 +439,7 @@ fn any_mix_of_faults_is_reported_and_every_valid_line_loads_exactly_once() {
         let context = format!("case {case}: {planted:?}\n{}\n{}", out.stdout, out.stderr);
         let problems = extract_problems(&h);
         for &(hour, dim, fault, line) in &planted {
-            let object = format!("[source]/{}", key(hour, dim));
+            let object = format!("{}/{}", h.source_url(), key(hour, dim));
             if fault == Fault::MissingHour {
                 assert!(out.stderr.contains(&key(hour, dim)), "{context}");
                 continue;

@@ -195,7 +195,7 @@ fn query_prints_csv_and_json_for_programs() {
     );
     let out = p.lake(&[&many[..], &["--format", "json"]].concat());
     assert_eq!(out.stdout, "[\n{\"n\":0},\n{\"n\":1}\n]\n");
-    assert!(out.stderr.contains("there are more"), "{}", out.stderr);
+    out.assert_stderr_has("there are more");
     let out = p.lake(&["query", "select 1 as n where false", "--format", "json"]);
     assert_eq!(out.stdout, "[]\n");
 }

@@ -4,7 +4,7 @@
 
 mod util;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use util::TempProject;
 
 /// A table model whose rebuild takes many seconds.
@@ -12,17 +12,13 @@ const SLOW: &str = "{{ config(materialized='table') }}\nselect count(*) as n fro
 
 fn start_slow_run(p: &TempProject) -> std::process::Child {
     p.file("models/stage/t.sql", SLOW);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lake"))
-        .args(["run", "--select", "t"])
-        .current_dir(p.path())
-        .env("HOME", p.path().join("home"))
-        .env("LAKE_EXTENSION_DIR", util::extension_dir())
-        .env("NO_COLOR", "1")
+    let mut child = p
+        .command(&["run", "--select", "t"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until the rebuild has started.
+    // Wait until the rebuild has started...
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     for line in lines.by_ref() {
@@ -30,8 +26,10 @@ fn start_slow_run(p: &TempProject) -> std::process::Child {
             break;
         }
     }
-    std::thread::sleep(std::time::Duration::from_millis(700));
     std::thread::spawn(move || for _ in lines {});
+    // ...and its statement is computing: a signal that came before DuckDB
+    // began the statement would find nothing to interrupt.
+    util::wait_until_computing(&mut child, 0.5);
     child
 }
 

@@ -18,12 +18,7 @@ use util::Lake;
 fn hourly_and_daily(h: Lakehouse, first_hours: u32) {
     // First run: every hour so far is landed, loaded and built.
     let out = h.schedule_ok("hourly");
-    assert!(
-        out.stdout
-            .contains(&format!("landed {n} of {n} files", n = first_hours * 4)),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has(&format!("landed {n} of {n} files", n = first_hours * 4));
     h.assert_matches(&h.reference());
     let ledger = h.ledger_files();
     assert_eq!(ledger.len() as u32, first_hours * 4);
@@ -41,7 +36,7 @@ fn hourly_and_daily(h: Lakehouse, first_hours: u32) {
     let files = raw_files();
     assert_eq!(files.len(), 4, "{files:?}");
     let out = h.schedule_ok("hourly");
-    assert!(out.stdout.contains("landed 0 of 0 files"), "{}", out.stdout);
+    out.assert_stdout_has("landed 0 of 0 files");
     assert_eq!(h.raw_counts(), counts);
     assert_eq!(h.ledger_files(), ledger);
     assert_eq!(raw_files(), files);
@@ -49,11 +44,7 @@ fn hourly_and_daily(h: Lakehouse, first_hours: u32) {
     // Two more hours arrive: only they are loaded.
     h.generate(first_hours, 2, &[]);
     let out = h.schedule_ok("hourly");
-    assert!(
-        out.stdout.contains("landed 8 of 8 files (2 hours"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("landed 8 of 8 files (2 hours");
     let after = h.ledger_files();
     assert_eq!(after.len() as u32, (first_hours + 2) * 4);
     assert!(
@@ -65,7 +56,7 @@ fn hourly_and_daily(h: Lakehouse, first_hours: u32) {
     // Daily cleanup: expired snapshots' files go, the marts still answer.
     let before = h.data_files().len();
     let out = h.schedule_ok("daily");
-    assert!(out.stdout.contains("cleanup: expired"), "{}", out.stdout);
+    out.assert_stdout_has("cleanup: expired");
     let remaining = h.data_files().len();
     assert!(
         remaining < before,
@@ -212,14 +203,20 @@ fn sigkill_while_loading_raw_loses_and_duplicates_nothing(lake: Lake) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    // Kill once the extract is done, while the raw files are loading.
-    for line in stdout.lines() {
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // Kill once the extract is done and the first landed file is loaded
+    // (its landed copy removed), while the other raw files are loading.
+    for line in lines.by_ref() {
         if line.unwrap().starts_with("pre-hook 1/1 extract") {
             break;
         }
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::thread::spawn(move || for _ in lines {});
+    // The extract landed 8 hours of 4 files; the load removes each landed
+    // copy once its rows and ledger row are committed.
+    util::wait_until("a landed file to be loaded", || {
+        h.landed_files().len() < 8 * DIMS.len()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -308,28 +305,15 @@ fn missing_hours_are_caught_up_and_bad_files_load_nothing(lake: Lake) {
     // Hour 2 is missing: hours 0, 1 and 3 land, hour 2 is reported.
     h.generate(0, 4, &[2]);
     let out = h.schedule_ok("hourly");
-    assert!(
-        out.stdout.contains("landed 12 of 12 files"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("4 objects missing, retried on later runs")
-            && out.stdout.contains("year=2024/month=5/day=01/hour=02/"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("landed 12 of 12 files");
+    out.assert_stdout_has("4 objects missing, retried on later runs");
+    out.assert_stdout_has("year=2024/month=5/day=01/hour=02/");
     h.assert_matches(&h.reference());
 
     // Hour 2 appears later and is caught up.
     h.generate(2, 1, &[]);
     let out = h.schedule_ok("hourly");
-    assert!(
-        out.stdout.contains("landed 4 of 4 files (1 hour"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("landed 4 of 4 files (1 hour");
     h.assert_matches(&h.reference());
 
     // Hour 4 arrives with a corrupt geo zip and a browser file whose third
@@ -351,19 +335,9 @@ fn missing_hours_are_caught_up_and_bad_files_load_nothing(lake: Lake) {
     );
     let out = h.schedule("hourly");
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr
-            .contains("hour=04/browser_events.jsonl.zip: line 3 is not a JSON object"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("hour=04/geo_events.jsonl.zip: corrupt zip archive"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stdout.contains("landed 6 of 8 files"), "{}", out.stdout);
+    out.assert_stderr_has("hour=04/browser_events.jsonl.zip: line 3 is not a JSON object");
+    out.assert_stderr_has("hour=04/geo_events.jsonl.zip: corrupt zip archive");
+    out.assert_stdout_has("landed 6 of 8 files");
     let extract = &h.p.run_results()["hooks"][0];
     assert_eq!(extract["status"], "error");
     assert_eq!(extract["problems"].as_array().unwrap().len(), 2);
@@ -420,16 +394,12 @@ fn a_source_on_other_credentials_uses_the_hooks_s3_settings_and_never_prints_the
     let wrong = "wrong-source-secret-8f3a";
     let out = run(wrong);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("cannot list the extract source")
-            && out.stderr.contains("the run stopped before any model"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("cannot list the extract source");
+    out.assert_stderr_has("the run stopped before any model");
     assert!(!out.stderr.contains(wrong) && !out.stdout.contains(wrong));
     let right = std::env::var("LAKE_TEST_S3_SECRET").unwrap();
     let out = run(&right);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("landed 4 of 4 files"), "{}", out.stdout);
+    out.assert_stdout_has("landed 4 of 4 files");
     h.assert_matches(&h.reference());
 }

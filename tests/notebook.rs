@@ -39,20 +39,9 @@ fn built(lake: Lake) -> Lakehouse {
     h
 }
 
-/// `lake <args>`, insisting on exit 0.
-fn lake_ok(h: &Lakehouse, args: &[&str]) -> util::Output {
-    let out = h.lake(args);
-    assert_eq!(
-        out.code, 0,
-        "lake {args:?}:\n{}\n{}",
-        out.stdout, out.stderr
-    );
-    out
-}
-
 /// `lake query <sql> --format json`, parsed: one object per row.
 fn query_json(h: &Lakehouse, sql: &str) -> Vec<serde_json::Value> {
-    let out = lake_ok(h, &["query", sql, "--format", "json"]);
+    let out = h.p.lake_ok(&["query", sql, "--format", "json"]);
     let parsed: serde_json::Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("{sql}: not JSON ({e}):\n{}", out.stdout));
     parsed.as_array().expect("a JSON array").clone()
@@ -76,33 +65,24 @@ fn a_notebook_reads_the_lake_without_the_catalog_prefix(lake: Lake) {
     assert_eq!(raw, h.raw_counts_of_reference(), "raw row counts");
 
     // Schema-qualified names resolve in the lake, as after `USE lake`.
-    let out = lake_ok(&h, &["query", "select count(*) from raw.browser_events"]);
-    assert!(
-        out.stdout.contains(&format!("│ {} ", raw[0])),
-        "{}",
-        out.stdout
-    );
-    let out = lake_ok(
-        &h,
-        &[
-            "query",
-            "select count(*) as n from raw.browser_events",
-            "--format",
-            "csv",
-        ],
-    );
+    let out =
+        h.p.lake_ok(&["query", "select count(*) from raw.browser_events"]);
+    out.assert_stdout_has(&format!("│ {} ", raw[0]));
+    let out = h.p.lake_ok(&[
+        "query",
+        "select count(*) as n from raw.browser_events",
+        "--format",
+        "csv",
+    ]);
     assert_eq!(out.stdout, format!("n\n{}\n", raw[0]));
     // ref() and fully qualified names keep working beside them.
-    let out = lake_ok(
-        &h,
-        &[
-            "query",
-            "select (select count(*) from {{ ref('browser_events') }}) as a, \
+    let out = h.p.lake_ok(&[
+        "query",
+        "select (select count(*) from {{ ref('browser_events') }}) as a, \
              (select count(*) from lake.raw.browser_events) as b",
-            "--format",
-            "csv",
-        ],
-    );
+        "--format",
+        "csv",
+    ]);
     assert_eq!(out.stdout, format!("a,b\n{0},{0}\n", raw[0]));
 
     // DESCRIBE lists the mart's columns, in order.
@@ -114,7 +94,8 @@ fn a_notebook_reads_the_lake_without_the_catalog_prefix(lake: Lake) {
         .map(|c| c["column_name"].as_str().unwrap())
         .collect();
     assert_eq!(names, columns);
-    let out = lake_ok(&h, &["query", "describe mart.top_performing_products"]);
+    let out =
+        h.p.lake_ok(&["query", "describe mart.top_performing_products"]);
     assert!(
         columns.iter().all(|c| out.stdout.contains(c.as_str())),
         "{}",
@@ -135,26 +116,15 @@ fn a_notebook_reads_the_lake_without_the_catalog_prefix(lake: Lake) {
     }
 
     // Other read statements, run as written.
-    let out = lake_ok(&h, &["query", "show all tables", "--format", "csv"]);
-    assert!(
-        out.stdout.contains(",mart,top_performing_products,"),
-        "{}",
-        out.stdout
-    );
-    let out = lake_ok(
-        &h,
-        &["query", "from raw.browser_events select count(*) as n"],
-    );
-    assert!(
-        out.stdout.contains(&format!("│ {} ", raw[0])),
-        "{}",
-        out.stdout
-    );
-    let out = lake_ok(
-        &h,
-        &["query", "explain select count(*) from raw.browser_events"],
-    );
-    assert!(out.stdout.contains("physical_plan"), "{}", out.stdout);
+    let out =
+        h.p.lake_ok(&["query", "show all tables", "--format", "csv"]);
+    out.assert_stdout_has(",mart,top_performing_products,");
+    let out =
+        h.p.lake_ok(&["query", "from raw.browser_events select count(*) as n"]);
+    out.assert_stdout_has(&format!("│ {} ", raw[0]));
+    let out =
+        h.p.lake_ok(&["query", "explain select count(*) from raw.browser_events"]);
+    out.assert_stdout_has("physical_plan");
     let pivot = query_json(
         &h,
         "pivot (select browser_name from raw.browser_events) on browser_name using count(*)",
@@ -169,16 +139,13 @@ fn a_notebook_reads_the_lake_without_the_catalog_prefix(lake: Lake) {
 
     // CSV, pinned: the same rows on both targets. A header with a comma is
     // quoted.
-    let out = lake_ok(
-        &h,
-        &[
-            "query",
-            "select browser_name, count(*) as \"events, all\" from raw.browser_events \
+    let out = h.p.lake_ok(&[
+        "query",
+        "select browser_name, count(*) as \"events, all\" from raw.browser_events \
              group by all order by all",
-            "--format",
-            "csv",
-        ],
-    );
+        "--format",
+        "csv",
+    ]);
     insta::assert_snapshot!("browser_events_csv", out.stdout);
 
     // `lake show` takes the format too; with more rows than --limit, the
@@ -188,17 +155,14 @@ fn a_notebook_reads_the_lake_without_the_catalog_prefix(lake: Lake) {
             .parse()
             .unwrap();
     assert!(n > 2, "too few rows to cut: {n}");
-    let out = lake_ok(
-        &h,
-        &[
-            "show",
-            "events_distribution_hourly",
-            "--format",
-            "csv",
-            "-n",
-            "2",
-        ],
-    );
+    let out = h.p.lake_ok(&[
+        "show",
+        "events_distribution_hourly",
+        "--format",
+        "csv",
+        "-n",
+        "2",
+    ]);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{}", out.stdout);
     assert_eq!(lines[0], columns.join(","));
@@ -206,24 +170,21 @@ fn a_notebook_reads_the_lake_without_the_catalog_prefix(lake: Lake) {
         out.stderr,
         "2 rows shown; there are more (raise --limit to see them)\n"
     );
-    let out = lake_ok(
-        &h,
-        &[
-            "show",
-            "events_distribution_hourly",
-            "--format",
-            "json",
-            "-n",
-            "2",
-        ],
-    );
+    let out = h.p.lake_ok(&[
+        "show",
+        "events_distribution_hourly",
+        "--format",
+        "json",
+        "-n",
+        "2",
+    ]);
     let parsed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(parsed.as_array().unwrap().len(), 2);
 
     // A reader cannot change the lake.
     let out = h.lake(&["query", "create table mart.scratch as select 1 as x"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("read-only"), "{}", out.stderr);
+    out.assert_stderr_has("read-only");
 }
 
 /// Replaces each `${NAME}` with the environment variable's value, as
@@ -248,7 +209,7 @@ fn substitute(script: &str, env: &[(String, String)]) -> String {
 
 fn print_attach_opens_the_same_lake_in_a_fresh_duckdb(lake: Lake) {
     let h = built(lake);
-    let out = lake_ok(&h, &["debug", "--print-attach"]);
+    let out = h.p.lake_ok(&["debug", "--print-attach"]);
     let script = out.stdout;
 
     // No secret, in any form: the placeholders name where each comes from.
@@ -267,22 +228,26 @@ fn print_attach_opens_the_same_lake_in_a_fresh_duckdb(lake: Lake) {
     }
 
     // Pinned, with this machine's paths and ports left out.
-    let mut shown = script.clone();
-    shown = shown.replace(&util::extension_dir().display().to_string(), "[EXTENSIONS]");
-    shown = shown.replace(&h.p.path().display().to_string(), "[PROJECT]");
+    let mut placeholders = util::Placeholders::new()
+        .literal(&util::extension_dir().display().to_string(), "[EXTENSIONS]")
+        .project(h.p.path());
     if lake == Lake::Prod {
-        shown = shown.replace(&h.p.unique, "[UNIQUE]");
         let value = |key: &str| env.iter().find(|(k, _)| k == key).unwrap().1.clone();
-        let bucket = value("LAKE_TEST_S3_BUCKET");
-        shown = shown
-            .replace(&format!("s3://{bucket}/"), "s3://[LAKE_TEST_S3_BUCKET]/")
-            .replace(&value("LAKE_TEST_S3_ENDPOINT"), "[LAKE_TEST_S3_ENDPOINT]")
-            .replace(
+        placeholders = placeholders
+            .literal(&h.p.unique, "[UNIQUE]")
+            .literal(
+                &format!("s3://{}/", value("LAKE_TEST_S3_BUCKET")),
+                "s3://[LAKE_TEST_S3_BUCKET]/",
+            )
+            .literal(&value("LAKE_TEST_S3_ENDPOINT"), "[LAKE_TEST_S3_ENDPOINT]")
+            .literal(
                 &format!("PORT {},", value("LAKE_TEST_PG_PORT")),
                 "PORT [LAKE_TEST_PG_PORT],",
             );
     }
-    insta::assert_snapshot!(format!("print_attach_{lake:?}").to_lowercase(), shown);
+    placeholders.bind(|| {
+        insta::assert_snapshot!(format!("print_attach_{lake:?}").to_lowercase(), script);
+    });
 
     // The statements work: a fresh DuckDB, as a notebook opens one, reads
     // the marts and raw tables with the lake as its default catalog.
@@ -312,11 +277,13 @@ fn print_attach_opens_the_same_lake_in_a_fresh_duckdb(lake: Lake) {
 /// before readers were read-only), every later one reads only.
 fn the_first_reader_of_a_new_lake_creates_it_later_ones_only_read(lake: Lake) {
     let h = Lakehouse::new(lake);
-    let out = lake_ok(&h, &["query", "select 42 as answer", "--format", "csv"]);
+    let out =
+        h.p.lake_ok(&["query", "select 42 as answer", "--format", "csv"]);
     assert_eq!(out.stdout, "answer\n42\n");
-    let out = lake_ok(&h, &["query", "select 43 as answer", "--format", "csv"]);
+    let out =
+        h.p.lake_ok(&["query", "select 43 as answer", "--format", "csv"]);
     assert_eq!(out.stdout, "answer\n43\n");
     let out = h.lake(&["query", "create table main.scratch as select 1 as x"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("read-only"), "{}", out.stderr);
+    out.assert_stderr_has("read-only");
 }

@@ -5,21 +5,13 @@
 
 mod util;
 use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use util::TempProject;
 
 /// Starts `lake <args>` in the project with stdout and stderr piped.
 fn spawn(p: &TempProject, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_lake"))
-        .args(args)
-        .current_dir(p.path())
-        .env_remove("LAKE_PROFILES_DIR")
-        .env_remove("LAKE_PROJECT_DIR")
-        .env_remove("LAKE_LOG")
-        .env("HOME", p.path().join("home"))
-        .env("LAKE_EXTENSION_DIR", util::extension_dir())
-        .env("NO_COLOR", "1")
+    p.command(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -10,12 +10,14 @@ use util::{Lake, TempProject};
 struct Services {
     pg_port: String,
     pg_password: String,
-    s3_endpoint: String,
     s3_key: String,
     s3_secret: String,
     bucket: String,
 }
 
+/// The servers' settings from the environment. Every `lake` command
+/// inherits them (the test profile reads them with `env_var()`), so a test
+/// passes only the one it changes.
 fn services() -> Services {
     let get = |k: &str| {
         std::env::var(k).unwrap_or_else(|_| {
@@ -25,27 +27,10 @@ fn services() -> Services {
     Services {
         pg_port: get("LAKE_TEST_PG_PORT"),
         pg_password: get("LAKE_TEST_PG_PASSWORD"),
-        s3_endpoint: get("LAKE_TEST_S3_ENDPOINT"),
         s3_key: get("LAKE_TEST_S3_KEY_ID"),
         s3_secret: get("LAKE_TEST_S3_SECRET"),
         bucket: get("LAKE_TEST_S3_BUCKET"),
     }
-}
-
-fn env(s: &Services) -> Vec<(&'static str, String)> {
-    vec![
-        ("LAKE_TEST_PG_PORT", s.pg_port.clone()),
-        ("LAKE_TEST_PG_PASSWORD", s.pg_password.clone()),
-        ("LAKE_TEST_S3_ENDPOINT", s.s3_endpoint.clone()),
-        ("LAKE_TEST_S3_KEY_ID", s.s3_key.clone()),
-        ("LAKE_TEST_S3_SECRET", s.s3_secret.clone()),
-        ("LAKE_TEST_S3_BUCKET", s.bucket.clone()),
-    ]
-}
-
-fn lake(p: &TempProject, args: &[&str], env: &[(&str, String)]) -> util::Output {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    p.lake_env(args, &env)
 }
 
 /// A query against Postgres with psql, an independent client.
@@ -75,12 +60,6 @@ fn psql(s: &Services, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Object keys under `prefix`, listed with aws-sdk-s3: a client
-/// independent of lake and DuckDB.
-fn list_objects(_s: &Services, prefix: &str) -> Vec<String> {
-    util::s3::list_objects(prefix)
-}
-
 fn read_back(p: &TempProject, sql: &str, s3_endpoint: Option<&str>) -> Vec<String> {
     p.rows_at(sql, s3_endpoint)
         .into_iter()
@@ -96,7 +75,7 @@ fn writes_land_in_postgres_and_the_bucket_and_read_back() {
     p.file("seeds/colors.csv", "id,name\n1,red\n2,green\n")
         .file("models/stage/numbers.sql", "{{ config(materialized='table') }}select range as n from range(1000)\n")
         .file("models/mart/summary.sql", "{{ config(materialized='table') }}select count(*) as c, sum(n) as s from {{ ref('numbers') }}\n");
-    let out = lake(&p, &["build"], &env(&s));
+    let out = p.lake(&["build"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     // The catalog, seen by psql.
     assert_eq!(
@@ -104,7 +83,8 @@ fn writes_land_in_postgres_and_the_bucket_and_read_back() {
         "colors,numbers,summary"
     );
     // The data, listed with an S3 client.
-    let keys = list_objects(&s, &format!("{unique}/"));
+    // aws-sdk-s3: a client independent of lake and DuckDB.
+    let keys = util::s3::list_objects(&format!("{unique}/"));
     assert!(
         keys.iter()
             .any(|k| k.starts_with(&format!("{unique}/stage/numbers/")) && k.ends_with(".parquet")),
@@ -129,26 +109,13 @@ fn writes_land_in_postgres_and_the_bucket_and_read_back() {
 
 #[test]
 fn wrong_postgres_password_is_clear_and_secret_free() {
-    let s = services();
     let p = TempProject::on(Lake::Prod);
     p.file("models/stage/a.sql", "select 1\n");
-    let mut e = env(&s);
-    e.retain(|(k, _)| *k != "LAKE_TEST_PG_PASSWORD");
-    e.push(("LAKE_TEST_PG_PASSWORD", "not-the-pg-password-42".into()));
-    let out = lake(&p, &["run"], &e);
+    let e = [("LAKE_TEST_PG_PASSWORD", "not-the-pg-password-42")];
+    let out = p.lake_env(&["run"], &e);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("password authentication failed for user \"postgres\""),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("error[L060]: cannot attach the PostgreSQL catalog"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("password authentication failed for user \"postgres\"");
+    out.assert_stderr_has("error[L060]: cannot attach the PostgreSQL catalog");
     assert!(
         !out.stderr.contains("not-the-pg-password-42")
             && !out.stdout.contains("not-the-pg-password-42")
@@ -165,10 +132,8 @@ fn wrong_s3_secret_is_clear_secret_free_and_publishes_nothing() {
         "models/stage/a.sql",
         "{{ config(materialized='table') }}select range as x from range(100)\n",
     );
-    let mut e = env(&s);
-    e.retain(|(k, _)| *k != "LAKE_TEST_S3_SECRET");
-    e.push(("LAKE_TEST_S3_SECRET", "not-the-s3-secret-43".into()));
-    let out = lake(&p, &["run"], &e);
+    let e = [("LAKE_TEST_S3_SECRET", "not-the-s3-secret-43")];
+    let out = p.lake_env(&["run"], &e);
     assert_eq!(out.code, 1);
     assert!(
         out.stdout.contains("SignatureDoesNotMatch") || out.stdout.contains("403"),
@@ -191,21 +156,13 @@ fn wrong_s3_secret_is_clear_secret_free_and_publishes_nothing() {
 
 #[test]
 fn unreachable_postgres_is_a_clear_error() {
-    let s = services();
     let p = TempProject::on(Lake::Prod);
     p.file("models/stage/a.sql", "select 1\n");
-    let mut e = env(&s);
-    e.retain(|(k, _)| *k != "LAKE_TEST_PG_PORT");
-    e.push(("LAKE_TEST_PG_PORT", "1".into()));
-    let out = lake(&p, &["run"], &e);
+    let e = [("LAKE_TEST_PG_PORT", "1")];
+    let out = p.lake_env(&["run"], &e);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("cannot attach the PostgreSQL catalog postgres on 127.0.0.1:1"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("Connection refused"), "{}", out.stderr);
+    out.assert_stderr_has("cannot attach the PostgreSQL catalog postgres on 127.0.0.1:1");
+    out.assert_stderr_has("Connection refused");
 }
 
 #[test]
@@ -239,24 +196,20 @@ fn s3_server_stopped_mid_run_fails_clearly_and_published_tables_stay_unchanged()
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("nanio (installed by .ci/services)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        util::wait_until(&format!("the S3 server on port {port}"), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
         child
     };
     let p = TempProject::on(Lake::Prod);
-    let mut e = env(&s);
-    e.retain(|(k, _)| *k != "LAKE_TEST_S3_ENDPOINT");
-    e.push(("LAKE_TEST_S3_ENDPOINT", format!("127.0.0.1:{port}")));
+    let endpoint = format!("127.0.0.1:{port}");
+    let e = [("LAKE_TEST_S3_ENDPOINT", endpoint.as_str())];
     p.file(
         "models/stage/big.sql",
         "{{ config(materialized='table') }}select range as n from range(100)\n",
     );
     let mut server = start();
-    assert_eq!(lake(&p, &["run"], &e).code, 0);
+    assert_eq!(p.lake_env(&["run"], &e).code, 0);
     // Rebuild with a model that computes for a while before writing, and
     // stop the S3 server while it computes: the write then fails.
     p.file(
@@ -264,19 +217,13 @@ fn s3_server_stopped_mid_run_fails_clearly_and_published_tables_stay_unchanged()
         "{{ config(materialized='table') }}select range * 2 as n from range(100)\n\
          where (select count(*) from range(30000) a, range(30000) b where (a.range * b.range) % 7 = 3) > 0\n",
     );
-    let envs: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lake"));
-    cmd.arg("run")
-        .current_dir(p.path())
-        .env("HOME", p.path().join("home"))
-        .env("LAKE_EXTENSION_DIR", util::extension_dir())
-        .env("NO_COLOR", "1")
+    let mut run = p
+        .command(&["run"])
+        .envs(e)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut run = cmd.spawn().unwrap();
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(run.stdout.take().unwrap()));
     let mut seen = Vec::new();
     for line in lines.by_ref() {
@@ -287,7 +234,8 @@ fn s3_server_stopped_mid_run_fails_clearly_and_published_tables_stay_unchanged()
             break;
         }
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The statement computes (the server is not needed until it writes).
+    util::wait_until_computing(&mut run, 0.3);
     server.kill().unwrap();
     server.wait().unwrap();
     seen.extend(lines.map(|l| l.unwrap()));
@@ -318,10 +266,9 @@ fn s3_server_stopped_mid_run_fails_clearly_and_published_tables_stay_unchanged()
 
 #[test]
 fn debug_checks_each_piece_and_names_the_failing_one() {
-    let s = services();
     let p = TempProject::on(Lake::Prod);
     p.file("models/stage/a.sql", "select 1\n");
-    let out = lake(&p, &["debug"], &env(&s));
+    let out = p.lake(&["debug"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     for line in [
         "extensions OK",
@@ -335,18 +282,11 @@ fn debug_checks_each_piece_and_names_the_failing_one() {
             out.stdout
         );
     }
-    let mut e = env(&s);
-    e.retain(|(k, _)| *k != "LAKE_TEST_S3_SECRET");
-    e.push(("LAKE_TEST_S3_SECRET", "debug-wrong-secret-77".into()));
-    let out = lake(&p, &["debug"], &e);
+    let e = [("LAKE_TEST_S3_SECRET", "debug-wrong-secret-77")];
+    let out = p.lake_env(&["debug"], &e);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("data path FAIL"), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("fix: the S3 server refused the credentials"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("data path FAIL");
+    out.assert_stdout_has("fix: the S3 server refused the credentials");
     assert!(
         !out.stdout.contains("debug-wrong-secret-77")
             && !out.stderr.contains("debug-wrong-secret-77")
@@ -377,21 +317,15 @@ fn a_postgres_password_with_spaces_quotes_and_backslashes_works_and_never_prints
         );
     p.file("profiles.yml", &profile)
         .file("models/stage/a.sql", "select 42 as answer\n");
-    let mut e = env(&s);
-    e.push(("ODD_PG_PASSWORD", password.into()));
-    let out = lake(&p, &["run"], &e);
+    let e = [("ODD_PG_PASSWORD", password)];
+    let out = p.lake_env(&["run"], &e);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(!out.stdout.contains("pass\" \\") && !out.stderr.contains("pass\" \\"));
     // A wrong odd password is refused and not echoed in any form.
-    let mut e = env(&s);
-    e.push(("ODD_PG_PASSWORD", r#"wrong 'sesame' \ secret"#.into()));
-    let out = lake(&p, &["run"], &e);
+    let e = [("ODD_PG_PASSWORD", r#"wrong 'sesame' \ secret"#)];
+    let out = p.lake_env(&["run"], &e);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("password authentication failed"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_has("password authentication failed");
     assert!(
         !out.stderr.contains("sesame") && !out.stdout.contains("sesame"),
         "{}",

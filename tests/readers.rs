@@ -7,7 +7,7 @@
 
 mod util;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use util::TempProject;
 
 /// A project with an `hourly` schedule, built once so its catalog exists.
@@ -27,12 +27,10 @@ fn built() -> TempProject {
 /// lock lasts as long as the connection.
 fn hold_catalog(p: &TempProject, read_only: bool) -> duckdb::Connection {
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
-    conn.execute_batch(&format!(
-        "SET autoinstall_known_extensions = false; SET extension_directory = '{ext}'; LOAD ducklake; \
-         ATTACH 'ducklake:{root}/.lake/catalog.ducklake' AS lake (DATA_PATH '{root}/.lake/data/'{ro})",
-        ext = util::extension_dir().display(),
-        root = p.path().display(),
-        ro = if read_only { ", READ_ONLY" } else { "" }
+    conn.execute_batch(&util::rows::attach_embedded_sql(
+        &util::extension_dir(),
+        p.path(),
+        read_only,
     ))
     .expect("attach the lake");
     conn
@@ -40,13 +38,7 @@ fn hold_catalog(p: &TempProject, read_only: bool) -> duckdb::Connection {
 
 /// `lake <args>` in the project, started, with stdout and stderr piped.
 fn spawn(p: &TempProject, args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_lake"))
-        .args(args)
-        .current_dir(p.path())
-        .env_remove("LAKE_LOCK_WAIT")
-        .env("HOME", p.path().join("home"))
-        .env("LAKE_EXTENSION_DIR", util::extension_dir())
-        .env("NO_COLOR", "1")
+    p.command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -55,10 +47,10 @@ fn spawn(p: &TempProject, args: &[&str]) -> std::process::Child {
 
 /// Pids and program names differ from run to run; the wait left too.
 fn filtered(f: impl FnOnce()) {
-    insta::with_settings!({filters => vec![
-        (r"pid \d+(, `[^`]*`)?", "pid [PID]"),
-        (r"up to \d+s", "up to [N]s"),
-    ]}, { f() });
+    util::Placeholders::new()
+        .pattern(r"pid \d+(, `[^`]*`)?", "pid [PID]")
+        .pattern(r"up to \d+s", "up to [N]s")
+        .bind(f);
 }
 
 /// Issue 9, item 8: while a `lake query` held the embedded lake, `lake run
@@ -121,9 +113,9 @@ fn readers_share_the_lake() {
     let p = built();
     let _notebook = hold_catalog(&p, true);
     let out = p.lake_ok(&["query", "select x from {{ ref('a') }}"]);
-    assert!(out.stdout.contains("1 row"), "{}", out.stdout);
+    out.assert_stdout_has("1 row");
     let out = p.lake_ok(&["show", "a"]);
-    assert!(out.stdout.contains("1 row"), "{}", out.stdout);
+    out.assert_stdout_has("1 row");
 }
 
 #[test]

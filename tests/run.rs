@@ -16,11 +16,7 @@ fn view_table_and_ephemeral_materializations(lake: Lake) {
         .file("models/stage/evens.sql", "{{ config(materialized='ephemeral') }}select n from {{ ref('numbers') }} where n % 2 = 0\n")
         .file("models/mart/even_view.sql", "select n * 10 as n10 from {{ ref('evens') }}\n");
     let out = p.lake_ok(&["run"]);
-    assert!(
-        out.stdout.contains("PASS=3 FAIL=0 ERROR=0 SKIP=0"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("PASS=3 FAIL=0 ERROR=0 SKIP=0");
     assert_eq!(
         s(&p.rows("select n from lake.raw.numbers order by n")),
         ["0", "1", "2", "3", "4"]
@@ -109,12 +105,7 @@ fn schema_change_fails_clearly_when_asked_to(lake: Lake) {
     p.file("models/stage/inc.sql", "{{ config(materialized='incremental', on_schema_change='fail') }}select 2 as id, 'x' as extra\n");
     let out = p.lake(&["run"]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stdout
-            .contains("the columns of lake.stage.inc changed (new columns extra)"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("the columns of lake.stage.inc changed (new columns extra)");
     assert_eq!(
         s(&p.rows("select * from lake.stage.inc")),
         ["1"],
@@ -153,17 +144,8 @@ fn a_failing_model_skips_exactly_its_descendants(lake: Lake) {
         "the error is shown: {}",
         out.stdout
     );
-    assert!(
-        out.stdout
-            .contains("SKIP  model mart.c [model stage.b did not succeed]"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("PASS=2 FAIL=0 ERROR=1 SKIP=1 TOTAL=4"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("SKIP  model mart.c [model stage.b did not succeed]");
+    out.assert_stdout_has("PASS=2 FAIL=0 ERROR=1 SKIP=1 TOTAL=4");
 }
 
 fn failing_tests_report_their_row_count_and_build_skips_dependents(lake: Lake) {
@@ -175,23 +157,9 @@ fn failing_tests_report_their_row_count_and_build_skips_dependents(lake: Lake) {
     p.lake_ok(&["run", "--select", "people"]);
     let out = p.lake(&["test"]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stdout
-            .contains("FAIL  test unique_people_id [1 failing rows"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("FAIL  test not_null_people_id [1 failing rows"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("PASS  test names_are_short"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("FAIL  test unique_people_id [1 failing rows");
+    out.assert_stdout_has("FAIL  test not_null_people_id [1 failing rows");
+    out.assert_stdout_has("PASS  test names_are_short");
     let results = p.run_results();
     let unique = results["results"]
         .as_array()
@@ -221,12 +189,7 @@ fn seeds_load_with_typed_columns(lake: Lake) {
     p.file("seeds/countries.csv", "code,joined,population\nDE,2024-01-05,84\nFR,2023-12-31,68\n")
         .file("seeds/props.yml", "seeds:\n  - name: countries\n    config:\n      column_types:\n        code: VARCHAR\n        population: BIGINT\n");
     let out = p.lake_ok(&["seed"]);
-    assert!(
-        out.stdout
-            .contains("OK    seed main.countries [seed, 2 rows"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("OK    seed main.countries [seed, 2 rows");
     assert_eq!(
         s(&p.rows("select typeof(code), typeof(joined), typeof(population), sum(population) over () from lake.main.countries limit 1")),
         ["VARCHAR|DATE|BIGINT|152"]
@@ -257,21 +220,16 @@ fn show_and_query_print_rows(lake: Lake) {
     p.file("models/stage/t.sql", "{{ config(materialized='table') }}select range as n, 'v' || range as label from range(3)\n");
     p.lake_ok(&["run"]);
     let out = p.lake_ok(&["show", "t", "--limit", "2"]);
-    assert!(
-        out.stdout.contains("v0") && out.stdout.contains("v1") && !out.stdout.contains("v2"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("2 rows"), "{}", out.stdout);
+    out.assert_stdout_has("v0");
+    out.assert_stdout_has("v1");
+    assert!(!out.stdout.contains("v2"), "{}", out.stdout);
+    out.assert_stdout_has("2 rows");
     let out = p.lake_ok(&["query", "select sum(n) as total from {{ ref('t') }}"]);
-    assert!(
-        out.stdout.contains("total") && out.stdout.contains('3'),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("total");
+    out.assert_stdout_has("3");
     let out = p.lake(&["show", "tt"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("did you mean `t`?"), "{}", out.stderr);
+    out.assert_stderr_has("did you mean `t`?");
 }
 
 #[test]
@@ -279,13 +237,9 @@ fn debug_names_each_piece() {
     let p = TempProject::new();
     p.file("models/a.sql", "select 1\n");
     let out = p.lake_ok(&["debug"]);
-    assert!(
-        out.stdout.contains("embedded default (no profiles.yml)"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("extensions OK"), "{}", out.stdout);
-    assert!(out.stdout.contains("All checks passed."), "{}", out.stdout);
+    out.assert_stdout_has("embedded default (no profiles.yml)");
+    out.assert_stdout_has("extensions OK");
+    out.assert_stdout_has("All checks passed.");
 }
 
 #[test]
@@ -304,13 +258,9 @@ fn the_readme_first_command_runs_the_hourly_job_on_a_fresh_checkout() {
         &std::fs::read_to_string(root.join("project.yml")).unwrap(),
     );
     let out = p.lake_ok(&["run", "--schedule", "hourly"]);
-    assert!(
-        out.stdout.contains("landed 12 of 12 files (3 hours"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("ERROR=0 SKIP=0"), "{}", out.stdout);
-    assert!(out.stdout.contains("lake show "), "{}", out.stdout);
+    out.assert_stdout_has("landed 12 of 12 files (3 hours");
+    out.assert_stdout_has("ERROR=0 SKIP=0");
+    out.assert_stdout_has("lake show ");
     for mart in util::lakehouse::MARTS {
         let n = &p.rows(&format!("select count(*) from lake.mart.{mart}"))[0][0];
         assert_ne!(n, "0", "{mart} is empty");
@@ -333,11 +283,7 @@ fn one_bad_model_in_a_group_commit_does_not_take_its_neighbours_down(lake: Lake)
     );
     let out = p.lake(&["run", "--threads", "1"]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stdout.contains("PASS=9 FAIL=0 ERROR=1 SKIP=0"),
-        "{}",
-        out.stdout
-    );
+    out.assert_stdout_has("PASS=9 FAIL=0 ERROR=1 SKIP=0");
     assert_eq!(
         s(&p.rows("select count(*) from information_schema.tables where table_catalog = 'lake' and table_schema = 'stage'")),
         ["9"]
@@ -356,3 +302,74 @@ on_both_targets!(
     show_and_query_print_rows,
     one_bad_model_in_a_group_commit_does_not_take_its_neighbours_down,
 );
+
+/// `--fail-fast` starts nothing after the first failure. With one thread,
+/// `a_bad` and `b` run in one turn; `a_bad` fails and `b` succeeds, which
+/// makes `after_b` ready: without the flag it is built, with it the run
+/// stops and skips it. `after_bad` is skipped either way, for its parent.
+#[test]
+fn fail_fast_starts_nothing_after_the_first_failure() {
+    let p = TempProject::new();
+    let table = "{{ config(materialized='table') }}";
+    p.file(
+        "models/stage/a_bad.sql",
+        &format!("{table}select cast('x' as integer) as n\n"),
+    )
+    .file("models/stage/b.sql", &format!("{table}select 1 as n\n"))
+    .file(
+        "models/mart/after_b.sql",
+        &format!("{table}select n + 1 as n from {{{{ ref('b') }}}}\n"),
+    )
+    .file(
+        "models/mart/after_bad.sql",
+        &format!("{table}select n from {{{{ ref('a_bad') }}}}\n"),
+    );
+    let tables = || {
+        s(&p.rows(
+            "select table_schema || '.' || table_name from information_schema.tables \
+             where table_catalog = 'lake' and table_schema in ('stage', 'mart') order by 1",
+        ))
+    };
+
+    let out = p.lake(&["run", "--threads", "1", "--fail-fast"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let results = p.run_results();
+    assert_eq!(
+        statuses(&results),
+        [
+            ("model.demo.a_bad".to_string(), "error".to_string()),
+            ("model.demo.after_b".into(), "skipped".into()),
+            ("model.demo.after_bad".into(), "skipped".into()),
+            ("model.demo.b".into(), "success".into()),
+        ]
+    );
+    assert_eq!(tables(), ["stage.b"], "only b was built");
+    // The reporter indents the error's blank line too: no trailing blanks
+    // in the pinned text.
+    let placeholders = p.placeholders().durations().pattern(r"(?m)[ \t]+$", "");
+    placeholders.bind(|| {
+        insta::assert_snapshot!(out.stdout, @r#"
+        Running 4 models on target `dev` with 1 thread
+          START model stage.a_bad
+          START model stage.b
+           1 of 4 ERROR model stage.a_bad [[T]s]
+                 Conversion Error: Could not convert string 'x' to INT32
+
+                 LINE 2: select cast('x' as integer) as n
+                                ^
+                   --> models/stage/a_bad.sql:1
+           2 of 4 SKIP  model mart.after_bad [model stage.a_bad did not succeed]
+           3 of 4 OK    model stage.b [table, 1 rows in [T]s]
+           4 of 4 SKIP  model mart.after_b [run stopped after a failure (--fail-fast)]
+
+        Done in [T]s. PASS=1 FAIL=0 ERROR=1 SKIP=2 TOTAL=4
+        Built lake.stage (1). Look at the results: `lake show b`, `lake query "select * from {{ ref('b') }}"`
+        "#);
+    });
+
+    // Without the flag the independent model is built.
+    let out = p.lake(&["run", "--threads", "1"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(tables(), ["mart.after_b", "stage.b"]);
+    assert_eq!(s(&p.rows("select n from lake.mart.after_b")), ["2"]);
+}

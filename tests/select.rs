@@ -89,6 +89,65 @@ fn model_name_and_graph_operators() {
     );
 }
 
+// `@x` is dbt's select_childrens_parents: x, its descendants and the
+// ancestors of all of those, x's own included. On a model without
+// children it used to select the model alone.
+#[test]
+fn at_includes_the_ancestors_of_a_model_without_children() {
+    let p = project();
+    let ancestry = [
+        "stg_users",
+        "raw_events",
+        "stg_events",
+        "fct_daily",
+        "rpt_kpis",
+    ];
+    assert_eq!(p.ls(&["@rpt_kpis"]), ancestry);
+    assert_eq!(p.ls(&["@rpt_kpis"]), p.ls(&["+rpt_kpis"]));
+    assert_eq!(p.ls(&["@fct_daily"]), ancestry);
+    assert_eq!(p.ls(&["@orphan"]), ["orphan"]);
+    let out = p.lake(&[
+        "ls",
+        "--select",
+        "@rpt_kpis",
+        "--resource-type",
+        "seed",
+        "source",
+    ]);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["countries", "landing.events"]
+    );
+}
+
+// A doubled or misplaced operator names the selector, what is wrong and
+// what to write instead (`@@x` used to say "misplaced `+` or `@`").
+#[test]
+fn malformed_operators_say_what_to_write() {
+    let p = project();
+    let mut report = String::new();
+    for selector in [
+        "@@rpt_kpis",
+        "+@rpt_kpis",
+        "rpt_kpis@",
+        "++rpt_kpis",
+        "2++rpt_kpis",
+        "rpt_kpis++",
+        "rpt_kpis++1",
+        "stg+users",
+        "@",
+        "@+rpt_kpis",
+    ] {
+        let out = p.lake(&["ls", "--select", selector]);
+        assert_eq!(out.code, 2, "{selector}: {}", out.stderr);
+        report.push_str(&format!(
+            "$ lake ls --select {selector}\n{}\n\n",
+            out.stderr.trim_end()
+        ));
+    }
+    insta::assert_snapshot!("malformed_operators", report);
+}
+
 #[test]
 fn layer_folder_and_path_selection() {
     let p = project();

@@ -132,7 +132,7 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
             Err(e) => return Ok(fail("postgres", e)),
         }
     }
-    if t.data_path.contains("://") {
+    if !crate::storage::Location::of(&t.data_path).is_local() {
         match wh.check_data_path(t) {
             Ok(()) => crate::stdoutln!("  data path OK  {} is reachable", t.data_path),
             Err(e) => return Ok(fail("data path", e)),

@@ -18,9 +18,10 @@ use std::collections::HashSet;
 use crate::cli::{Cli, Command, GlobalArgs, SelectArgs, EXIT_ERROR, EXIT_USAGE};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::graph::{build_dag, Dag};
+use crate::project::yaml::locate_key;
 use crate::project::{load_project, parse_cli_vars, LoadOptions, Project};
 use crate::render::{render_project, RenderOptions};
-use crate::select::{select_nodes, Selection};
+use crate::select::{parse_selector, select_nodes, Selection};
 
 /// Why a command stopped.
 #[derive(Debug)]
@@ -44,7 +45,7 @@ impl From<Diagnostic> for Failure {
 }
 
 /// Runs the parsed command line; returns the process exit code.
-pub fn run(cli: Cli) -> u8 {
+pub fn dispatch(cli: Cli) -> u8 {
     let result = match &cli.command {
         Command::Compile { select } => compile::run(&cli.global, select),
         Command::Ls {
@@ -53,10 +54,10 @@ pub fn run(cli: Cli) -> u8 {
             resource_type,
         } => ls::run(&cli.global, select, *output, resource_type),
         Command::Dag { select, format } => dag::run(&cli.global, select, *format),
-        Command::Run { args } => run::run(&cli.global, run::Mode::Run, args),
-        Command::Seed { args } => run::run(&cli.global, run::Mode::Seed, args),
-        Command::Test { args } => run::run(&cli.global, run::Mode::Test, args),
-        Command::Build { args } => run::run(&cli.global, run::Mode::Build, args),
+        Command::Run { args } => run::execute_run(&cli.global, run::Mode::Run, args),
+        Command::Seed { args } => run::execute_run(&cli.global, run::Mode::Seed, args),
+        Command::Test { args } => run::execute_run(&cli.global, run::Mode::Test, args),
+        Command::Build { args } => run::execute_run(&cli.global, run::Mode::Build, args),
         Command::Show {
             model,
             limit,
@@ -148,12 +149,41 @@ pub fn load(global: &GlobalArgs) -> Result<Project, Failure> {
         target: global.target.clone(),
         vars,
     })?;
+    check_schedule_selectors(&project)?;
     tracing::info!(
         models = project.models.len(),
         elapsed_ms = clock.elapsed().as_millis() as u64,
         "project loaded"
     );
     Ok(project)
+}
+
+/// Checks every schedule's `select`/`exclude` with the selector grammar,
+/// pointing at the key in project.yml. Loading leaves them to this check
+/// because the grammar belongs to `select`, a later stage than `project`.
+pub fn check_schedule_selectors(project: &Project) -> Result<(), Diagnostics> {
+    let file = &project.project_file;
+    let mut diags = Diagnostics::default();
+    for s in &project.schedules {
+        for (key, exprs) in [("select", &s.select), ("exclude", &s.exclude)] {
+            for e in exprs {
+                let Err(err) = parse_selector(e) else {
+                    continue;
+                };
+                let span = locate_key(&file.text, &["schedules", &s.name, key]);
+                let mut d = Diagnostic::new(
+                    Code::BadSelector,
+                    format!("schedule `{}`: {}", s.name, err.message),
+                )
+                .at(&file.path, &file.text, span, "in this selector");
+                if let Some(h) = err.help {
+                    d = d.with_help(h);
+                }
+                diags.push(d);
+            }
+        }
+    }
+    diags.into_result(())
 }
 
 /// Renders a loaded project and builds its graph.

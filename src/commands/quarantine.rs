@@ -11,22 +11,14 @@ use super::{load, warehouse_failure, Failure};
 use crate::cli::{GlobalArgs, QuarantineAction, EXIT_ERROR, EXIT_LOCKED, EXIT_OK};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::lock::{self, LockError};
-use crate::plan::load::ensure_ledger;
-use crate::plan::quarantine::{mark_dropped, release, select_quarantine, Stage};
+use crate::plan::ledger::ensure_tables;
+use crate::plan::quarantine::{mark_dropped, release, select_quarantine, QuarantineRow, Stage};
 use crate::project::Project;
 use crate::storage::{BlockingStore, Store};
 use crate::warehouse::Session;
 
 /// One quarantined file as listed.
-struct Entry {
-    file: String,
-    source: Option<String>,
-    stage: String,
-    reason: String,
-    line: Option<String>,
-    since: String,
-    dropped: bool,
-}
+type Entry = QuarantineRow;
 
 /// Runs `lake quarantine [list|retry|drop]`.
 pub fn run(global: &GlobalArgs, action: &QuarantineAction) -> Result<u8, Failure> {
@@ -51,7 +43,7 @@ pub fn run(global: &GlobalArgs, action: &QuarantineAction) -> Result<u8, Failure
     let wh = crate::warehouse::Warehouse::open(&project.target).map_err(warehouse_failure)?;
     let session = wh.session().map_err(warehouse_failure)?;
     let db = project.target.database.clone();
-    for sql in ensure_ledger(&db) {
+    for sql in ensure_tables(&db) {
         session.execute_batch(&sql).map_err(warehouse_failure)?;
     }
     let entries = read_entries(&session, &db)?;
@@ -97,18 +89,7 @@ fn read_entries(session: &Session, db: &str) -> Result<Vec<Entry>, Failure> {
         .query(&select_quarantine(db))
         .map_err(warehouse_failure)?
         .rows;
-    Ok(rows
-        .into_iter()
-        .map(|r| Entry {
-            file: r[0].clone().unwrap_or_default(),
-            source: r[1].clone(),
-            stage: r[4].clone().unwrap_or_default(),
-            reason: r[5].clone().unwrap_or_default(),
-            line: r[6].clone(),
-            since: r[7].clone().unwrap_or_default(),
-            dropped: r[8].as_deref() == Some("true"),
-        })
-        .collect())
+    Ok(rows.iter().filter_map(|r| Entry::from_row(r)).collect())
 }
 
 fn print_entries(entries: &[Entry]) {
@@ -131,10 +112,10 @@ fn print_entries(entries: &[Entry]) {
         table.add_row([
             e.file.as_str(),
             if e.dropped { "dropped" } else { "held" },
-            e.stage.as_str(),
-            e.line.as_deref().unwrap_or(""),
+            e.stage.map_or("", |s| s.as_str()),
+            &e.line.map(|l| l.to_string()).unwrap_or_default(),
             e.reason.as_str(),
-            e.source.as_deref().unwrap_or("(unknown)"),
+            e.source.as_ref().map_or("(unknown)", |s| s.source.as_str()),
             e.since.as_str(),
         ]);
     }
@@ -188,7 +169,7 @@ fn delete_landed(project: &Project, entries: &[Entry], chosen: &[String]) -> u8 
     let target = &project.target;
     let landed: Vec<&Entry> = entries
         .iter()
-        .filter(|e| e.stage == Stage::Load.as_str() && chosen.contains(&e.file))
+        .filter(|e| e.stage == Some(Stage::Load) && chosen.contains(&e.file))
         .collect();
     if landed.is_empty() {
         return EXIT_OK;

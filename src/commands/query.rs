@@ -26,12 +26,7 @@ pub fn show(
     limit: usize,
     format: RowFormat,
 ) -> Result<u8, Failure> {
-    let project = load(global)?;
-    let opts = RenderOptions {
-        run_started_at: now_rfc3339(),
-        existing: HashSet::new(),
-        full_refresh: false,
-    };
+    let (project, opts) = load_for_reading(global)?;
     let dag = render_and_graph(&project, &opts)?;
     let Some(node) = dag
         .nodes
@@ -72,6 +67,18 @@ pub fn show(
     Ok(EXIT_OK)
 }
 
+/// The project, and how to render it for reading the lake: nothing is
+/// built, so `is_incremental()` is false.
+fn load_for_reading(global: &GlobalArgs) -> Result<(Project, RenderOptions), Failure> {
+    let project = load(global)?;
+    let opts = RenderOptions {
+        run_started_at: now_rfc3339(),
+        existing: HashSet::new(),
+        full_refresh: false,
+    };
+    Ok((project, opts))
+}
+
 /// Opens the lake read-only, released before printing (see `Reader`);
 /// `None` (reported) when a run is writing an embedded lake: exit 75, as
 /// for a second run.
@@ -93,12 +100,7 @@ pub fn query(
     limit: usize,
     format: RowFormat,
 ) -> Result<u8, Failure> {
-    let project = load(global)?;
-    let opts = RenderOptions {
-        run_started_at: now_rfc3339(),
-        existing: HashSet::new(),
-        full_refresh: false,
-    };
+    let (project, opts) = load_for_reading(global)?;
     let rendered = render_snippets(&project, &opts, &[sql.to_string()])?.remove(0);
     let Some(wh) = open_reader(&project)? else {
         return Ok(EXIT_LOCKED);

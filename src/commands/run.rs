@@ -1,28 +1,37 @@
 //! `lake run`, `lake seed`, `lake test`, `lake build`: render against the
 //! lake's current state, run the selection, write run artifacts.
+//!
+//! [`execute_run`] is the outline: the settings are resolved once from the
+//! flags, the schedule and the profile ([`RunSettings`]); the lake is
+//! taken (run lock, then catalog); the project is rendered against it and
+//! every hook prepared; then the hook phases and the nodes run in order.
+//! Everything that can be checked without the lake (the schedule's name,
+//! hook arguments, selectors) is checked before the lock is taken.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::{apply_selection, load, now_rfc3339, render_and_graph, warehouse_failure, Failure};
 use crate::artifacts::{write_compiled, write_manifest, write_run_results};
-use std::time::Duration;
-
-use crate::cli::{GlobalArgs, RunArgs, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK};
+use crate::cli::{
+    GlobalArgs, RunArgs, SelectArgs, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK,
+};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::execute::node_runner::NodeRunner;
-use crate::execute::report::{summary, Reporter};
+use crate::execute::report::{summary, where_to_look, Reporter};
 use crate::execute::scheduler::{execute, Options};
-use crate::execute::Status;
-use crate::hooks::{hook_name, run_hook, HookEnv, HookResult};
-use crate::lock::{self, LockError};
+use crate::execute::{NodeResult, Status};
+use crate::graph::Dag;
+use crate::hooks::{prepare, run_phase, HookEnv, HookResult, Phase, RunHooks};
+use crate::lock::{self, LockError, RunLock};
 use crate::nodes::NodeKind;
 use crate::project::profiles::Catalog;
-use crate::project::{Hook, Project, Schedule};
-use crate::render::{render_snippets, RenderOptions};
+use crate::project::{Materialization, Project, Schedule};
+use crate::render::RenderOptions;
 use crate::storage::{BlockingStore, Store};
-use crate::warehouse::{OpenError, Warehouse};
+use crate::warehouse::{OpenError, Session, Warehouse};
 
 /// Which kinds of node a command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +55,81 @@ impl Mode {
             Mode::Test => kind == NodeKind::Test,
             Mode::Build => kind != NodeKind::Source,
         }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Mode::Run => "models",
+            Mode::Seed => "seeds",
+            Mode::Test => "tests",
+            Mode::Build => "nodes",
+        }
+    }
+}
+
+/// What a run was asked to do, resolved once from the flags, the schedule
+/// (`--schedule`) and the profile; nothing below reads the flags again.
+struct RunSettings<'p> {
+    /// A schedule always builds (seeds, models and their tests in DAG
+    /// order), as `lake build` does.
+    mode: Mode,
+    /// The schedule, with its hooks.
+    schedule: Option<&'p Schedule>,
+    /// The selection: the flags', or the schedule's.
+    select: SelectArgs,
+    /// A schedule without `select` runs only its hooks.
+    hooks_only: bool,
+    full_refresh: bool,
+    /// Flag, else schedule, else profile, else the core count.
+    threads: usize,
+    fail_fast: bool,
+    /// One budget for the run lock and the embedded catalog.
+    wait: Duration,
+}
+
+impl<'p> RunSettings<'p> {
+    fn resolve(project: &'p Project, mode: Mode, args: &RunArgs) -> Result<Self, Failure> {
+        let schedule = args
+            .schedule
+            .as_deref()
+            .map(|name| find_schedule(project, name))
+            .transpose()?;
+        let mut select = args.select.clone();
+        if let Some(s) = schedule {
+            select.select = s.select.clone();
+            select.exclude = s.exclude.clone();
+        }
+        let threads = args
+            .threads
+            .or(schedule.and_then(|s| s.threads))
+            .or(project.target.threads)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(RunSettings {
+            mode: if schedule.is_some() {
+                Mode::Build
+            } else {
+                mode
+            },
+            schedule,
+            select,
+            hooks_only: schedule.is_some_and(|s| s.select.is_empty()),
+            full_refresh: args.full_refresh || schedule.is_some_and(|s| s.full_refresh),
+            threads,
+            fail_fast: args.fail_fast,
+            wait: Duration::from_secs(args.wait),
+        })
+    }
+
+    /// Whether project.yml's on-run-start/end apply: dbt runs them for
+    /// `run` and `build` only.
+    fn project_hooks(&self) -> bool {
+        matches!(self.mode, Mode::Run | Mode::Build)
+    }
+
+    /// How many pre- and post-hooks the schedule has.
+    fn schedule_hooks(&self) -> usize {
+        self.schedule
+            .map_or(0, |s| s.pre_hooks.len() + s.post_hooks.len())
     }
 }
 
@@ -71,90 +155,61 @@ fn find_schedule<'p>(project: &'p Project, name: &str) -> Result<&'p Schedule, F
         })
 }
 
-/// Runs hooks in order, recording each in `out`; `Err` carries the message
-/// of the hook that stopped the run.
-fn run_hooks(
-    env: &HookEnv<'_>,
-    hooks: &[Hook],
-    when: &'static str,
-    out: &mut Vec<HookResult>,
-) -> Result<(), String> {
-    for (n, hook) in hooks.iter().enumerate() {
-        if env.cancel.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let clock = Instant::now();
-        let result = run_hook(env, hook);
-        let seconds = clock.elapsed().as_secs_f64();
-        let mut record = HookResult {
-            when,
-            index: n + 1,
-            hook: hook_name(hook).to_string(),
-            status: "success",
-            message: String::new(),
-            problems: Vec::new(),
-            execution_time: (seconds * 1000.0).round() / 1000.0,
-        };
-        match result {
-            Ok(report) => {
-                crate::stdoutln!(
-                    "{when} {}/{} {} [{seconds:.2}s]",
-                    n + 1,
-                    hooks.len(),
-                    report.summary
-                );
-                for p in &report.problems {
-                    crate::stderrln!("error: {p}");
-                }
-                if !report.problems.is_empty() {
-                    record.status = "error";
-                }
-                record.message = report.summary;
-                record.problems = report.problems;
-                out.push(record);
-            }
-            Err(e) => {
-                let message = format!("{when} {}: {e}", n + 1);
-                record.status = "error";
-                record.message = message.clone();
-                out.push(record);
-                return Err(message);
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Runs one of the executing commands.
-pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failure> {
+pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failure> {
     let clock = Instant::now();
     let started_at = now_rfc3339();
     let project = load(global)?;
-    let schedule = args
-        .schedule
-        .as_deref()
-        .map(|name| find_schedule(&project, name))
-        .transpose()?;
-    // A schedule is a job: it builds its selection (seeds, models and their
-    // tests, in DAG order), as `lake build` does.
-    let mode = if schedule.is_some() {
-        Mode::Build
-    } else {
-        mode
+    let settings = RunSettings::resolve(&project, mode, args)?;
+    let Some((_lock, wh)) = take_lake(&project, settings.wait)? else {
+        return Ok(EXIT_LOCKED);
     };
-    let mut args = args.clone();
-    if let Some(s) = schedule {
-        args.select.select = s.select.clone();
-        args.select.exclude = s.exclude.clone();
-        args.full_refresh |= s.full_refresh;
-        args.threads = args.threads.or(s.threads);
+    let main = wh.session().map_err(warehouse_failure)?;
+    let existing = main
+        .existing_relations(wh.database())
+        .map_err(warehouse_failure)?;
+    let opts = RenderOptions {
+        run_started_at: started_at.clone(),
+        existing,
+        full_refresh: settings.full_refresh,
+    };
+    let dag = render_and_graph(&project, &opts)?;
+    let selected = select(&dag, &settings)?;
+    if selected.is_empty() && settings.schedule_hooks() == 0 {
+        crate::stdoutln!(
+            "Nothing to do: the selection holds no {}.",
+            settings.mode.noun()
+        );
+        return Ok(EXIT_OK);
     }
-    let args = &args;
-    // Locked before the lake is opened: a second process could not attach
-    // an embedded catalog, and two first attaches of a Postgres catalog race
-    // to create it. One `--wait` budget covers the run lock and the catalog.
-    let deadline = lock::Deadline::after(Duration::from_secs(args.wait));
-    let _lock = match lock::acquire(&project.target, &deadline) {
+    let hooks = prepare(&project, &opts, settings.schedule, settings.project_hooks())?;
+    announce(&project, &settings, selected.len());
+    let cancel = stop_on_interrupt(&wh);
+    Run {
+        project: &project,
+        settings: &settings,
+        wh: &wh,
+        main,
+        dag,
+        existing: &opts.existing,
+        selected,
+        hooks,
+        cancel,
+        clock,
+        started_at,
+    }
+    .go()
+}
+
+/// Takes the run lock, then opens the lake. `None`: another process has
+/// it (already reported; exit 75).
+///
+/// Locked before the lake is opened: a second process could not attach
+/// an embedded catalog, and two first attaches of a Postgres catalog race
+/// to create it. One `--wait` budget covers the run lock and the catalog.
+fn take_lake(project: &Project, wait: Duration) -> Result<Option<(RunLock, Warehouse)>, Failure> {
+    let deadline = lock::Deadline::after(wait);
+    let run_lock = match lock::acquire(&project.target, &deadline) {
         Ok(l) => l,
         Err(LockError::Busy { what, waited }) => {
             Diagnostic::new(
@@ -166,7 +221,7 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
             )
             .with_help(lock::WAIT_HELP)
             .emit_stderr();
-            return Ok(EXIT_LOCKED);
+            return Ok(None);
         }
         Err(LockError::Failed(m)) => {
             // The catalog itself is probably unreachable: the warehouse's
@@ -188,291 +243,264 @@ pub fn run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8, Failur
         )
     };
     let readers = deadline.at_least(lock::READER_GRACE);
-    let wh = match Warehouse::open_for_run(&project.target, &readers, &mut waiting) {
-        Ok(wh) => wh,
+    match Warehouse::open_for_run(&project.target, &readers, &mut waiting) {
+        Ok(wh) => Ok(Some((run_lock, wh))),
         Err(OpenError::CatalogBusy(busy)) => {
             busy.diagnostic().emit_stderr();
-            return Ok(EXIT_LOCKED);
+            Ok(None)
         }
-        Err(OpenError::Failed(e)) => return Err(warehouse_failure(e)),
-    };
-    let main = wh.session().map_err(warehouse_failure)?;
-    let existing = main
-        .existing_relations(wh.database())
-        .map_err(warehouse_failure)?;
-    let opts = RenderOptions {
-        run_started_at: started_at.clone(),
-        existing: existing.clone(),
-        full_refresh: args.full_refresh,
-    };
-    let dag = render_and_graph(&project, &opts)?;
-    // A schedule without `select` runs only its hooks.
-    let selected: Vec<usize> = if schedule.is_some_and(|s| s.select.is_empty()) {
-        Vec::new()
-    } else {
-        apply_selection(&dag, &args.select)?
-            .nodes
-            .iter()
-            .copied()
-            .filter(|&i| mode.runs(dag.nodes[i].kind))
-            .collect()
-    };
-    let no_hooks: Vec<Hook> = Vec::new();
-    let (pre_hooks, post_hooks) = schedule
-        .map(|s| (&s.pre_hooks, &s.post_hooks))
-        .unwrap_or((&no_hooks, &no_hooks));
-
-    let threads = args.threads.or(project.target.threads).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    if selected.is_empty() && pre_hooks.is_empty() && post_hooks.is_empty() {
-        crate::stdoutln!("Nothing to do: the selection holds no {}.", noun(mode));
-        return Ok(EXIT_OK);
+        Err(OpenError::Failed(e)) => Err(warehouse_failure(e)),
     }
-    match schedule {
-        Some(s) => crate::stdoutln!(
-            "Schedule `{}`: {} hook{}, {} {} on target `{}` with {threads} thread{}",
-            s.name,
-            pre_hooks.len() + post_hooks.len(),
-            if pre_hooks.len() + post_hooks.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            selected.len(),
-            noun(mode),
-            project.target.name,
-            if threads == 1 { "" } else { "s" }
-        ),
-        None => crate::stdoutln!(
-            "Running {} {} on target `{}` with {threads} thread{}",
-            selected.len(),
-            noun(mode),
-            project.target.name,
-            if threads == 1 { "" } else { "s" }
-        ),
-    }
+}
 
+/// The nodes the run executes, in run order.
+fn select(dag: &Dag, settings: &RunSettings<'_>) -> Result<Vec<usize>, Failure> {
+    if settings.hooks_only {
+        return Ok(Vec::new());
+    }
+    Ok(apply_selection(dag, &settings.select)?
+        .nodes
+        .iter()
+        .copied()
+        .filter(|&i| settings.mode.runs(dag.nodes[i].kind))
+        .collect())
+}
+
+/// The run's first console line.
+fn announce(project: &Project, settings: &RunSettings<'_>, nodes: usize) {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let threads = settings.threads;
+    let what = format!(
+        "{nodes} {} on target `{}` with {threads} thread{}",
+        settings.mode.noun(),
+        project.target.name,
+        plural(threads)
+    );
+    match settings.schedule {
+        Some(s) => {
+            let hooks = settings.schedule_hooks();
+            crate::stdoutln!(
+                "Schedule `{}`: {hooks} hook{}, {what}",
+                s.name,
+                plural(hooks)
+            )
+        }
+        None => crate::stdoutln!("Running {what}"),
+    }
+}
+
+/// Ctrl-C (or SIGTERM) sets the returned flag and interrupts the lake's
+/// running statements. A second signal while stopping is ignored: the run
+/// ends as soon as the interrupted statements have rolled back.
+fn stop_on_interrupt(wh: &Warehouse) -> Arc<AtomicBool> {
     let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = cancel.clone();
-        let interrupter = wh.interrupter();
-        // A second signal while stopping is ignored: the run ends as soon as
-        // the interrupted statements have rolled back.
-        let _ = ctrlc::set_handler(move || {
-            if !cancel.swap(true, Ordering::SeqCst) {
-                crate::stderrln!(
-                    "\ninterrupted: stopping running statements, nothing half-written is kept"
-                );
-                interrupter.interrupt_all();
-            }
-        });
-    }
-
-    let hooks_apply = matches!(mode, Mode::Run | Mode::Build);
-    if hooks_apply && !project.on_run_start.is_empty() {
-        for sql in render_snippets(&project, &opts, &project.on_run_start)? {
-            main.execute_batch(&sql)
-                .map_err(|e| warehouse_failure(e.with_context("on-run-start hook")))?;
+    let flag = cancel.clone();
+    let interrupter = wh.interrupter();
+    let _ = ctrlc::set_handler(move || {
+        if !flag.swap(true, Ordering::SeqCst) {
+            crate::stderrln!(
+                "\ninterrupted: stopping running statements, nothing half-written is kept"
+            );
+            interrupter.interrupt_all();
         }
+    });
+    cancel
+}
+
+/// A run with the lake taken, its project rendered and its hooks ready.
+struct Run<'a> {
+    project: &'a Project,
+    settings: &'a RunSettings<'a>,
+    wh: &'a Warehouse,
+    /// The main connection: hooks, schemas, the load ledger.
+    main: Session,
+    dag: Dag,
+    /// Tables that existed when the run started.
+    existing: &'a HashSet<(String, String)>,
+    selected: Vec<usize>,
+    hooks: RunHooks,
+    cancel: Arc<AtomicBool>,
+    clock: Instant,
+    started_at: String,
+}
+
+impl Run<'_> {
+    /// Hook phases and nodes in order, then the artifacts and exit code.
+    fn go(self) -> Result<u8, Failure> {
+        let env = HookEnv {
+            project: self.project,
+            session: &self.main,
+            cancel: &self.cancel,
+        };
+        let mut hook_results = Vec::new();
+        for phase in [Phase::OnRunStart, Phase::PreHook] {
+            let steps = self.hooks.steps(phase);
+            if let Err(e) = run_phase(&env, phase, steps, &mut hook_results) {
+                return self.stopped_before_models(&hook_results, e);
+            }
+        }
+        let results = self.run_nodes()?;
+        let mut hook_errors = Vec::new();
+        for phase in [Phase::PostHook, Phase::OnRunEnd] {
+            if self.cancel.load(Ordering::SeqCst) {
+                break;
+            }
+            let steps = self.hooks.steps(phase);
+            if let Err(e) = run_phase(&env, phase, steps, &mut hook_results) {
+                hook_errors.push(e);
+            }
+        }
+        self.finish(&results, &hook_results, &hook_errors)
     }
 
-    let hook_env = HookEnv {
-        project: &project,
-        session: &main,
-        render: &opts,
-        cancel: &cancel,
-    };
-    let mut hook_results = Vec::new();
-    if let Err(e) = run_hooks(&hook_env, pre_hooks, "pre-hook", &mut hook_results) {
+    /// A hook before the models failed: say so, record what ran, exit 1.
+    fn stopped_before_models(&self, hooks: &[HookResult], error: String) -> Result<u8, Failure> {
+        self.write_results(&[], hooks)?;
+        Diagnostic::new(Code::Hook, error)
+            .with_note("the run stopped before any model")
+            .emit_stderr();
+        Ok(EXIT_ERROR)
+    }
+
+    /// Runs the selected nodes in parallel, one connection per worker.
+    fn run_nodes(&self) -> Result<Vec<NodeResult>, Failure> {
+        if self.selected.is_empty() {
+            return Ok(Vec::new());
+        }
+        let landing = self.landing()?;
+        self.create_schemas()?;
+        let dag = &self.dag;
+        // In `build`, a node also waits for the tests of its parents.
+        let gates = (self.settings.mode == Mode::Build).then(|| dag.test_gates());
+        let parents = |i: usize| match &gates {
+            Some(g) => g.parents(dag, i),
+            None => dag.parents(i),
+        };
+        let reporter = Reporter::new(dag, self.selected.len());
+        let options = Options {
+            threads: self.settings.threads,
+            fail_fast: self.settings.fail_fast,
+            cancel: self.cancel.clone(),
+            // Group commit: up to 64 independent ready nodes share one
+            // transaction (see execute::node_runner).
+            batch: 64,
+        };
+        // One connection per worker, opened here: the DuckDB instance
+        // itself stays on this thread.
+        let sessions = (0..self.settings.threads.min(self.selected.len()))
+            .map(|_| self.wh.session())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(warehouse_failure)?;
+        let sessions = Mutex::new(sessions);
+        // The worker factory is shared by the worker threads: it reads
+        // only these (the main connection is not Sync).
+        let (root, existing, cancel) = (&self.project.root, self.existing, &*self.cancel);
+        let full_refresh = self.settings.full_refresh;
+        let worker = || -> Result<NodeRunner<'_>, String> {
+            let session = sessions
+                .lock()
+                .map_err(|_| "sessions poisoned")?
+                .pop()
+                .ok_or("no connection left")?;
+            Ok(NodeRunner {
+                session,
+                dag,
+                root,
+                existing,
+                full_refresh,
+                landing: landing.as_ref(),
+                cancel,
+            })
+        };
+        Ok(execute(&self.selected, &parents, &options, worker, &|e| {
+            reporter.event(e)
+        }))
+    }
+
+    /// Load models need the landing store and the ledger.
+    fn landing(&self) -> Result<Option<BlockingStore>, Failure> {
+        let loads = self
+            .selected
+            .iter()
+            .any(|&i| self.dag.nodes[i].config.materialized == Materialization::Load);
+        if !loads {
+            return Ok(None);
+        }
+        for sql in crate::plan::ledger::ensure_tables(self.wh.database()) {
+            self.main.execute_batch(&sql).map_err(warehouse_failure)?;
+        }
+        let target = &self.project.target;
+        let store = Store::open(&target.landing_path, target.s3.as_ref(), &self.project.root)
+            .map_err(|e| Diagnostic::new(Code::Warehouse, format!("landing path: {e}")))?;
+        Ok(Some(BlockingStore::new(store)))
+    }
+
+    /// Creates every target schema up front: two workers creating the same
+    /// schema at once would conflict at commit in DuckLake.
+    fn create_schemas(&self) -> Result<(), Failure> {
+        let nodes = &self.dag.nodes;
+        let mut schemas: Vec<&crate::nodes::Relation> = self
+            .selected
+            .iter()
+            .filter(|&&i| matches!(nodes[i].kind, NodeKind::Model | NodeKind::Seed))
+            .filter(|&&i| nodes[i].config.materialized != Materialization::Ephemeral)
+            .filter_map(|&i| nodes[i].relation.as_ref())
+            .collect();
+        schemas.sort_by(|a, b| a.schema.cmp(&b.schema));
+        schemas.dedup_by(|a, b| a.schema == b.schema);
+        for rel in schemas {
+            self.main
+                .execute_batch(&crate::plan::create_schema(rel))
+                .map_err(warehouse_failure)?;
+        }
+        Ok(())
+    }
+
+    /// Writes run_results.json (nodes and hooks).
+    fn write_results(&self, results: &[NodeResult], hooks: &[HookResult]) -> Result<(), Failure> {
         let argv: Vec<String> = std::env::args().skip(1).collect();
-        let elapsed = clock.elapsed().as_secs_f64();
+        let elapsed = self.clock.elapsed().as_secs_f64();
         write_run_results(
-            &project,
-            &dag,
-            &[],
-            &hook_results,
-            &started_at,
+            self.project,
+            &self.dag,
+            results,
+            hooks,
+            &self.started_at,
             elapsed,
             &argv,
         )?;
-        Diagnostic::new(Code::Hook, e)
-            .with_note("the run stopped before any model")
-            .emit_stderr();
-        return Ok(EXIT_ERROR);
+        Ok(())
     }
 
-    // Load models need the landing store and the ledger.
-    let loads = selected
-        .iter()
-        .any(|&i| dag.nodes[i].config.materialized == crate::project::Materialization::Load);
-    let landing = if loads {
-        for sql in crate::plan::load::ensure_ledger(wh.database()) {
-            main.execute_batch(&sql).map_err(warehouse_failure)?;
+    /// Artifacts, the summary, and the exit code.
+    fn finish(
+        &self,
+        results: &[NodeResult],
+        hooks: &[HookResult],
+        hook_errors: &[String],
+    ) -> Result<u8, Failure> {
+        write_compiled(self.project, &self.dag, Some(&self.selected))?;
+        write_manifest(self.project, &self.dag, &self.started_at)?;
+        self.write_results(results, hooks)?;
+        for e in hook_errors {
+            Diagnostic::new(Code::Hook, e.clone()).emit_stderr();
         }
-        Some(BlockingStore::new(
-            Store::open(
-                &project.target.landing_path,
-                project.target.s3.as_ref(),
-                &project.root,
-            )
-            .map_err(|e| {
-                Failure::from(Diagnostic::new(
-                    Code::Warehouse,
-                    format!("landing path: {e}"),
-                ))
-            })?,
-        ))
-    } else {
-        None
-    };
-
-    // Create every target schema up front: two workers creating the same
-    // schema at once would conflict at commit in DuckLake.
-    let mut schemas: Vec<&crate::nodes::Relation> = selected
-        .iter()
-        .filter(|&&i| matches!(dag.nodes[i].kind, NodeKind::Model | NodeKind::Seed))
-        .filter(|&&i| {
-            dag.nodes[i].config.materialized != crate::project::Materialization::Ephemeral
+        let elapsed = self.clock.elapsed().as_secs_f64();
+        crate::stdoutln!("\n{}", summary(results, elapsed));
+        if let Some(hint) = where_to_look(&self.dag, results) {
+            crate::stdoutln!("{hint}");
+        }
+        let failed = results.iter().any(|r| {
+            matches!(r.status, Status::Error | Status::Fail | Status::Skipped)
+                || !r.outcome.problems.is_empty()
+        }) || !hook_errors.is_empty()
+            || hooks.iter().any(|h| h.status != "success");
+        Ok(if self.cancel.load(Ordering::SeqCst) {
+            EXIT_INTERRUPTED
+        } else if failed {
+            EXIT_ERROR
+        } else {
+            EXIT_OK
         })
-        .filter_map(|&i| dag.nodes[i].relation.as_ref())
-        .collect();
-    schemas.sort_by(|a, b| a.schema.cmp(&b.schema));
-    schemas.dedup_by(|a, b| a.schema == b.schema);
-    for rel in schemas {
-        main.execute_batch(&crate::plan::create_schema(rel))
-            .map_err(warehouse_failure)?;
-    }
-
-    // In `build`, a node also waits for the tests of its parents.
-    // A test with several parents (relationships) belongs to the one built
-    // last, as in dbt: nodes are in run order, so the test's parents all
-    // come before whatever waits on it, and no node waits on its own test.
-    let tests_of: Vec<Vec<usize>> = (0..dag.nodes.len())
-        .map(|i| {
-            dag.children(i)
-                .into_iter()
-                .filter(|&c| dag.nodes[c].kind == NodeKind::Test)
-                .filter(|&c| dag.parents(c).into_iter().max() == Some(i))
-                .collect()
-        })
-        .collect();
-    let parents = |i: usize| -> Vec<usize> {
-        let mut p = dag.parents(i);
-        if mode == Mode::Build && dag.nodes[i].kind != NodeKind::Test {
-            let extra: Vec<usize> = p
-                .iter()
-                .flat_map(|&q| tests_of[q].iter().copied())
-                .collect();
-            p.extend(extra);
-        }
-        p
-    };
-    let reporter = Reporter::new(&dag, selected.len());
-    let scheduler = Options {
-        threads,
-        fail_fast: args.fail_fast,
-        cancel: cancel.clone(),
-        // Group commit: up to 64 independent ready nodes share one
-        // transaction (see execute::node_runner).
-        batch: 64,
-    };
-    let root = project.root.clone();
-    // One connection per worker, opened here: the DuckDB instance itself
-    // stays on this thread.
-    let sessions = (0..threads.min(selected.len()))
-        .map(|_| wh.session())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(warehouse_failure)?;
-    let sessions = std::sync::Mutex::new(sessions);
-    let results = if selected.is_empty() {
-        Vec::new()
-    } else {
-        execute(
-            &selected,
-            &parents,
-            &scheduler,
-            || {
-                let session = sessions
-                    .lock()
-                    .expect("sessions poisoned")
-                    .pop()
-                    .ok_or("no connection left")?;
-                Ok(NodeRunner {
-                    session,
-                    dag: &dag,
-                    root: &root,
-                    existing: &existing,
-                    full_refresh: args.full_refresh,
-                    landing: landing.as_ref(),
-                    cancel: &cancel,
-                })
-            },
-            &|e| reporter.event(e),
-        )
-    };
-
-    let mut hook_error = None;
-    if !cancel.load(Ordering::SeqCst) {
-        if let Err(e) = run_hooks(&hook_env, post_hooks, "post-hook", &mut hook_results) {
-            hook_error = Some(e);
-        }
-    }
-    let interrupted = cancel.load(Ordering::SeqCst);
-    if hooks_apply && !interrupted && !project.on_run_end.is_empty() {
-        match render_snippets(&project, &opts, &project.on_run_end) {
-            Ok(sqls) => {
-                for sql in sqls {
-                    if let Err(e) = main.execute_batch(&sql) {
-                        hook_error = Some(format!("on-run-end hook failed: {}", e.message));
-                        break;
-                    }
-                }
-            }
-            Err(d) => return Err(d.into()),
-        }
-    }
-
-    let elapsed = clock.elapsed().as_secs_f64();
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    write_compiled(&project, &dag, Some(&selected))?;
-    write_manifest(&project, &dag, &started_at)?;
-    write_run_results(
-        &project,
-        &dag,
-        &results,
-        &hook_results,
-        &started_at,
-        elapsed,
-        &argv,
-    )?;
-    if let Some(e) = &hook_error {
-        Diagnostic::new(Code::Hook, e.clone()).emit_stderr();
-    }
-    crate::stdoutln!("\n{}", summary(&results, elapsed));
-    if let Some(hint) = crate::execute::report::where_to_look(&dag, &results) {
-        crate::stdoutln!("{hint}");
-    }
-    let failed = results.iter().any(|r| {
-        matches!(r.status, Status::Error | Status::Fail) || !r.outcome.problems.is_empty()
-    }) || hook_error.is_some()
-        || hook_results.iter().any(|h| h.status != "success");
-    Ok(if interrupted {
-        EXIT_INTERRUPTED
-    } else if failed || results.iter().any(|r| r.status == Status::Skipped) {
-        EXIT_ERROR
-    } else {
-        EXIT_OK
-    })
-}
-
-fn noun(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Run => "models",
-        Mode::Seed => "seeds",
-        Mode::Test => "tests",
-        Mode::Build => "nodes",
     }
 }

@@ -29,7 +29,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Failure> {
         );
     }
     let compiled = compile_project(global)?;
-    let site = Site::new(compiled);
+    let site = Site::new(compiled.project, compiled.dag);
     let addr = SocketAddr::new(ip, args.port);
     match serve::serve(site, Options { addr, token }) {
         Ok(()) => Ok(EXIT_OK),

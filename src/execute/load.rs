@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::scheduler::{Outcome, Status};
 use crate::nodes::{Node, Relation};
 use crate::plan::load as plan;
-use crate::plan::quarantine::{self, Quarantined, SourceVersion, Stage};
+use crate::plan::quarantine::{self, QuarantineRow, Quarantined, SourceVersion, Stage};
 use crate::progress::Progress;
 use crate::storage::BlockingStore;
 use crate::warehouse::Session;
@@ -46,12 +46,15 @@ impl Ledger {
             .filter(|r| r[0].as_deref() == Some(me.as_str()))
             .filter_map(|r| r[1].clone())
             .collect();
-        let records = query(&quarantine::select_quarantine(&rel.database))?;
-        let quarantined = records.iter().filter_map(|r| r[0].clone()).collect();
+        let records: Vec<QuarantineRow> = query(&quarantine::select_quarantine(&rel.database))?
+            .iter()
+            .filter_map(|r| QuarantineRow::from_row(r))
+            .collect();
+        let quarantined = records.iter().map(|q| q.file.clone()).collect();
         let held_deliveries = records
             .iter()
-            .filter(|r| r[8].as_deref() != Some("true"))
-            .filter_map(|r| r[0].as_deref().map(|f| delivery(f).to_string()))
+            .filter(|q| !q.dropped)
+            .map(|q| delivery(&q.file).to_string())
             .collect();
         let expected = query(&quarantine::select_landed(&rel.database))?
             .into_iter()
@@ -128,7 +131,7 @@ pub fn load_landed(
         .into_iter()
         .filter(|f| f.ends_with(".jsonl"))
         .collect();
-    for sql in plan::ensure_ledger(&rel.database) {
+    for sql in crate::plan::ledger::ensure_tables(&rel.database) {
         session.execute_batch(&sql).map_err(|e| e.message)?;
     }
     let ledger = Ledger::read(session, rel)?;
@@ -244,29 +247,28 @@ fn load_one(
     write: &str,
     expected: Option<u64>,
 ) -> Result<u64, String> {
-    let result = (|| -> Result<u64, String> {
-        session
-            .execute_batch("BEGIN TRANSACTION")
-            .map_err(|e| e.message)?;
-        let n = session.execute(write).map_err(|e| e.message)?;
-        if let Some(lines) = expected.filter(|&lines| lines != n) {
-            return Err(format!(
-                "the load took {n} rows but the file holds {lines} lines"
-            ));
-        }
-        let at = jiff::Timestamp::now()
-            .strftime("%Y-%m-%d %H:%M:%S%.6f")
-            .to_string();
-        session
-            .execute(&plan::record_load(&rel.database, rel, file, n, &at))
-            .map_err(|e| e.message)?;
-        session.execute_batch("COMMIT").map_err(|e| e.message)?;
-        Ok(n)
-    })();
-    if result.is_err() {
-        let _ = session.execute_batch("ROLLBACK");
+    session
+        .in_transaction(|| -> Result<u64, LoadError> {
+            let n = session.execute(write)?;
+            if let Some(lines) = expected.filter(|&lines| lines != n) {
+                return Err(LoadError(format!(
+                    "the load took {n} rows but the file holds {lines} lines"
+                )));
+            }
+            let at = crate::sql::now_timestamp();
+            session.execute(&plan::record_load(&rel.database, rel, file, n, &at))?;
+            Ok(n)
+        })
+        .map_err(|e| e.0)
+}
+
+/// Why one file did not load: DuckDB's message or lake's own check.
+struct LoadError(String);
+
+impl From<crate::warehouse::WarehouseError> for LoadError {
+    fn from(e: crate::warehouse::WarehouseError) -> Self {
+        LoadError(e.message)
     }
-    result
 }
 
 /// Records `file` in the quarantine, with the source object it came from
@@ -297,9 +299,7 @@ fn quarantine_file(
         reason: reason.to_string(),
         line: None,
     };
-    let at = jiff::Timestamp::now()
-        .strftime("%Y-%m-%d %H:%M:%S%.6f")
-        .to_string();
+    let at = crate::sql::now_timestamp();
     let sql = quarantine::record_quarantine(&rel.database, &q, &at);
     session.execute_in_transaction(&sql).map_err(|e| {
         format!(

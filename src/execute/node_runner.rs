@@ -43,9 +43,10 @@ pub struct NodeRunner<'a> {
 
 type RunResult = super::scheduler::WorkResult;
 
-/// A prepared write: statements for inside a transaction, and cleanup.
+/// A prepared write: the plan's statements (run inside a transaction the
+/// runner opens), and what to drop once it committed or failed.
 struct WritePlan {
-    statements: Vec<String>,
+    write: plan::Write,
     cleanup: Option<String>,
 }
 
@@ -112,10 +113,9 @@ impl NodeRunner<'_> {
     fn prepare(&self, i: usize, outcome: &mut Outcome) -> Result<Work, Refusal> {
         let node = &self.dag.nodes[i];
         let sql = node.compiled_sql.as_deref().unwrap_or("");
-        let inner = |stmts: Vec<String>| plan::inside_transaction(&stmts).to_vec();
-        let write = |statements| {
+        let write = |write| {
             Ok(Work::Write(WritePlan {
-                statements,
+                write,
                 cleanup: None,
             }))
         };
@@ -127,11 +127,11 @@ impl NodeRunner<'_> {
             (NodeKind::Model, Some(rel)) => match node.config.materialized {
                 Materialization::View => {
                     outcome.action = "view".into();
-                    write(inner(plan::view(node, rel, sql)))
+                    write(plan::view(node, rel, sql))
                 }
                 Materialization::Table | Materialization::Seed => {
                     outcome.action = "table".into();
-                    write(inner(plan::table(node, rel, sql)))
+                    write(plan::table(node, rel, sql))
                 }
                 Materialization::Load => {
                     outcome.action = "load".into();
@@ -141,50 +141,11 @@ impl NodeRunner<'_> {
                     outcome.action = "ephemeral (inlined)".into();
                     Ok(Work::Nothing)
                 }
-                Materialization::Incremental => {
-                    let full = node.config.full_refresh.unwrap_or(self.full_refresh);
-                    if full || !self.exists(rel) {
-                        outcome.action = "incremental (full build)".into();
-                        return write(inner(plan::table(node, rel, sql)));
-                    }
-                    let strategy = node.config.incremental_strategy.clone().unwrap_or_else(|| {
-                        if node.config.unique_key.is_empty() {
-                            "append".into()
-                        } else {
-                            "merge".into()
-                        }
-                    });
-                    outcome.action = format!("incremental ({strategy})");
-                    let stage = plan::stage_incremental(node, sql);
-                    outcome.statements.push(stage.clone());
-                    self.session.execute(&stage).map_err(|e| e.message)?;
-                    let cleanup = Some(plan::drop_staging(node));
-                    let planned = (|| {
-                        let describe = |what: &str| -> Result<Vec<(String, String)>, String> {
-                            self.session
-                                .columns(what)
-                                .map_err(|e| e.message)?
-                                .ok_or_else(|| format!("{what} disappeared during the run"))
-                        };
-                        let existing = describe(&rel.to_string())?;
-                        let new = describe(&crate::nodes::quote(&plan::staging_table(node)))?;
-                        plan::merge_incremental(node, rel, &existing, &new)
-                    })();
-                    match planned {
-                        Ok(stmts) => Ok(Work::Write(WritePlan {
-                            statements: inner(stmts),
-                            cleanup,
-                        })),
-                        Err(e) => {
-                            let _ = self.session.execute_batch(cleanup.as_deref().unwrap_or(""));
-                            Err(e.into())
-                        }
-                    }
-                }
+                Materialization::Incremental => self.prepare_incremental(node, rel, sql, outcome),
             },
             (NodeKind::Seed, Some(rel)) => {
                 outcome.action = "seed".into();
-                write(inner(plan::seed(node, rel, &self.root.join(&node.path))))
+                write(plan::seed(node, rel, &self.root.join(&node.path)))
             }
             (NodeKind::Test, _) => {
                 outcome.action = "test".into();
@@ -197,38 +158,77 @@ impl NodeRunner<'_> {
         }
     }
 
+    /// An incremental model: a full build when asked or when its table is
+    /// missing; otherwise its new rows are staged (outside the
+    /// transaction) and merged per its strategy and `on_schema_change`.
+    fn prepare_incremental(
+        &self,
+        node: &Node,
+        rel: &Relation,
+        sql: &str,
+        outcome: &mut Outcome,
+    ) -> Result<Work, Refusal> {
+        let full = node.config.full_refresh.unwrap_or(self.full_refresh);
+        if full || !self.exists(rel) {
+            outcome.action = "incremental (full build)".into();
+            return Ok(Work::Write(WritePlan {
+                write: plan::table(node, rel, sql),
+                cleanup: None,
+            }));
+        }
+        outcome.action = format!("incremental ({})", node.config.strategy());
+        let stage = plan::stage_incremental(node, sql);
+        outcome.statements.push(stage.clone());
+        self.session.execute(&stage).map_err(|e| e.message)?;
+        let cleanup = plan::drop_staging(node);
+        let planned = (|| {
+            let describe = |what: &str| self.session.columns(what).map_err(|e| e.message);
+            let existing = describe(&rel.to_string())?;
+            let new = describe(&crate::sql::identifier(&plan::staging_table(node)))?;
+            plan::merge_incremental(node, rel, &existing, &new)
+        })();
+        match planned {
+            Ok(write) => Ok(Work::Write(WritePlan {
+                write,
+                cleanup: Some(cleanup),
+            })),
+            Err(e) => {
+                let _ = self.session.execute_batch(&cleanup);
+                Err(e.into())
+            }
+        }
+    }
+
     /// Runs writes of several nodes in one transaction. `Err` carries the
     /// failing node's message; everything is rolled back then.
     fn commit_group(&self, plans: &mut [(usize, WritePlan, Outcome)]) -> Result<(), String> {
         self.session
-            .execute_batch("BEGIN TRANSACTION")
-            .map_err(|e| e.message)?;
-        for (_, plan, outcome) in plans.iter_mut() {
-            outcome.statements.push("BEGIN TRANSACTION".into());
-            let mut rows = 0;
-            for sql in &plan.statements {
-                outcome.statements.push(sql.clone());
-                match self.session.execute(sql) {
-                    Ok(n) => {
-                        if sql.starts_with("CREATE OR REPLACE TABLE") || sql.starts_with("INSERT") {
-                            rows += n;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = self.session.execute_batch("ROLLBACK");
-                        return Err(e.message);
-                    }
+            .in_transaction(|| {
+                for (_, plan, outcome) in plans.iter_mut() {
+                    self.write_one(&plan.write, outcome)?;
                 }
-            }
-            if outcome.action != "view" {
-                outcome.rows = Some(rows);
-            }
-            outcome.statements.push("COMMIT".into());
+                Ok(())
+            })
+            .map_err(|e: crate::warehouse::WarehouseError| e.message)
+    }
+
+    /// Runs one node's statements inside the open transaction, logging
+    /// them in `outcome` as that node's transaction, and records the rows
+    /// its row-writing statements reported.
+    fn write_one(
+        &self,
+        write: &plan::Write,
+        outcome: &mut Outcome,
+    ) -> Result<(), crate::warehouse::WarehouseError> {
+        outcome.statements.push(plan::BEGIN.into());
+        let mut counts = Vec::with_capacity(write.statements.len());
+        for statement in &write.statements {
+            outcome.statements.push(statement.sql.clone());
+            counts.push(self.session.execute(&statement.sql)?);
         }
-        self.session.execute_batch("COMMIT").map_err(|e| {
-            let _ = self.session.execute_batch("ROLLBACK");
-            e.message
-        })
+        outcome.rows = write.rows_written(&counts);
+        outcome.statements.push(plan::COMMIT.into());
+        Ok(())
     }
 
     fn cleanup(&self, plan: &WritePlan) {

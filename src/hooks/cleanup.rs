@@ -3,35 +3,14 @@
 //! that point is given up), small adjacent files are merged, and then every
 //! file no remaining snapshot needs is deleted. Reports what it removed.
 
-use serde::Deserialize;
-use serde_json::Value as Json;
+use humansize::{format_size, FormatSizeOptions, BINARY};
 
-use super::{parse_args, HookEnv, HookReport};
+use super::{HookEnv, HookReport};
+use crate::project::project_file::CleanupArgs;
 use crate::warehouse::sql_str;
 
-/// `cleanup:` arguments in project.yml.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Args {
-    /// How long snapshots are kept, e.g. `7 days`, `12 hours`, `0s`.
-    #[serde(default = "default_retention")]
-    retention: String,
-    /// Merge adjacent small files first.
-    #[serde(default = "default_true")]
-    merge: bool,
-}
-
-fn default_retention() -> String {
-    "7 days".into()
-}
-
-fn default_true() -> bool {
-    true
-}
-
 /// Runs the cleanup hook.
-pub fn run(env: &HookEnv<'_>, args: Json) -> Result<HookReport, String> {
-    let args: Args = parse_args("cleanup", args)?;
+pub fn run(env: &HookEnv<'_>, args: &CleanupArgs) -> Result<HookReport, String> {
     let span: jiff::Span = args.retention.parse().map_err(|e| {
         format!(
             "`cleanup` hook: retention `{}` is not a duration ({e}); write e.g. `7 days` or `12 hours`",
@@ -106,17 +85,7 @@ pub fn run(env: &HookEnv<'_>, args: Json) -> Result<HookReport, String> {
     })
 }
 
+/// Bytes in binary units with one decimal (`0 B`, `1.5 KiB`, `3.2 MiB`).
 fn human_bytes(n: u64) -> String {
-    const UNITS: &[&str] = &["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    format_size(n, FormatSizeOptions::from(BINARY).decimal_places(1))
 }

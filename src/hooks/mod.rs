@@ -1,18 +1,25 @@
-//! Schedule hooks: the steps a schedule runs before and after its models.
-//! A hook is plain SQL (rendered like a model, run on the lake) or one of
-//! the built-in steps: [`extract`] lands new hourly source files, and
-//! [`cleanup`] runs DuckLake's file maintenance. Built-in arguments are
-//! rendered with Jinja first, so `{{ var(...) }}` and `{{ env_var(...) }}`
-//! work in them.
+//! Hooks: the steps a run takes around its models. project.yml's
+//! `on-run-start`/`on-run-end` SQL, and a schedule's pre- and post-hooks:
+//! plain SQL (rendered like a model, run on the lake) or one of the
+//! built-in steps: [`extract`] lands new hourly source files, and
+//! [`cleanup`] runs DuckLake's file maintenance.
+//!
+//! Built-in arguments are typed when project.yml loads
+//! ([`crate::project::HookArgs`]); values written with Jinja
+//! (`{{ var(...) }}`, `{{ env_var(...) }}`) are rendered and typed by
+//! [`prepare`], with every hook's SQL, before the first hook runs. Then one
+//! phase runner, [`run_phase`], runs each phase.
 
 pub mod cleanup;
 pub mod extract;
 
-use std::sync::atomic::AtomicBool;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
-use serde_json::Value as Json;
-
-use crate::project::{Hook, Project};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::project::project_file::{BuiltinArgs, CleanupArgs, ExtractArgs, HookArgs};
+use crate::project::{Hook, Project, Schedule};
 use crate::render::{render_snippets, RenderOptions};
 use crate::warehouse::Session;
 
@@ -22,8 +29,6 @@ pub struct HookEnv<'a> {
     pub project: &'a Project,
     /// The run's main connection.
     pub session: &'a Session,
-    /// How to render Jinja.
-    pub render: &'a RenderOptions,
     /// Set on Ctrl-C: stop starting new work.
     pub cancel: &'a AtomicBool,
 }
@@ -59,36 +64,294 @@ pub struct HookResult {
     pub execution_time: f64,
 }
 
-/// The name a hook goes by in results.
-pub fn hook_name(hook: &Hook) -> &str {
-    match hook {
-        Hook::Sql { .. } => "sql",
-        Hook::Builtin { name, .. } => name,
+/// When a group of hooks runs, in run order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// project.yml's `on-run-start`, before everything.
+    OnRunStart,
+    /// The schedule's `pre-hooks`, before its models.
+    PreHook,
+    /// The schedule's `post-hooks`, after its models.
+    PostHook,
+    /// project.yml's `on-run-end`, after everything.
+    OnRunEnd,
+}
+
+impl Phase {
+    /// The phase as messages and `run_results.json` name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::OnRunStart => "on-run-start",
+            Phase::PreHook => "pre-hook",
+            Phase::PostHook => "post-hook",
+            Phase::OnRunEnd => "on-run-end",
+        }
+    }
+
+    /// Whether each step is printed and recorded in `run_results.json`:
+    /// a schedule's steps are (cron reads them); project.yml's
+    /// on-run-start/end SQL runs quietly, as in dbt.
+    fn reported(self) -> bool {
+        matches!(self, Phase::PreHook | Phase::PostHook)
     }
 }
 
-/// Runs one hook. `Err` stops the run.
-pub fn run_hook(env: &HookEnv<'_>, hook: &Hook) -> Result<HookReport, String> {
-    match hook {
-        Hook::Sql { sql } => {
-            let rendered = render_snippets(env.project, env.render, std::slice::from_ref(sql))
-                .map_err(diagnostics_text)?;
-            for s in rendered {
-                env.session.execute_batch(&s).map_err(|e| e.message)?;
+/// One hook ready to run: its SQL rendered, its arguments typed.
+pub enum Step {
+    /// SQL for the lake.
+    Sql {
+        /// As written, for the console line.
+        written: String,
+        /// As rendered, to run.
+        sql: String,
+    },
+    /// Land new hourly source files (boxed: it is many times the others' size).
+    Extract(Box<ExtractArgs>),
+    /// DuckLake file maintenance.
+    Cleanup(CleanupArgs),
+}
+
+impl Step {
+    /// The name a step goes by in results.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Sql { .. } => "sql",
+            Step::Extract(_) => ExtractArgs::HOOK,
+            Step::Cleanup(_) => CleanupArgs::HOOK,
+        }
+    }
+}
+
+/// Every hook of one run, each phase ready before the first one runs.
+#[derive(Default)]
+pub struct RunHooks {
+    on_run_start: Vec<Step>,
+    pre: Vec<Step>,
+    post: Vec<Step>,
+    on_run_end: Vec<Step>,
+}
+
+impl RunHooks {
+    /// The steps of one phase, in order.
+    pub fn steps(&self, phase: Phase) -> &[Step] {
+        match phase {
+            Phase::OnRunStart => &self.on_run_start,
+            Phase::PreHook => &self.pre,
+            Phase::PostHook => &self.post,
+            Phase::OnRunEnd => &self.on_run_end,
+        }
+    }
+}
+
+/// Renders every hook of a run and types the built-in ones' templated
+/// arguments, so a bad template anywhere (an on-run-end, a post-hook)
+/// stops the run before any hook or model runs. `project_hooks` says
+/// whether project.yml's on-run-start/end apply to this command.
+pub fn prepare(
+    project: &Project,
+    render: &RenderOptions,
+    schedule: Option<&Schedule>,
+    project_hooks: bool,
+) -> Result<RunHooks, Diagnostics> {
+    let sql_hooks = |strings: &[String]| -> Vec<Hook> {
+        let strings = if project_hooks { strings } else { &[] };
+        strings
+            .iter()
+            .map(|sql| Hook::Sql { sql: sql.clone() })
+            .collect()
+    };
+    let (pre, post) = schedule.map_or((&[][..], &[][..]), |s| (&s.pre_hooks, &s.post_hooks));
+    let phases = [
+        sql_hooks(&project.on_run_start),
+        pre.to_vec(),
+        post.to_vec(),
+        sql_hooks(&project.on_run_end),
+    ];
+    let all: Vec<&Hook> = phases.iter().flatten().collect();
+    let mut sql = render_sql(project, render, &all)?.into_iter();
+    let mut templates = TemplateRenderer::new(project, render, &all);
+    let mut diags = Diagnostics::default();
+    let mut ready = |hooks: &[Hook]| -> Vec<Step> {
+        let mut steps = Vec::new();
+        for hook in hooks {
+            match step(hook, &mut sql, &mut templates, project) {
+                Ok(s) => steps.push(s),
+                Err(d) => d.0.into_iter().for_each(|d| diags.push(d)),
             }
+        }
+        steps
+    };
+    let [start, pre, post, end] = phases;
+    let hooks = RunHooks {
+        on_run_start: ready(&start),
+        pre: ready(&pre),
+        post: ready(&post),
+        on_run_end: ready(&end),
+    };
+    diags.into_result(hooks)
+}
+
+/// Every SQL hook of the run rendered in one go, in order.
+fn render_sql(
+    project: &Project,
+    render: &RenderOptions,
+    hooks: &[&Hook],
+) -> Result<Vec<String>, Diagnostics> {
+    let sql: Vec<String> = hooks
+        .iter()
+        .filter_map(|h| match h {
+            Hook::Sql { sql } => Some(sql.clone()),
+            _ => None,
+        })
+        .collect();
+    if sql.is_empty() {
+        return Ok(Vec::new());
+    }
+    render_snippets(project, render, &sql)
+}
+
+/// One hook as a ready step, taking its rendered SQL from `sql`.
+fn step(
+    hook: &Hook,
+    sql: &mut impl Iterator<Item = String>,
+    templates: &mut TemplateRenderer<'_>,
+    project: &Project,
+) -> Result<Step, Diagnostics> {
+    let file = &project.project_file;
+    let mut render = |t: &str| templates.render(t);
+    Ok(match hook {
+        Hook::Sql { sql: written } => Step::Sql {
+            written: written.clone(),
+            sql: sql.next().unwrap_or_default(),
+        },
+        Hook::Extract(args) => Step::Extract(Box::new(args.resolve(file, &mut render)?)),
+        Hook::Cleanup(args) => Step::Cleanup(args.resolve(file, &mut render)?),
+    })
+}
+
+/// Renders the templates in built-in hook arguments: all in one call,
+/// and one by one only when that call fails, to say which one did.
+struct TemplateRenderer<'a> {
+    project: &'a Project,
+    options: &'a RenderOptions,
+    rendered: HashMap<String, String>,
+}
+
+impl<'a> TemplateRenderer<'a> {
+    fn new(project: &'a Project, options: &'a RenderOptions, hooks: &[&Hook]) -> Self {
+        let templates: Vec<String> = hooks
+            .iter()
+            .flat_map(|h| match h {
+                Hook::Sql { .. } => Vec::new(),
+                Hook::Extract(a) => owned(a),
+                Hook::Cleanup(a) => owned(a),
+            })
+            .collect();
+        let rendered = match render_snippets(project, options, &templates) {
+            Ok(out) if !templates.is_empty() => templates.into_iter().zip(out).collect(),
+            _ => HashMap::new(),
+        };
+        TemplateRenderer {
+            project,
+            options,
+            rendered,
+        }
+    }
+
+    fn render(&mut self, template: &str) -> Result<String, Diagnostic> {
+        if let Some(text) = self.rendered.get(template) {
+            return Ok(text.clone());
+        }
+        let mut out = render_snippets(self.project, self.options, &[template.to_string()])
+            .map_err(|d| d.0.into_iter().next().unwrap_or_else(|| unknown(template)))?;
+        Ok(out.pop().unwrap_or_default())
+    }
+}
+
+fn owned<T: BuiltinArgs>(args: &HookArgs<T>) -> Vec<String> {
+    args.templates().into_iter().map(str::to_string).collect()
+}
+
+fn unknown(template: &str) -> Diagnostic {
+    Diagnostic::new(
+        crate::diagnostic::Code::RenderError,
+        format!("`{template}` did not render"),
+    )
+}
+
+/// Runs one phase's steps in order, printing and recording each step of a
+/// reported phase; `Err` carries the message of the step that stopped the
+/// run. Nothing new starts once the run is cancelled.
+pub fn run_phase(
+    env: &HookEnv<'_>,
+    phase: Phase,
+    steps: &[Step],
+    out: &mut Vec<HookResult>,
+) -> Result<(), String> {
+    let when = phase.label();
+    for (n, step) in steps.iter().enumerate() {
+        if env.cancel.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let clock = Instant::now();
+        let result = run_step(env, step);
+        let seconds = clock.elapsed().as_secs_f64();
+        let mut record = HookResult {
+            when,
+            index: n + 1,
+            hook: step.name().to_string(),
+            status: "success",
+            message: String::new(),
+            problems: Vec::new(),
+            execution_time: (seconds * 1000.0).round() / 1000.0,
+        };
+        let stopped = match result {
+            Ok(report) => {
+                if phase.reported() {
+                    print_report(when, n + 1, steps.len(), seconds, &report);
+                }
+                if !report.problems.is_empty() {
+                    record.status = "error";
+                }
+                record.message = report.summary;
+                record.problems = report.problems;
+                None
+            }
+            Err(e) => {
+                record.status = "error";
+                record.message = format!("{when} {}: {e}", n + 1);
+                Some(record.message.clone())
+            }
+        };
+        if phase.reported() {
+            out.push(record);
+        }
+        if let Some(message) = stopped {
+            return Err(message);
+        }
+    }
+    Ok(())
+}
+
+fn print_report(when: &str, index: usize, of: usize, seconds: f64, report: &HookReport) {
+    crate::stdoutln!("{when} {index}/{of} {} [{seconds:.2}s]", report.summary);
+    for p in &report.problems {
+        crate::stderrln!("error: {p}");
+    }
+}
+
+/// Runs one step. `Err` stops the run.
+fn run_step(env: &HookEnv<'_>, step: &Step) -> Result<HookReport, String> {
+    match step {
+        Step::Sql { written, sql } => {
+            env.session.execute_batch(sql).map_err(|e| e.message)?;
             Ok(HookReport {
-                summary: format!("sql: {}", one_line(sql)),
+                summary: format!("sql: {}", one_line(written)),
                 ..Default::default()
             })
         }
-        Hook::Builtin { name, args } => {
-            let args = render_args(env, args)?;
-            match name.as_str() {
-                "extract" => extract::run(env, args),
-                "cleanup" => cleanup::run(env, args),
-                other => Err(format!("unknown built-in hook `{other}`")),
-            }
-        }
+        Step::Extract(args) => extract::run(env, args),
+        Step::Cleanup(args) => cleanup::run(env, args),
     }
 }
 
@@ -99,53 +362,4 @@ fn one_line(sql: &str) -> String {
     } else {
         flat
     }
-}
-
-fn diagnostics_text(d: crate::diagnostic::Diagnostics) -> String {
-    d.0.iter()
-        .map(|d| match &d.help {
-            Some(h) => format!("{} ({h})", d.message),
-            None => d.message.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Renders every string in a hook's arguments.
-fn render_args(env: &HookEnv<'_>, args: &Json) -> Result<Json, String> {
-    let mut strings = Vec::new();
-    collect(args, &mut strings);
-    let rendered = render_snippets(env.project, env.render, &strings).map_err(diagnostics_text)?;
-    let mut it = rendered.into_iter();
-    Ok(replace(args, &mut it))
-}
-
-fn collect(v: &Json, out: &mut Vec<String>) {
-    match v {
-        Json::String(s) => out.push(s.clone()),
-        Json::Array(a) => a.iter().for_each(|x| collect(x, out)),
-        Json::Object(m) => m.values().for_each(|x| collect(x, out)),
-        _ => {}
-    }
-}
-
-fn replace(v: &Json, it: &mut impl Iterator<Item = String>) -> Json {
-    match v {
-        Json::String(_) => Json::String(it.next().unwrap_or_default()),
-        Json::Array(a) => Json::Array(a.iter().map(|x| replace(x, it)).collect()),
-        Json::Object(m) => {
-            Json::Object(m.iter().map(|(k, x)| (k.clone(), replace(x, it))).collect())
-        }
-        other => other.clone(),
-    }
-}
-
-/// Parses a built-in hook's rendered arguments, naming the hook on error.
-fn parse_args<T: serde::de::DeserializeOwned>(hook: &str, args: Json) -> Result<T, String> {
-    let args = if args.is_null() {
-        Json::Object(Default::default())
-    } else {
-        args
-    };
-    serde_json::from_value(args).map_err(|e| format!("`{hook}` hook in project.yml: {e}"))
 }

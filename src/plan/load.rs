@@ -1,50 +1,11 @@
 //! SQL of exactly-once raw loads, pure like the rest of `plan`: one landed
 //! file's rows and its ledger row are written in one DuckLake transaction,
-//! so a file is either loaded and recorded, or neither. The ledger lives in
-//! the lake itself (`<db>._lake.loaded_files`), so it can never disagree
-//! with the tables it describes, whatever the catalog.
+//! so a file is either loaded and recorded, or neither. The ledger's table
+//! is `<db>._lake.loaded_files` (see [`super::ledger`]).
 
-use crate::nodes::{quote, Relation};
-
-/// Schema of lake's own bookkeeping tables.
-pub const LEDGER_SCHEMA: &str = "_lake";
-
-/// What `landed_file()` renders to; the loader replaces it with each file.
-pub const LANDED_FILE_MARKER: &str = "__lake_landed_file__";
-
-/// The table function `landed_file()` stands for in a `load` model: every
-/// JSON line of one landed file. Types are inferred from the whole file and
-/// then cast by the model's select list.
-pub fn landed_file_sql() -> String {
-    format!("read_json('{LANDED_FILE_MARKER}', format = 'newline_delimited', sample_size = -1)")
-}
-
-/// `<db>._lake.<table>`: one of lake's own bookkeeping tables.
-pub fn ledger_table(database: &str, table: &str) -> String {
-    format!("{}.{}.{table}", quote(database), quote(LEDGER_SCHEMA))
-}
-
-fn ledger(database: &str) -> String {
-    ledger_table(database, "loaded_files")
-}
-
-/// Creates the ledger, the quarantine and the landed-file origins if
-/// missing.
-pub fn ensure_ledger(database: &str) -> Vec<String> {
-    let mut sql = vec![
-        format!(
-            "CREATE SCHEMA IF NOT EXISTS {}.{}",
-            quote(database),
-            quote(LEDGER_SCHEMA)
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} (relation VARCHAR, file VARCHAR, row_count BIGINT, loaded_at TIMESTAMP)",
-            ledger(database)
-        ),
-    ];
-    sql.extend(super::quarantine::ensure_tables(database));
-    sql
-}
+use super::ledger::loaded_files_table as ledger;
+use crate::nodes::{Relation, LANDED_FILE_MARKER};
+use crate::sql::{string_contents, string_literal};
 
 /// Landed files already loaded: `(relation, file)`.
 pub fn loaded_files(database: &str) -> String {
@@ -64,7 +25,7 @@ pub fn load_file(rel: &Relation, sql: &str, url: &str, table_exists: bool) -> St
     let sql = sql
         .trim()
         .trim_end_matches(';')
-        .replace(LANDED_FILE_MARKER, &url.replace('\'', "''"));
+        .replace(LANDED_FILE_MARKER, &string_contents(url));
     if table_exists {
         format!("INSERT INTO {rel} BY NAME\n{sql}")
     } else {
@@ -74,13 +35,12 @@ pub fn load_file(rel: &Relation, sql: &str, url: &str, table_exists: bool) -> St
 
 /// The ledger row recording that `file` was loaded into `rel`.
 pub fn record_load(database: &str, rel: &Relation, file: &str, rows: u64, at: &str) -> String {
-    let s = |v: &str| v.replace('\'', "''");
     format!(
-        "INSERT INTO {} VALUES ('{}', '{}', {rows}, TIMESTAMP '{}')",
+        "INSERT INTO {} VALUES ({}, {}, {rows}, TIMESTAMP {})",
         ledger(database),
-        s(&ledger_name(rel)),
-        s(file),
-        s(at)
+        string_literal(&ledger_name(rel)),
+        string_literal(file),
+        string_literal(at)
     )
 }
 
@@ -95,7 +55,7 @@ mod tests {
             schema: "raw".into(),
             identifier: "geo_events".into(),
         };
-        let sql = format!("select * from {};", landed_file_sql());
+        let sql = format!("select * from {};", crate::nodes::landed_file_sql());
         let url = "s3://b/landing/geo_events/2024-5-01-H00.jsonl";
         insta::assert_snapshot!(load_file(&rel, &sql, url, false), @r#"
         CREATE TABLE lake.raw.geo_events AS

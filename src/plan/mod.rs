@@ -4,41 +4,126 @@
 //! without a database.
 //!
 //! Every write to the lake runs in one transaction, so readers see the old
-//! table or the new one, never a missing or half-written one.
+//! table or the new one, never a missing or half-written one. A node's
+//! write is a typed [`Write`]: its statements carry their role (schema,
+//! hook, rows, change), and the runner opens and commits the transaction.
 
 pub mod contract;
+pub mod ledger;
 pub mod load;
 pub mod quarantine;
 
 use std::path::Path;
 
 use crate::nodes::{Node, Relation};
+use crate::project::config::{IncrementalStrategy, OnSchemaChange};
 use crate::project::NodeConfig;
+use crate::sql;
 
 /// `CREATE SCHEMA IF NOT EXISTS` for a relation's schema.
 pub fn create_schema(rel: &Relation) -> String {
     format!(
         "CREATE SCHEMA IF NOT EXISTS {}.{}",
-        crate::nodes::quote(&rel.database),
-        crate::nodes::quote(&rel.schema)
+        sql::identifier(&rel.database),
+        sql::identifier(&rel.schema)
     )
 }
 
-fn transaction(rel: &Relation, config: &NodeConfig, body: Vec<String>) -> Vec<String> {
-    let mut v = vec!["BEGIN TRANSACTION".to_string(), create_schema(rel)];
-    v.extend(config.pre_hook.iter().cloned());
-    v.extend(body);
-    v.extend(config.post_hook.iter().cloned());
-    v.push("COMMIT".to_string());
-    v
+/// What a statement of a [`Write`] is for: the runner treats each result
+/// by this role, never by reading the statement's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Creates the schema the relation lives in.
+    Schema,
+    /// A user's pre- or post-hook, run inside the node's transaction.
+    Hook,
+    /// Writes the node's rows: its row count is (part of) the node's result.
+    Rows,
+    /// Any other change: a view replaced, a column added, rows deleted.
+    Change,
 }
 
-/// The statements between `BEGIN TRANSACTION` and `COMMIT`, so several
-/// nodes can share one transaction.
-pub fn inside_transaction(statements: &[String]) -> &[String] {
-    match statements {
-        [first, inner @ .., last] if first == "BEGIN TRANSACTION" && last == "COMMIT" => inner,
-        all => all,
+/// One statement of a write, with its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// What the statement is for.
+    pub role: Role,
+    /// The SQL, without a trailing `;`.
+    pub sql: String,
+}
+
+/// Everything one node writes to the lake. Its statements run in one
+/// transaction, which the runner opens and commits (possibly shared with
+/// other nodes' writes, see `execute::node_runner`): the transaction is a
+/// property of the write, not statements in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    /// In the order they run.
+    pub statements: Vec<Statement>,
+}
+
+impl Write {
+    /// The node's write wrapped by its schema and its hooks.
+    fn new(rel: &Relation, config: &NodeConfig, body: Vec<Statement>) -> Write {
+        let hooks = |sql: &[String]| {
+            sql.iter()
+                .map(|s| Statement {
+                    role: Role::Hook,
+                    sql: s.clone(),
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut statements = vec![Statement {
+            role: Role::Schema,
+            sql: create_schema(rel),
+        }];
+        statements.extend(hooks(&config.pre_hook));
+        statements.extend(body);
+        statements.extend(hooks(&config.post_hook));
+        Write { statements }
+    }
+
+    /// Rows the write wrote, given each statement's reported count in
+    /// order: the sum over its [`Role::Rows`] statements, `None` when it
+    /// has none (a view).
+    pub fn rows_written(&self, counts: &[u64]) -> Option<u64> {
+        let mut rows = None;
+        for (statement, n) in self.statements.iter().zip(counts) {
+            if statement.role == Role::Rows {
+                rows = Some(rows.unwrap_or(0) + n);
+            }
+        }
+        rows
+    }
+
+    /// The write as one transaction's statements, as a person or a plain
+    /// DuckDB client would run it.
+    pub fn transaction_text(&self) -> Vec<String> {
+        let mut v = vec![BEGIN.to_string()];
+        v.extend(self.statements.iter().map(|s| s.sql.clone()));
+        v.push(COMMIT.to_string());
+        v
+    }
+}
+
+/// Opens a transaction.
+pub const BEGIN: &str = "BEGIN TRANSACTION";
+/// Commits one.
+pub const COMMIT: &str = "COMMIT";
+/// Abandons one.
+pub const ROLLBACK: &str = "ROLLBACK";
+
+fn rows(sql: String) -> Statement {
+    Statement {
+        role: Role::Rows,
+        sql,
+    }
+}
+
+fn change(sql: String) -> Statement {
+    Statement {
+        role: Role::Change,
+        sql,
     }
 }
 
@@ -47,20 +132,26 @@ fn body(sql: &str) -> &str {
 }
 
 /// A view, replaced atomically.
-pub fn view(node: &Node, rel: &Relation, sql: &str) -> Vec<String> {
-    transaction(
+pub fn view(node: &Node, rel: &Relation, sql: &str) -> Write {
+    Write::new(
         rel,
         &node.config,
-        vec![format!("CREATE OR REPLACE VIEW {rel} AS\n{}", body(sql))],
+        vec![change(format!(
+            "CREATE OR REPLACE VIEW {rel} AS\n{}",
+            body(sql)
+        ))],
     )
 }
 
 /// A table (or an incremental model built from scratch), replaced atomically.
-pub fn table(node: &Node, rel: &Relation, sql: &str) -> Vec<String> {
-    transaction(
+pub fn table(node: &Node, rel: &Relation, sql: &str) -> Write {
+    Write::new(
         rel,
         &node.config,
-        vec![format!("CREATE OR REPLACE TABLE {rel} AS\n{}", body(sql))],
+        vec![rows(format!(
+            "CREATE OR REPLACE TABLE {rel} AS\n{}",
+            body(sql)
+        ))],
     )
 }
 
@@ -74,7 +165,7 @@ pub fn staging_table(node: &Node) -> String {
 pub fn stage_incremental(node: &Node, sql: &str) -> String {
     format!(
         "CREATE OR REPLACE TEMP TABLE {} AS\n{}",
-        crate::nodes::quote(&staging_table(node)),
+        sql::identifier(&staging_table(node)),
         body(sql)
     )
 }
@@ -86,8 +177,8 @@ pub fn merge_incremental(
     rel: &Relation,
     existing: &[(String, String)],
     new: &[(String, String)],
-) -> Result<Vec<String>, String> {
-    let staged = crate::nodes::quote(&staging_table(node));
+) -> Result<Write, String> {
+    let staged = sql::identifier(&staging_table(node));
     let added: Vec<&(String, String)> = new
         .iter()
         .filter(|(n, _)| !existing.iter().any(|(e, _)| e == n))
@@ -106,30 +197,16 @@ pub fn merge_incremental(
                 .map(|(_, et)| format!("{n} ({et} -> {t})"))
         })
         .collect();
-    let mode = node.config.on_schema_change.as_deref().unwrap_or("ignore");
+    let mode = node.config.schema_change();
     let mut statements = Vec::new();
     let changed = !added.is_empty() || !removed.is_empty() || !retyped.is_empty();
-    if changed && mode == "fail" {
+    if changed && mode == OnSchemaChange::Fail {
         let mut parts = Vec::new();
         if !added.is_empty() {
-            parts.push(format!(
-                "new columns {}",
-                added
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            parts.push(format!("new columns {}", names(&added)));
         }
         if !removed.is_empty() {
-            parts.push(format!(
-                "missing columns {}",
-                removed
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            parts.push(format!("missing columns {}", names(&removed)));
         }
         if !retyped.is_empty() {
             parts.push(format!("changed types {}", retyped.join(", ")));
@@ -144,31 +221,28 @@ pub fn merge_incremental(
         .filter(|(n, _)| existing.iter().any(|(e, _)| e == n))
         .map(|(n, _)| n.as_str())
         .collect();
-    if mode == "append_new_columns" || mode == "sync_all_columns" {
+    if matches!(
+        mode,
+        OnSchemaChange::AppendNewColumns | OnSchemaChange::SyncAllColumns
+    ) {
         for (n, t) in &added {
-            statements.push(format!(
+            statements.push(change(format!(
                 "ALTER TABLE {rel} ADD COLUMN {} {t}",
-                crate::nodes::quote(n)
-            ));
+                sql::identifier(n)
+            )));
             columns.push(n);
         }
     }
-    if mode == "sync_all_columns" {
+    if mode == OnSchemaChange::SyncAllColumns {
         for (n, _) in &removed {
-            statements.push(format!(
+            statements.push(change(format!(
                 "ALTER TABLE {rel} DROP COLUMN {}",
-                crate::nodes::quote(n)
-            ));
+                sql::identifier(n)
+            )));
         }
     }
-    let strategy = node.config.incremental_strategy.as_deref().unwrap_or(
-        if node.config.unique_key.is_empty() {
-            "append"
-        } else {
-            "merge"
-        },
-    );
-    if strategy != "append" {
+    let strategy = node.config.strategy();
+    if strategy != IncrementalStrategy::Append {
         if node.config.unique_key.is_empty() {
             return Err(format!("incremental_strategy `{strategy}` needs a unique_key; set config(unique_key='...') or use `append`"));
         }
@@ -176,77 +250,72 @@ pub fn merge_incremental(
             .config
             .unique_key
             .iter()
-            .map(|k| {
-                format!(
-                    "s.{k} IS NOT DISTINCT FROM t.{k}",
-                    k = crate::nodes::quote(k)
-                )
-            })
+            .map(|k| format!("s.{k} IS NOT DISTINCT FROM t.{k}", k = sql::identifier(k)))
             .collect::<Vec<_>>()
             .join(" AND ");
-        statements.push(format!(
+        statements.push(change(format!(
             "DELETE FROM {rel} AS t WHERE EXISTS (SELECT 1 FROM {staged} AS s WHERE {cond})"
-        ));
+        )));
     }
     let cols = columns
         .iter()
-        .map(|c| crate::nodes::quote(c))
+        .map(|c| sql::identifier(c))
         .collect::<Vec<_>>()
         .join(", ");
-    statements.push(format!(
+    statements.push(rows(format!(
         "INSERT INTO {rel} ({cols}) SELECT {cols} FROM {staged}"
-    ));
-    Ok(transaction(rel, &node.config, statements))
+    )));
+    Ok(Write::new(rel, &node.config, statements))
+}
+
+/// `a, b`: the names of `(name, type)` columns, for messages.
+fn names(columns: &[&(String, String)]) -> String {
+    columns
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Step three: drop the staging table.
 pub fn drop_staging(node: &Node) -> String {
     format!(
         "DROP TABLE IF EXISTS {}",
-        crate::nodes::quote(&staging_table(node))
+        sql::identifier(&staging_table(node))
     )
 }
 
 /// A seed: the CSV read by DuckDB's reader, typed per `column_types`.
-pub fn seed(node: &Node, rel: &Relation, csv: &Path) -> Vec<String> {
+pub fn seed(node: &Node, rel: &Relation, csv: &Path) -> Write {
     let mut opts = vec!["header = true".to_string()];
     if !node.config.column_types.is_empty() {
         let types = node
             .config
             .column_types
             .iter()
-            .map(|(c, t)| format!("'{}': '{}'", sql_str(c), sql_str(t)))
+            .map(|(c, t)| format!("{}: {}", sql::string_literal(c), sql::string_literal(t)))
             .collect::<Vec<_>>()
             .join(", ");
         opts.push(format!("types = {{{types}}}"));
     }
     if let Some(d) = &node.config.delimiter {
-        opts.push(format!("delim = '{}'", sql_str(d)));
+        opts.push(format!("delim = {}", sql::string_literal(d)));
     }
     let select = format!(
-        "SELECT * FROM read_csv('{}', {})",
-        sql_str(&csv.display().to_string()),
+        "SELECT * FROM read_csv({}, {})",
+        sql::string_literal(&csv.display().to_string()),
         opts.join(", ")
     );
-    transaction(
+    Write::new(
         rel,
         &node.config,
-        vec![format!("CREATE OR REPLACE TABLE {rel} AS\n{select}")],
+        vec![rows(format!("CREATE OR REPLACE TABLE {rel} AS\n{select}"))],
     )
 }
 
 /// A data test: the number of failing rows.
 pub fn test_count(sql: &str) -> String {
     format!("SELECT count(*) FROM (\n{}\n) AS __lake_test", body(sql))
-}
-
-fn sql_str(s: &str) -> String {
-    s.replace('\'', "''")
-}
-
-/// `s` as a SQL string literal, quotes doubled.
-pub fn string_literal(s: &str) -> String {
-    format!("'{}'", sql_str(s))
 }
 
 #[cfg(test)]
@@ -288,7 +357,9 @@ mod tests {
             post_hook: vec!["ANALYZE".into()],
             ..NodeConfig::default()
         });
-        insta::assert_snapshot!(table(&n, &rel, "select 1 as id;\n").join(";\n"));
+        insta::assert_snapshot!(table(&n, &rel, "select 1 as id;\n")
+            .transaction_text()
+            .join(";\n"));
     }
 
     #[test]
@@ -296,8 +367,8 @@ mod tests {
         let (n, rel) = node(NodeConfig {
             materialized: Materialization::Incremental,
             unique_key: vec!["id".into(), "day".into()],
-            incremental_strategy: Some("merge".into()),
-            on_schema_change: Some("append_new_columns".into()),
+            incremental_strategy: Some(IncrementalStrategy::Merge),
+            on_schema_change: Some(OnSchemaChange::AppendNewColumns),
             ..NodeConfig::default()
         });
         let existing = vec![
@@ -310,16 +381,17 @@ mod tests {
             ("day".into(), "DATE".into()),
             ("Extra".into(), "DOUBLE".into()),
         ];
-        insta::assert_snapshot!(merge_incremental(&n, &rel, &existing, &new)
-            .unwrap()
-            .join(";\n"));
+        let write = merge_incremental(&n, &rel, &existing, &new).unwrap();
+        insta::assert_snapshot!(write.transaction_text().join(";\n"));
+        // Only the INSERT's count is the rows the run reports.
+        assert_eq!(write.rows_written(&[0, 0, 7, 3]), Some(3));
     }
 
     #[test]
     fn schema_change_refused_with_the_columns_named() {
         let (n, rel) = node(NodeConfig {
             materialized: Materialization::Incremental,
-            on_schema_change: Some("fail".into()),
+            on_schema_change: Some(OnSchemaChange::Fail),
             ..NodeConfig::default()
         });
         let existing = vec![("id".into(), "INTEGER".into())];
@@ -337,6 +409,8 @@ mod tests {
     fn seeds_read_csv_with_declared_types() {
         let (mut n, rel) = node(NodeConfig::default());
         n.config.column_types.insert("id".into(), "BIGINT".into());
-        insta::assert_snapshot!(seed(&n, &rel, Path::new("/p/seeds/events.csv")).join(";\n"));
+        insta::assert_snapshot!(seed(&n, &rel, Path::new("/p/seeds/events.csv"))
+            .transaction_text()
+            .join(";\n"));
     }
 }

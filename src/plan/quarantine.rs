@@ -7,8 +7,8 @@
 //! lines it holds, so a load can prove it took every line. Both tables
 //! live in the lake (`<db>._lake`), shared by every machine on the catalog.
 
-use super::load::ledger_table;
-use super::string_literal as lit;
+use super::ledger::{landed_files_table as landed, quarantine_table as quarantine};
+use crate::sql::string_literal as lit;
 
 /// Where a file was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,13 @@ impl Stage {
             Stage::Extract => "extract",
             Stage::Load => "load",
         }
+    }
+
+    /// The stage stored as `word`, if it is one.
+    pub fn from_stored(word: &str) -> Option<Stage> {
+        [Stage::Extract, Stage::Load]
+            .into_iter()
+            .find(|s| s.as_str() == word)
     }
 }
 
@@ -67,33 +74,53 @@ pub struct Landed {
     pub rows: u64,
 }
 
-fn quarantine(database: &str) -> String {
-    ledger_table(database, "quarantine")
+/// One quarantine row as [`select_quarantine`] returns it: the one place
+/// that knows its column order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineRow {
+    /// The landed name.
+    pub file: String,
+    /// The source object version that was stopped, when recorded.
+    pub source: Option<SourceVersion>,
+    /// Where it was stopped (`None`: a word this lake does not know).
+    pub stage: Option<Stage>,
+    /// Why.
+    pub reason: String,
+    /// The offending line, where there is one.
+    pub line: Option<u64>,
+    /// When, `YYYY-MM-DD HH:MM:SS`.
+    pub since: String,
+    /// Whether a person gave up on it (`lake quarantine drop`).
+    pub dropped: bool,
 }
 
-fn landed(database: &str) -> String {
-    ledger_table(database, "landed_files")
+impl QuarantineRow {
+    /// Reads one row of [`select_quarantine`] (every value as text);
+    /// `None` for a row without a file name.
+    pub fn from_row(row: &[Option<String>]) -> Option<QuarantineRow> {
+        let text = |i: usize| row.get(i).cloned().flatten();
+        let source = match (text(1), text(2), text(3)) {
+            (Some(source), Some(size), Some(version)) => Some(SourceVersion {
+                source,
+                size: size.parse().unwrap_or(0),
+                version,
+            }),
+            _ => None,
+        };
+        Some(QuarantineRow {
+            file: text(0)?,
+            source,
+            stage: text(4).as_deref().and_then(Stage::from_stored),
+            reason: text(5).unwrap_or_default(),
+            line: text(6).and_then(|l| l.parse().ok()),
+            since: text(7).unwrap_or_default(),
+            dropped: text(8).as_deref() == Some("true"),
+        })
+    }
 }
 
-/// Creates both tables if missing (the schema comes from the ledger's).
-pub fn ensure_tables(database: &str) -> Vec<String> {
-    vec![
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} (file VARCHAR, source VARCHAR, source_size BIGINT, \
-             source_version VARCHAR, stage VARCHAR, reason VARCHAR, line BIGINT, \
-             quarantined_at TIMESTAMP, dropped BOOLEAN)",
-            quarantine(database)
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} (file VARCHAR, source VARCHAR, source_size BIGINT, \
-             source_version VARCHAR, row_count BIGINT, landed_at TIMESTAMP)",
-            landed(database)
-        ),
-    ]
-}
-
-/// Every quarantine row, in a fixed column order:
-/// file, source, source_size, source_version, stage, reason, line,
+/// Every quarantine row, in the column order [`QuarantineRow::from_row`]
+/// reads: file, source, source_size, source_version, stage, reason, line,
 /// quarantined_at, dropped.
 pub fn select_quarantine(database: &str) -> String {
     format!(
@@ -220,6 +247,24 @@ mod tests {
         INSERT INTO lake._lake.quarantine VALUES ('geo_events/2024-5-01-H00.jsonl', 's3://src/year=2024/month=5/day=01/hour=00/geo_events.jsonl.zip', 812, '"9b2c"', 'extract', 'line 3: `ip` is ''x''', 3, TIMESTAMP '2026-12-01 06:00:00', false)
         "#);
         assert_eq!(release("lake", &[]), None);
+        let stored = |v: &str| Some(v.to_string());
+        let row = [
+            stored(&q.file),
+            stored("s3://src/x.zip"),
+            stored("812"),
+            stored("\"9b2c\""),
+            stored("extract"),
+            stored(&q.reason),
+            stored("3"),
+            stored("2026-12-01 06:00:00"),
+            stored("false"),
+        ];
+        let read = QuarantineRow::from_row(&row).unwrap();
+        assert_eq!(read.stage, Some(Stage::Extract));
+        assert_eq!(read.line, Some(3));
+        assert_eq!(read.source.unwrap().size, 812);
+        assert!(!read.dropped);
+        assert_eq!(QuarantineRow::from_row(&[None]), None);
         assert_eq!(
             mark_dropped("lake", &["a'b".into()]).unwrap(),
             "UPDATE lake._lake.quarantine SET dropped = true WHERE file IN ('a''b')"

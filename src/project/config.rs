@@ -41,6 +41,99 @@ impl Materialization {
     }
 }
 
+/// Defines a config enum whose values are written as fixed names in YAML
+/// and Jinja: parsed once when the project loads (an unknown name is a
+/// load error with "did you mean"), written back under the same name in
+/// the manifest, and read as that name by selectors.
+macro_rules! named_enum {
+    (
+        $(#[$doc:meta])* $name:ident, key = $key:literal,
+        { $($(#[$vdoc:meta])* $variant:ident => $text:literal,)+ }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in the order the help text lists them.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The name written in YAML and Jinja.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// Parses a written name; the error lists the valid ones and
+            /// the nearest.
+            pub fn parse(text: &str) -> Result<Self, ConfigError> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == text)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                        one_of($key, text, &names)
+                    })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        /// Reads as its written name, so code that matches config values
+        /// as text (selectors such as `config.$key:...`) needs no table of
+        /// names of its own.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// How an incremental model folds new rows into its existing table.
+    IncrementalStrategy, key = "incremental_strategy",
+    {
+        /// Insert every new row.
+        Append => "append",
+        /// Delete rows whose `unique_key` matches a new row, then insert.
+        DeleteInsert => "delete+insert",
+        /// dbt's merge; lake runs it as delete+insert on the key.
+        Merge => "merge",
+    }
+}
+
+named_enum! {
+    /// What an incremental run does when the query's columns no longer
+    /// match the table's (dbt's `on_schema_change`).
+    OnSchemaChange, key = "on_schema_change",
+    {
+        /// Insert the columns both have; new ones are dropped.
+        Ignore => "ignore",
+        /// Refuse the run and name the changed columns.
+        Fail => "fail",
+        /// Add new columns to the table; keep missing ones (as null).
+        AppendNewColumns => "append_new_columns",
+        /// Add new columns and drop the ones the query no longer returns.
+        SyncAllColumns => "sync_all_columns",
+    }
+}
+
 /// The resolved configuration of one node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NodeConfig {
@@ -59,12 +152,12 @@ pub struct NodeConfig {
     /// Key columns for incremental merge/delete+insert.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unique_key: Vec<String>,
-    /// `append`, `delete+insert` or `merge`.
+    /// How new rows reach an existing incremental table, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub incremental_strategy: Option<String>,
-    /// `ignore`, `fail`, `append_new_columns` or `sync_all_columns`.
+    pub incremental_strategy: Option<IncrementalStrategy>,
+    /// What an incremental run does when the query's columns changed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub on_schema_change: Option<String>,
+    pub on_schema_change: Option<OnSchemaChange>,
     /// SQL run before the model.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pre_hook: Vec<String>,
@@ -168,6 +261,22 @@ pub struct ConfigError {
 }
 
 impl NodeConfig {
+    /// The strategy an incremental run uses: the one set, else `merge`
+    /// when a `unique_key` is set and `append` without one (dbt's default).
+    pub fn strategy(&self) -> IncrementalStrategy {
+        self.incremental_strategy
+            .unwrap_or(if self.unique_key.is_empty() {
+                IncrementalStrategy::Append
+            } else {
+                IncrementalStrategy::Merge
+            })
+    }
+
+    /// What a schema change does: the one set, else `ignore`.
+    pub fn schema_change(&self) -> OnSchemaChange {
+        self.on_schema_change.unwrap_or(OnSchemaChange::Ignore)
+    }
+
     /// Applies one key; later calls override earlier ones, tags accumulate.
     pub fn apply(&mut self, key: &str, value: &Json) -> Result<(), ConfigError> {
         match key {
@@ -200,19 +309,10 @@ impl NodeConfig {
             }
             "unique_key" => self.unique_key = as_list(key, value)?,
             "incremental_strategy" => {
-                let s = as_str(key, value)?;
-                if !["append", "delete+insert", "merge"].contains(&s.as_str()) {
-                    return Err(one_of(key, &s, &["append", "delete+insert", "merge"]));
-                }
-                self.incremental_strategy = Some(s);
+                self.incremental_strategy = Some(IncrementalStrategy::parse(&as_str(key, value)?)?);
             }
             "on_schema_change" => {
-                let s = as_str(key, value)?;
-                let allowed = ["ignore", "fail", "append_new_columns", "sync_all_columns"];
-                if !allowed.contains(&s.as_str()) {
-                    return Err(one_of(key, &s, &allowed));
-                }
-                self.on_schema_change = Some(s);
+                self.on_schema_change = Some(OnSchemaChange::parse(&as_str(key, value)?)?);
             }
             "pre_hook" | "pre-hook" => self.pre_hook.extend(as_list(key, value)?),
             "post_hook" | "post-hook" => self.post_hook.extend(as_list(key, value)?),
@@ -408,6 +508,28 @@ mod tests {
         assert_eq!(
             err.message,
             "config `contract` expects a mapping such as `{enforced: true}`"
+        );
+    }
+
+    #[test]
+    fn incremental_settings_parse_once_and_read_back_as_written() {
+        let mut c = NodeConfig::default();
+        assert_eq!(c.strategy(), IncrementalStrategy::Append);
+        c.apply("unique_key", &json!("id")).unwrap();
+        assert_eq!(c.strategy(), IncrementalStrategy::Merge);
+        c.apply("incremental_strategy", &json!("delete+insert"))
+            .unwrap();
+        assert_eq!(c.strategy(), IncrementalStrategy::DeleteInsert);
+        assert_eq!(c.schema_change(), OnSchemaChange::Ignore);
+        // The manifest and selectors see the written name.
+        let manifest = serde_json::to_value(&c).unwrap();
+        assert_eq!(manifest["incremental_strategy"], "delete+insert");
+        assert_eq!(&*IncrementalStrategy::DeleteInsert, "delete+insert");
+        let err = c.apply("on_schema_change", &json!("sync")).unwrap_err();
+        assert_eq!(err.message, "invalid on_schema_change `sync`");
+        assert_eq!(
+            err.help.as_deref(),
+            Some("did you mean `sync_all_columns`? (on_schema_change is one of: ignore, fail, append_new_columns, sync_all_columns)")
         );
     }
 

@@ -12,8 +12,10 @@ use walkdir::WalkDir;
 
 use super::config::{inherit, FolderConfig, Materialization, NodeConfig};
 use super::dashboards::{self, Dashboard, KnownModel};
-use super::properties::{NodeProperties, PropertiesFile, TestSpec};
-use super::{yaml, GenericTest, ModelFile, SeedFile, SourceFile, SourceTable, TestedNode};
+use super::properties::{NodeProperties, PropertiesFile, SourceProperties, TestSpec};
+use super::{
+    yaml, ColumnProperties, GenericTest, ModelFile, SeedFile, SourceFile, SourceTable, TestedNode,
+};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic, Diagnostics};
 
 /// Folders to search, relative to the project root.
@@ -29,29 +31,22 @@ pub struct Paths {
     pub tests: Vec<String>,
 }
 
-/// Everything found on disk.
+/// What discovery found on disk: the collections of [`super::Project`],
+/// sorted and documented there.
 #[derive(Debug, Default)]
-pub struct Found {
-    /// Models, sorted by name.
-    pub models: Vec<ModelFile>,
-    /// Seeds, sorted by name.
-    pub seeds: Vec<SeedFile>,
-    /// Macro files, sorted by path.
-    pub macros: Vec<SourceFile>,
-    /// Singular tests, sorted by path.
-    pub singular_tests: Vec<SourceFile>,
-    /// Source tables, in declaration order.
-    pub sources: Vec<SourceTable>,
-    /// Generic tests, in declaration order.
-    pub generic_tests: Vec<GenericTest>,
-    /// Dashboards, in declaration order.
-    pub dashboards: Vec<Dashboard>,
-    /// Properties files, sorted by path.
-    pub property_files: Vec<SourceFile>,
+pub(super) struct Found {
+    pub(super) models: Vec<ModelFile>,
+    pub(super) seeds: Vec<SeedFile>,
+    pub(super) macros: Vec<SourceFile>,
+    pub(super) singular_tests: Vec<SourceFile>,
+    pub(super) sources: Vec<SourceTable>,
+    pub(super) generic_tests: Vec<GenericTest>,
+    pub(super) dashboards: Vec<Dashboard>,
+    pub(super) property_files: Vec<SourceFile>,
 }
 
 /// Walks the project and builds [`Found`].
-pub fn discover(
+pub(super) fn discover(
     root: &Path,
     paths: &Paths,
     model_folders: &[FolderConfig],
@@ -61,73 +56,17 @@ pub fn discover(
     let mut found = Found::default();
     let mut property_files = Vec::new();
     for base in &paths.models {
-        let files = files_under(root, base, &["sql", "yml", "yaml"]);
-        for ((rel, folders), read) in files.iter().cloned().zip(read_with_checksums(root, &files)) {
-            let (text, checksum) = match read {
-                Ok(ok) => ok,
-                Err(d) => {
-                    diags.push(d);
-                    continue;
-                }
-            };
-            if rel.extension().is_some_and(|e| e == "sql") {
-                let name = stem(&rel);
-                let mut config = NodeConfig::default();
-                inherit(model_folders, &folders, &mut config);
-                found.models.push(ModelFile {
-                    checksum,
-                    name,
-                    file: SourceFile { path: rel, text },
-                    folders,
-                    config,
-                    description: None,
-                    columns: Vec::new(),
-                    patch_path: None,
-                });
-            } else {
-                property_files.push(SourceFile { path: rel, text });
-            }
-        }
+        let (models, properties) = models_under(root, base, model_folders, diags);
+        found.models.extend(models);
+        property_files.extend(properties);
     }
     for base in &paths.seeds {
-        for (rel, folders) in files_under(root, base, &["csv", "yml", "yaml"]) {
-            if rel.extension().is_some_and(|e| e == "csv") {
-                let Ok(bytes) = std::fs::read(root.join(&rel)) else {
-                    continue;
-                };
-                let mut config = NodeConfig {
-                    materialized: Materialization::Seed,
-                    ..NodeConfig::default()
-                };
-                inherit(seed_folders, &folders, &mut config);
-                found.seeds.push(SeedFile {
-                    name: stem(&rel),
-                    checksum: hex(&Sha256::digest(&bytes)),
-                    path: rel,
-                    folders,
-                    config,
-                    description: None,
-                    columns: Vec::new(),
-                });
-            } else if let Some(text) = read(root, &rel, diags) {
-                property_files.push(SourceFile { path: rel, text });
-            }
-        }
+        let (seeds, properties) = seeds_under(root, base, seed_folders, diags);
+        found.seeds.extend(seeds);
+        property_files.extend(properties);
     }
-    for base in &paths.macros {
-        for (rel, _) in files_under(root, base, &["sql", "jinja", "j2"]) {
-            if let Some(text) = read(root, &rel, diags) {
-                found.macros.push(SourceFile { path: rel, text });
-            }
-        }
-    }
-    for base in &paths.tests {
-        for (rel, _) in files_under(root, base, &["sql"]) {
-            if let Some(text) = read(root, &rel, diags) {
-                found.singular_tests.push(SourceFile { path: rel, text });
-            }
-        }
-    }
+    found.macros = read_all(root, &paths.macros, &["sql", "jinja", "j2"], diags);
+    found.singular_tests = read_all(root, &paths.tests, &["sql"], diags);
     found.models.sort_by(|a, b| {
         a.name
             .cmp(&b.name)
@@ -148,6 +87,95 @@ pub fn discover(
     check_dashboards(&property_files, &found, diags);
     found.property_files = property_files;
     found
+}
+
+/// The models under one model folder, and the properties files beside them.
+fn models_under(
+    root: &Path,
+    base: &str,
+    folder_configs: &[FolderConfig],
+    diags: &mut Diagnostics,
+) -> (Vec<ModelFile>, Vec<SourceFile>) {
+    let (mut models, mut properties) = (Vec::new(), Vec::new());
+    let files = files_under(root, base, &["sql", "yml", "yaml"]);
+    for ((rel, folders), read) in files.iter().cloned().zip(read_with_checksums(root, &files)) {
+        let (text, checksum) = match read {
+            Ok(ok) => ok,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        if rel.extension().is_some_and(|e| e == "sql") {
+            let mut config = NodeConfig::default();
+            inherit(folder_configs, &folders, &mut config);
+            models.push(ModelFile {
+                checksum,
+                name: stem(&rel),
+                file: SourceFile { path: rel, text },
+                folders,
+                config,
+                description: None,
+                columns: Vec::new(),
+                patch_path: None,
+            });
+        } else {
+            properties.push(SourceFile { path: rel, text });
+        }
+    }
+    (models, properties)
+}
+
+/// The seeds under one seed folder, and the properties files beside them.
+fn seeds_under(
+    root: &Path,
+    base: &str,
+    folder_configs: &[FolderConfig],
+    diags: &mut Diagnostics,
+) -> (Vec<SeedFile>, Vec<SourceFile>) {
+    let (mut seeds, mut properties) = (Vec::new(), Vec::new());
+    for (rel, folders) in files_under(root, base, &["csv", "yml", "yaml"]) {
+        if rel.extension().is_some_and(|e| e == "csv") {
+            let Ok(bytes) = std::fs::read(root.join(&rel)) else {
+                continue;
+            };
+            let mut config = NodeConfig {
+                materialized: Materialization::Seed,
+                ..NodeConfig::default()
+            };
+            inherit(folder_configs, &folders, &mut config);
+            seeds.push(SeedFile {
+                name: stem(&rel),
+                checksum: hex(&Sha256::digest(&bytes)),
+                path: rel,
+                folders,
+                config,
+                description: None,
+                columns: Vec::new(),
+            });
+        } else if let Some(text) = read(root, &rel, diags) {
+            properties.push(SourceFile { path: rel, text });
+        }
+    }
+    (seeds, properties)
+}
+
+/// Every file with one of `exts` under the folders `bases`, read.
+fn read_all(
+    root: &Path,
+    bases: &[String],
+    exts: &[&str],
+    diags: &mut Diagnostics,
+) -> Vec<SourceFile> {
+    let mut files = Vec::new();
+    for base in bases {
+        for (rel, _) in files_under(root, base, exts) {
+            if let Some(text) = read(root, &rel, diags) {
+                files.push(SourceFile { path: rel, text });
+            }
+        }
+    }
+    files
 }
 
 /// Every file under `root/base` with one of `exts`, with its folders below `base`.
@@ -262,6 +290,8 @@ fn report_duplicates(found: &Found, diags: &mut Diagnostics) {
     }
 }
 
+/// Merges one properties file into the models, seeds and sources it
+/// describes, collecting its dashboards and generic tests.
 fn apply_properties(pf: &SourceFile, found: &mut Found, diags: &mut Diagnostics) {
     let props: PropertiesFile = match yaml::parse(&pf.path, &pf.text) {
         Ok(p) => p,
@@ -276,42 +306,103 @@ fn apply_properties(pf: &SourceFile, found: &mut Found, diags: &mut Diagnostics)
             d.defined_in = pf.path.clone();
             d
         }));
-    let model_names: Vec<String> = found.models.iter().map(|m| m.name.clone()).collect();
-    for (i, p) in props.models.iter().enumerate() {
-        let Some(model) = found.models.iter_mut().find(|m| m.name == p.name) else {
-            diags.push(unknown_node(pf, "models", i, &p.name, &model_names));
+    describe(pf, Section::Models, &props.models, found, diags);
+    describe(pf, Section::Seeds, &props.seeds, found, diags);
+    add_sources(pf, &props.sources, found, diags);
+}
+
+/// Which nodes a properties section describes.
+#[derive(Clone, Copy)]
+enum Section {
+    Models,
+    Seeds,
+}
+
+/// The parts of a model or seed its properties entry fills in.
+struct Described<'a> {
+    config: &'a mut NodeConfig,
+    description: &'a mut Option<String>,
+    columns: &'a mut Vec<ColumnProperties>,
+    /// Models remember their properties file (dbt's `patch_path`).
+    patch_path: Option<&'a mut Option<PathBuf>>,
+}
+
+impl Section {
+    fn key(self) -> &'static str {
+        match self {
+            Section::Models => "models",
+            Section::Seeds => "seeds",
+        }
+    }
+
+    fn names(self, found: &Found) -> Vec<String> {
+        match self {
+            Section::Models => found.models.iter().map(|m| m.name.clone()).collect(),
+            Section::Seeds => found.seeds.iter().map(|s| s.name.clone()).collect(),
+        }
+    }
+
+    fn find<'a>(self, found: &'a mut Found, name: &str) -> Option<Described<'a>> {
+        match self {
+            Section::Models => {
+                found
+                    .models
+                    .iter_mut()
+                    .find(|m| m.name == name)
+                    .map(|m| Described {
+                        config: &mut m.config,
+                        description: &mut m.description,
+                        columns: &mut m.columns,
+                        patch_path: Some(&mut m.patch_path),
+                    })
+            }
+            Section::Seeds => found
+                .seeds
+                .iter_mut()
+                .find(|s| s.name == name)
+                .map(|s| Described {
+                    config: &mut s.config,
+                    description: &mut s.description,
+                    columns: &mut s.columns,
+                    patch_path: None,
+                }),
+        }
+    }
+}
+
+/// Applies a `models:` or `seeds:` section to the nodes it names.
+fn describe(
+    pf: &SourceFile,
+    section: Section,
+    entries: &[NodeProperties],
+    found: &mut Found,
+    diags: &mut Diagnostics,
+) {
+    let names = section.names(found);
+    for p in entries {
+        let Some(node) = section.find(found, &p.name) else {
+            diags.push(unknown_node(pf, section.key(), &p.name, &names));
             continue;
         };
-        apply_node_config(pf, p, &mut model.config, diags);
-        model.description = p.description.clone();
-        model.columns = p.columns.clone();
-        model.patch_path = Some(pf.path.clone());
-        collect_tests(
-            pf,
-            p,
-            TestedNode::Node(p.name.clone()),
-            &mut found.generic_tests,
-            diags,
-        );
+        apply_node_config(pf, p, node.config, diags);
+        *node.description = p.description.clone();
+        *node.columns = p.columns.clone();
+        if let Some(patch_path) = node.patch_path {
+            *patch_path = Some(pf.path.clone());
+        }
+        let tested = TestedNode::Node(p.name.clone());
+        collect_tests(pf, p, tested, &mut found.generic_tests, diags);
     }
-    let seed_names: Vec<String> = found.seeds.iter().map(|s| s.name.clone()).collect();
-    for (i, p) in props.seeds.iter().enumerate() {
-        let Some(seed) = found.seeds.iter_mut().find(|s| s.name == p.name) else {
-            diags.push(unknown_node(pf, "seeds", i, &p.name, &seed_names));
-            continue;
-        };
-        apply_node_config(pf, p, &mut seed.config, diags);
-        seed.description = p.description.clone();
-        seed.columns = p.columns.clone();
-        collect_tests(
-            pf,
-            p,
-            TestedNode::Node(p.name.clone()),
-            &mut found.generic_tests,
-            diags,
-        );
-    }
-    for src in &props.sources {
+}
+
+/// The tables of `sources:`, each with the generic tests declared on it.
+fn add_sources(
+    pf: &SourceFile,
+    sources: &[SourceProperties],
+    found: &mut Found,
+    diags: &mut Diagnostics,
+) {
+    for src in sources {
         for t in &src.tables {
             found.sources.push(SourceTable {
                 source_name: src.name.clone(),
@@ -382,13 +473,7 @@ fn check_dashboards(property_files: &[SourceFile], found: &Found, diags: &mut Di
     }
 }
 
-fn unknown_node(
-    pf: &SourceFile,
-    section: &str,
-    _index: usize,
-    name: &str,
-    known: &[String],
-) -> Diagnostic {
+fn unknown_node(pf: &SourceFile, section: &str, name: &str, known: &[String]) -> Diagnostic {
     let span = find_name_line(&pf.text, name);
     let d = Diagnostic::new(
         Code::UnknownRef,
@@ -471,66 +556,15 @@ fn collect_tests(
             .flat_map(|c| c.tests.iter().map(move |t| (Some(c.name.clone()), t))),
     );
     for (column, spec) in specs {
-        let (kind, args) = match spec {
-            TestSpec::Name(n) => (n.clone(), IndexMap::new()),
-            TestSpec::WithArgs(map) => {
-                let Some((k, v)) = map.iter().next() else {
-                    continue;
-                };
-                let args: IndexMap<String, Json> =
-                    match serde_json::to_value(v).unwrap_or(Json::Null) {
-                        Json::Object(m) => m.into_iter().collect(),
-                        Json::Null => IndexMap::new(),
-                        other => IndexMap::from([("values".to_string(), other)]),
-                    };
-                (k.clone(), args)
-            }
+        let Some((kind, args)) = kind_and_args(spec) else {
+            continue;
         };
-        let Some((_, required)) = GENERIC_TESTS.iter().find(|(n, _)| *n == kind) else {
-            let mut d = Diagnostic::new(
-                Code::UnknownKey,
-                format!("unknown data test `{kind}` on `{}`", p.name),
-            )
-            .at(
-                &pf.path,
-                &pf.text,
-                find_name_line(&pf.text, &p.name),
-                "in this entry",
-            );
-            d = match did_you_mean(&kind, GENERIC_TESTS.iter().map(|(n, _)| *n)) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                None => d.with_help("generic tests are unique, not_null, accepted_values, relationships; write other checks as SQL in tests/sql/"),
-            };
+        if let Err(d) = check_test(pf, p, &kind, &args) {
             diags.push(d);
             continue;
-        };
-        if let Some(missing) = required.iter().find(|r| !args.contains_key(**r)) {
-            diags.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("data test `{kind}` on `{}` needs `{missing}`", p.name),
-                )
-                .at(
-                    &pf.path,
-                    &pf.text,
-                    find_name_line(&pf.text, &p.name),
-                    "in this entry",
-                ),
-            );
-            continue;
-        }
-        let base = match &column {
-            Some(c) => format!("{kind}_{}_{c}", p.name),
-            None => format!("{kind}_{}", p.name),
-        };
-        let mut name = base.clone();
-        let mut n = 2;
-        while out.iter().any(|t| t.name == name) {
-            name = format!("{base}_{n}");
-            n += 1;
         }
         out.push(GenericTest {
-            name,
+            name: unique_test_name(out, &kind, &p.name, column.as_deref()),
             kind,
             attached_to: attached.clone(),
             column,
@@ -538,4 +572,66 @@ fn collect_tests(
             defined_in: pf.path.clone(),
         });
     }
+}
+
+/// `unique` or `{accepted_values: {values: [...]}}` as a kind and its
+/// arguments (a bare list stands for `values`).
+fn kind_and_args(spec: &TestSpec) -> Option<(String, IndexMap<String, Json>)> {
+    match spec {
+        TestSpec::Name(n) => Some((n.clone(), IndexMap::new())),
+        TestSpec::WithArgs(map) => {
+            let (k, v) = map.iter().next()?;
+            let args = match serde_json::to_value(v).unwrap_or(Json::Null) {
+                Json::Object(m) => m.into_iter().collect(),
+                Json::Null => IndexMap::new(),
+                other => IndexMap::from([("values".to_string(), other)]),
+            };
+            Some((k.clone(), args))
+        }
+    }
+}
+
+/// A test kind lake knows, with every argument it needs.
+fn check_test(
+    pf: &SourceFile,
+    p: &NodeProperties,
+    kind: &str,
+    args: &IndexMap<String, Json>,
+) -> Result<(), Diagnostic> {
+    let at_entry = |d: Diagnostic| {
+        let span = find_name_line(&pf.text, &p.name);
+        d.at(&pf.path, &pf.text, span, "in this entry")
+    };
+    let Some((_, required)) = GENERIC_TESTS.iter().find(|(n, _)| *n == kind) else {
+        let d = at_entry(Diagnostic::new(
+            Code::UnknownKey,
+            format!("unknown data test `{kind}` on `{}`", p.name),
+        ));
+        return Err(match did_you_mean(kind, GENERIC_TESTS.iter().map(|(n, _)| *n)) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help("generic tests are unique, not_null, accepted_values, relationships; write other checks as SQL in tests/sql/"),
+        });
+    };
+    match required.iter().find(|r| !args.contains_key(**r)) {
+        Some(missing) => Err(at_entry(Diagnostic::new(
+            Code::InvalidValue,
+            format!("data test `{kind}` on `{}` needs `{missing}`", p.name),
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `<kind>_<node>[_<column>]`, numbered from 2 when taken.
+fn unique_test_name(taken: &[GenericTest], kind: &str, node: &str, column: Option<&str>) -> String {
+    let base = match column {
+        Some(c) => format!("{kind}_{node}_{c}"),
+        None => format!("{kind}_{node}"),
+    };
+    let mut name = base.clone();
+    let mut n = 2;
+    while taken.iter().any(|t| t.name == name) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    name
 }

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod dashboards;
 pub mod discovery;
+pub mod jinja;
 pub mod profiles;
 pub mod project_file;
 pub mod properties;
@@ -204,82 +205,47 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
             ),
         )
     })?;
-    let pf_path = PathBuf::from("project.yml");
-    let text = std::fs::read_to_string(root.join(&pf_path)).map_err(|e| {
-        Diagnostic::new(
-            Code::Io,
-            format!("no project.yml in {}: {e}", root.display()),
-        )
-        .with_help("run lake from the project folder or pass --project-dir")
-    })?;
-    let raw: project_file::ProjectFile = yaml::parse(&pf_path, &text)?;
+    let project_file = read_project_file(&root)?;
+    let raw: project_file::ProjectFile = yaml::parse(&project_file.path, &project_file.text)?;
     let mut diags = Diagnostics::default();
-    let model_folders = project_file::folder_configs(
-        &pf_path,
-        &text,
-        "models",
-        &raw.name,
-        raw.models.as_ref(),
-        &mut diags,
-    );
-    let seed_folders = project_file::folder_configs(
-        &pf_path,
-        &text,
-        "seeds",
-        &raw.name,
-        raw.seeds.as_ref(),
-        &mut diags,
-    );
-    let schedules = project_file::schedules(&pf_path, &text, &raw.schedules, &mut diags);
-
-    let mut vars: IndexMap<String, Json> = raw
-        .vars
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Json::Null)))
-        .collect();
-    for (k, v) in &opts.vars {
-        vars.insert(k.clone(), v.clone());
-    }
-
-    let paths = |v: &Option<Vec<String>>, default: &str| {
-        v.clone().unwrap_or_else(|| vec![default.to_string()])
+    let folder_configs = |section: &str, tree: Option<&serde_yaml::Value>, diags: &mut _| {
+        let (path, text) = (&project_file.path, &project_file.text);
+        project_file::folder_configs(path, text, section, &raw.name, tree, diags)
     };
+    let model_folders = folder_configs("models", raw.models.as_ref(), &mut diags);
+    let seed_folders = folder_configs("seeds", raw.seeds.as_ref(), &mut diags);
+    let schedules = project_file::schedules(
+        &project_file.path,
+        &project_file.text,
+        &raw.schedules,
+        &mut diags,
+    );
     let found = discovery::discover(
         &root,
-        &discovery::Paths {
-            models: paths(&raw.model_paths, "models"),
-            seeds: paths(&raw.seed_paths, "seeds"),
-            macros: paths(&raw.macro_paths, "macros"),
-            tests: paths(&raw.test_paths, "tests/sql"),
-        },
+        &search_paths(&raw),
         &model_folders,
         &seed_folders,
         &mut diags,
     );
-
     let profile = raw.profile.clone().unwrap_or_else(|| raw.name.clone());
-    let target = match profiles::resolve_target(
+    let target = profiles::resolve_target(
         &root,
         opts.profiles_dir.as_deref(),
         &profile,
         opts.target.as_deref(),
-    ) {
-        Ok(t) => Some(t),
+    );
+    let target = match target {
+        Ok(t) => t,
         Err(d) => {
             diags.push(d);
-            None
+            return Err(diags);
         }
     };
-    let target_dir = root.join(raw.target_path.clone().unwrap_or_else(|| "target".into()));
     diags.into_result(())?;
     Ok(Project {
         name: raw.name.clone(),
-        target: target.expect("checked above"),
-        project_file: SourceFile {
-            path: pf_path,
-            text,
-        },
-        vars,
+        target,
+        vars: project_vars(&raw, opts),
         models: found.models,
         seeds: found.seeds,
         macros: found.macros,
@@ -291,9 +257,48 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         on_run_start: raw.on_run_start.to_vec(),
         on_run_end: raw.on_run_end.to_vec(),
         schedules,
-        target_dir,
+        target_dir: root.join(raw.target_path.clone().unwrap_or_else(|| "target".into())),
+        project_file,
         root,
     })
+}
+
+fn read_project_file(root: &Path) -> Result<SourceFile, Diagnostic> {
+    let path = PathBuf::from("project.yml");
+    let text = std::fs::read_to_string(root.join(&path)).map_err(|e| {
+        Diagnostic::new(
+            Code::Io,
+            format!("no project.yml in {}: {e}", root.display()),
+        )
+        .with_help("run lake from the project folder or pass --project-dir")
+    })?;
+    Ok(SourceFile { path, text })
+}
+
+/// Where project.yml says the files are, else dbt's default folders.
+fn search_paths(raw: &project_file::ProjectFile) -> discovery::Paths {
+    let paths = |v: &Option<Vec<String>>, default: &str| {
+        v.clone().unwrap_or_else(|| vec![default.to_string()])
+    };
+    discovery::Paths {
+        models: paths(&raw.model_paths, "models"),
+        seeds: paths(&raw.seed_paths, "seeds"),
+        macros: paths(&raw.macro_paths, "macros"),
+        tests: paths(&raw.test_paths, "tests/sql"),
+    }
+}
+
+/// project.yml's `vars:`, overridden by `--vars`.
+fn project_vars(raw: &project_file::ProjectFile, opts: &LoadOptions) -> IndexMap<String, Json> {
+    let mut vars: IndexMap<String, Json> = raw
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(Json::Null)))
+        .collect();
+    for (k, v) in &opts.vars {
+        vars.insert(k.clone(), v.clone());
+    }
+    vars
 }
 
 impl Project {

@@ -155,23 +155,28 @@ pub enum CatalogFile {
         path: Scalar,
     },
     /// A PostgreSQL catalog.
-    Postgres {
-        /// Host name.
-        host: Scalar,
-        /// Port, default 5432.
-        #[serde(default)]
-        port: Option<Scalar>,
-        /// Database name.
-        database: Scalar,
-        /// User name.
-        user: Scalar,
-        /// Password.
-        #[serde(default)]
-        password: Option<Scalar>,
-        /// Postgres schema holding the DuckLake tables.
-        #[serde(default)]
-        metadata_schema: Option<Scalar>,
-    },
+    Postgres(PostgresFile),
+}
+
+/// A PostgreSQL catalog as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresFile {
+    /// Host name.
+    pub host: Scalar,
+    /// Port, default 5432.
+    #[serde(default)]
+    pub port: Option<Scalar>,
+    /// Database name.
+    pub database: Scalar,
+    /// User name.
+    pub user: Scalar,
+    /// Password.
+    #[serde(default)]
+    pub password: Option<Scalar>,
+    /// Postgres schema holding the DuckLake tables.
+    #[serde(default)]
+    pub metadata_schema: Option<Scalar>,
 }
 
 /// S3 settings as written.
@@ -341,63 +346,110 @@ pub fn resolve_target(
 ) -> Result<Target, Diagnostic> {
     let candidates = candidate_files(root, profiles_dir);
     let Some(file) = candidates.iter().find(|p| p.is_file()) else {
-        if let Some(dir) = profiles_dir {
-            return Err(Diagnostic::new(Code::Profile, format!("no profiles.yml in {}", dir.display()))
-                .with_help("create it (see profiles.yml.example) or drop --profiles-dir to use the embedded default"));
-        }
-        return match target_name {
-            None | Some("dev") => Ok(Target::embedded(root)),
-            Some(t) => Err(Diagnostic::new(
-                Code::Profile,
-                format!("target `{t}` requested but no profiles.yml was found"),
-            )
-            .with_note(format!(
-                "looked in: {}",
-                candidates
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .with_help("copy profiles.yml.example to profiles.yml and define the target")),
-        };
+        return no_profiles_file(root, profiles_dir, target_name, &candidates);
     };
     let source = std::fs::read_to_string(file)
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read {}: {e}", file.display())))?;
     let shown = shown_path(root, file);
     let profiles: IndexMap<String, ProfileFile> = yaml::parse(&shown, &source)?;
-    let Some(profile) = profiles.get(profile_name) else {
-        let mut d = Diagnostic::new(
-            Code::Profile,
-            format!("profile `{profile_name}` not found in {}", shown.display()),
-        )
-        .at(&shown, &source, None, "");
-        d = match did_you_mean(profile_name, profiles.keys().map(String::as_str)) {
-            Some(s) => d.with_help(format!(
-                "did you mean `{s}`? (the profile name comes from `profile:` in project.yml)"
-            )),
-            None => d.with_help(format!(
-                "add a top-level `{profile_name}:` entry, or set `profile:` in project.yml"
-            )),
-        };
-        return Err(d);
-    };
+    let profile = find_profile(&profiles, profile_name, &shown, &source)?;
     let tname = target_name
         .map(str::to_string)
         .or_else(|| profile.target.clone())
         .unwrap_or_else(|| "dev".into());
-    let Some(t) = profile.outputs.get(&tname) else {
-        let mut d = Diagnostic::new(
+    let t = find_target(profile, profile_name, &tname, &shown, &source)?;
+    let place = TargetSource {
+        shown: &shown,
+        source: &source,
+        profile: profile_name,
+        target: &tname,
+    };
+    let mut target = place.resolve(t, root)?;
+    target.profiles_file = Some(file.clone());
+    Ok(target)
+}
+
+/// No profiles.yml anywhere: the embedded default for `dev`, else an error
+/// saying where lake looked.
+fn no_profiles_file(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    target_name: Option<&str>,
+    candidates: &[PathBuf],
+) -> Result<Target, Diagnostic> {
+    if let Some(dir) = profiles_dir {
+        return Err(Diagnostic::new(Code::Profile, format!("no profiles.yml in {}", dir.display()))
+            .with_help("create it (see profiles.yml.example) or drop --profiles-dir to use the embedded default"));
+    }
+    match target_name {
+        None | Some("dev") => Ok(Target::embedded(root)),
+        Some(t) => Err(Diagnostic::new(
             Code::Profile,
-            format!("target `{tname}` not found in profile `{profile_name}`"),
+            format!("target `{t}` requested but no profiles.yml was found"),
         )
-        .at(
-            &shown,
-            &source,
-            yaml::locate_key(&source, &[profile_name, "outputs"]),
-            "targets are defined here",
-        );
-        d = match did_you_mean(&tname, profile.outputs.keys().map(String::as_str)) {
+        .with_note(format!(
+            "looked in: {}",
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .with_help("copy profiles.yml.example to profiles.yml and define the target")),
+    }
+}
+
+/// The profile called `name`, or an error suggesting the nearest one.
+fn find_profile<'a>(
+    profiles: &'a IndexMap<String, ProfileFile>,
+    name: &str,
+    shown: &Path,
+    source: &str,
+) -> Result<&'a ProfileFile, Diagnostic> {
+    if let Some(profile) = profiles.get(name) {
+        return Ok(profile);
+    }
+    let d = Diagnostic::new(
+        Code::Profile,
+        format!("profile `{name}` not found in {}", shown.display()),
+    )
+    .at(shown, source, None, "");
+    Err(
+        match did_you_mean(name, profiles.keys().map(String::as_str)) {
+            Some(s) => d.with_help(format!(
+                "did you mean `{s}`? (the profile name comes from `profile:` in project.yml)"
+            )),
+            None => d.with_help(format!(
+                "add a top-level `{name}:` entry, or set `profile:` in project.yml"
+            )),
+        },
+    )
+}
+
+/// The target called `tname` in `profile`, or an error pointing at the
+/// profile's `outputs:` and suggesting the nearest one.
+fn find_target<'a>(
+    profile: &'a ProfileFile,
+    profile_name: &str,
+    tname: &str,
+    shown: &Path,
+    source: &str,
+) -> Result<&'a TargetFile, Diagnostic> {
+    if let Some(t) = profile.outputs.get(tname) {
+        return Ok(t);
+    }
+    let d = Diagnostic::new(
+        Code::Profile,
+        format!("target `{tname}` not found in profile `{profile_name}`"),
+    )
+    .at(
+        shown,
+        source,
+        yaml::locate_key(source, &[profile_name, "outputs"]),
+        "targets are defined here",
+    );
+    Err(
+        match did_you_mean(tname, profile.outputs.keys().map(String::as_str)) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None => d.with_help(format!(
                 "defined targets: {}",
@@ -408,153 +460,159 @@ pub fn resolve_target(
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
-        };
-        return Err(d);
-    };
-    let at = |key: &[&str]| {
-        let mut path = vec![profile_name, "outputs", tname.as_str()];
+        },
+    )
+}
+
+/// One target's place in profiles.yml: every value error names the key
+/// under `<profile>.outputs.<target>` and points at its line.
+struct TargetSource<'a> {
+    shown: &'a Path,
+    source: &'a str,
+    profile: &'a str,
+    target: &'a str,
+}
+
+impl TargetSource<'_> {
+    /// An error at `key` (a path below the target).
+    fn fail(&self, key: &[&str], msg: String) -> Diagnostic {
+        let mut path = vec![self.profile, "outputs", self.target];
         path.extend_from_slice(key);
-        yaml::locate_key(&source, &path)
-    };
-    let fail = |key: &[&str], msg: String| {
-        Diagnostic::new(Code::Profile, msg).at(&shown, &source, at(key), "here")
-    };
-    let text = |key: &[&str], s: &Scalar| {
+        let span = yaml::locate_key(self.source, &path);
+        Diagnostic::new(Code::Profile, msg).at(self.shown, self.source, span, "here")
+    }
+
+    /// The value at `key` with its `env_var()` calls expanded.
+    fn text(&self, key: &[&str], s: &Scalar) -> Result<String, Diagnostic> {
         interpolate(&s.raw()).map_err(|(m, help)| {
-            let d = fail(key, m);
+            let d = self.fail(key, m);
             match help {
                 Some(h) => d.with_help(h),
                 None => d,
             }
         })
-    };
-    let secret = |key: &[&str], s: &Scalar| {
-        let value = text(key, s)?;
+    }
+
+    /// [`TargetSource::text`] of an optional value.
+    fn optional(&self, key: &[&str], s: Option<&Scalar>) -> Result<Option<String>, Diagnostic> {
+        s.map(|s| self.text(key, s)).transpose()
+    }
+
+    /// A credential at `key`, remembering where it came from.
+    fn secret(&self, key: &[&str], s: Option<&Scalar>) -> Result<Option<Secret>, Diagnostic> {
+        let Some(s) = s else {
+            return Ok(None);
+        };
+        let value = self.text(key, s)?;
         let origin = match sole_env_var(&s.raw()) {
             Some(name) => SecretOrigin::EnvVar(name),
             None => SecretOrigin::Profile(key.join(".")),
         };
-        Ok::<_, Diagnostic>(Secret { value, origin })
-    };
-    if let Some(kind) = &t.kind {
-        if kind != "ducklake" {
-            return Err(fail(&["type"], format!("unsupported target type `{kind}`"))
+        Ok(Some(Secret { value, origin }))
+    }
+
+    /// The whole target, validated; `profiles_file` is left for the caller.
+    fn resolve(&self, t: &TargetFile, root: &Path) -> Result<Target, Diagnostic> {
+        self.check_kind_and_threads(t)?;
+        let embedded = Target::embedded(root);
+        let catalog = match &t.catalog {
+            None => embedded.catalog.clone(),
+            Some(CatalogFile::Duckdb { path }) => Catalog::Duckdb {
+                path: root.join(self.text(&["catalog", "path"], path)?),
+            },
+            Some(CatalogFile::Postgres(pg)) => self.postgres(pg)?,
+        };
+        let data_path = match &t.data_path {
+            None => embedded.data_path.clone(),
+            Some(p) => under_root(root, self.text(&["data_path"], p)?),
+        };
+        let s3 = t.s3.as_ref().map(|s| self.s3(s)).transpose()?;
+        let landing_path = match &t.landing_path {
+            Some(p) => under_root(root, self.text(&["landing_path"], p)?),
+            None => default_landing(&data_path),
+        };
+        Ok(Target {
+            landing_path,
+            name: self.target.to_string(),
+            profile: Some(self.profile.to_string()),
+            profiles_file: None,
+            catalog,
+            data_path,
+            database: t.database.clone().unwrap_or_else(|| "lake".into()),
+            schema: t.schema.clone().unwrap_or_else(|| "main".into()),
+            threads: t.threads,
+            extension_directory: self
+                .optional(&["extension_directory"], t.extension_directory.as_ref())?
+                .map(PathBuf::from),
+            s3,
+        })
+    }
+
+    /// `type:` other than ducklake, and `threads: 0`, are refused.
+    fn check_kind_and_threads(&self, t: &TargetFile) -> Result<(), Diagnostic> {
+        if let Some(kind) = t.kind.as_deref().filter(|k| *k != "ducklake") {
+            return Err(self
+                .fail(&["type"], format!("unsupported target type `{kind}`"))
                 .with_help("use `type: ducklake`"));
         }
+        if t.threads == Some(0) {
+            // Zero workers would start nothing and skip every node.
+            return Err(self
+                .fail(
+                    &["threads"],
+                    "`threads: 0` would run nothing: threads must be at least 1".into(),
+                )
+                .with_help("set `threads: 1` or more, or remove the key to use one per core"));
+        }
+        Ok(())
     }
-    if t.threads == Some(0) {
-        // Zero workers would start nothing and skip every node.
-        return Err(fail(
-            &["threads"],
-            "`threads: 0` would run nothing: threads must be at least 1".into(),
-        )
-        .with_help("set `threads: 1` or more, or remove the key to use one per core"));
-    }
-    let embedded = Target::embedded(root);
-    let catalog = match &t.catalog {
-        None => embedded.catalog.clone(),
-        Some(CatalogFile::Duckdb { path }) => Catalog::Duckdb {
-            path: root.join(text(&["catalog", "path"], path)?),
-        },
-        Some(CatalogFile::Postgres {
-            host,
+
+    /// A PostgreSQL catalog; the port defaults to 5432.
+    fn postgres(&self, pg: &PostgresFile) -> Result<Catalog, Diagnostic> {
+        let key = |k| ["catalog", k];
+        let port = match &pg.port {
+            None => 5432,
+            Some(p) => {
+                let s = self.text(&key("port"), p)?;
+                s.parse()
+                    .map_err(|_| self.fail(&key("port"), format!("port `{s}` is not a number")))?
+            }
+        };
+        Ok(Catalog::Postgres {
+            host: self.text(&key("host"), &pg.host)?,
             port,
-            database,
-            user,
-            password,
-            metadata_schema,
-        }) => {
-            let port = match port {
-                None => 5432,
-                Some(p) => {
-                    let s = text(&["catalog", "port"], p)?;
-                    s.parse().map_err(|_| {
-                        fail(&["catalog", "port"], format!("port `{s}` is not a number"))
-                    })?
-                }
-            };
-            Catalog::Postgres {
-                host: text(&["catalog", "host"], host)?,
-                port,
-                database: text(&["catalog", "database"], database)?,
-                user: text(&["catalog", "user"], user)?,
-                password: password
-                    .as_ref()
-                    .map(|p| secret(&["catalog", "password"], p))
-                    .transpose()?,
-                metadata_schema: metadata_schema
-                    .as_ref()
-                    .map(|s| text(&["catalog", "metadata_schema"], s))
-                    .transpose()?,
-            }
-        }
-    };
-    let data_path = match &t.data_path {
-        None => embedded.data_path.clone(),
-        Some(p) => {
-            let p = text(&["data_path"], p)?;
-            if p.contains("://") || Path::new(&p).is_absolute() {
-                p
-            } else {
-                format!("{}/", root.join(p.trim_end_matches('/')).display())
-            }
-        }
-    };
-    let s3 = match &t.s3 {
-        None => None,
-        Some(s) => {
-            let opt = |key: &str, v: &Option<Scalar>| {
-                v.as_ref().map(|v| text(&["s3", key], v)).transpose()
-            };
-            let use_ssl = opt("use_ssl", &s.use_ssl)?
-                .map(|v| v == "true")
-                .unwrap_or(true);
-            Some(S3 {
-                endpoint: opt("endpoint", &s.endpoint)?,
-                region: opt("region", &s.region)?.unwrap_or_else(|| "us-east-1".into()),
-                url_style: opt("url_style", &s.url_style)?.unwrap_or_else(|| "vhost".into()),
-                use_ssl,
-                key_id: s
-                    .key_id
-                    .as_ref()
-                    .map(|v| secret(&["s3", "key_id"], v))
-                    .transpose()?,
-                secret: s
-                    .secret
-                    .as_ref()
-                    .map(|v| secret(&["s3", "secret"], v))
-                    .transpose()?,
-            })
-        }
-    };
-    let landing_path = match &t.landing_path {
-        Some(p) => {
-            let p = text(&["landing_path"], p)?;
-            if p.contains("://") || Path::new(&p).is_absolute() {
-                p
-            } else {
-                format!("{}/", root.join(p.trim_end_matches('/')).display())
-            }
-        }
-        None => default_landing(&data_path),
-    };
-    Ok(Target {
-        landing_path,
-        name: tname.clone(),
-        profile: Some(profile_name.to_string()),
-        profiles_file: Some(file.clone()),
-        catalog,
-        data_path,
-        database: t.database.clone().unwrap_or_else(|| "lake".into()),
-        schema: t.schema.clone().unwrap_or_else(|| "main".into()),
-        threads: t.threads,
-        extension_directory: t
-            .extension_directory
-            .as_ref()
-            .map(|d| text(&["extension_directory"], d).map(PathBuf::from))
-            .transpose()?,
-        s3,
-    })
+            database: self.text(&key("database"), &pg.database)?,
+            user: self.text(&key("user"), &pg.user)?,
+            password: self.secret(&key("password"), pg.password.as_ref())?,
+            metadata_schema: self.optional(&key("metadata_schema"), pg.metadata_schema.as_ref())?,
+        })
+    }
+
+    /// S3 settings: region `us-east-1`, `vhost` URLs and HTTPS unless set.
+    fn s3(&self, s: &S3File) -> Result<S3, Diagnostic> {
+        let opt = |k: &str, v: &Option<Scalar>| self.optional(&["s3", k], v.as_ref());
+        let use_ssl = opt("use_ssl", &s.use_ssl)?
+            .map(|v| v == "true")
+            .unwrap_or(true);
+        Ok(S3 {
+            endpoint: opt("endpoint", &s.endpoint)?,
+            region: opt("region", &s.region)?.unwrap_or_else(|| "us-east-1".into()),
+            url_style: opt("url_style", &s.url_style)?.unwrap_or_else(|| "vhost".into()),
+            use_ssl,
+            key_id: self.secret(&["s3", "key_id"], s.key_id.as_ref())?,
+            secret: self.secret(&["s3", "secret"], s.secret.as_ref())?,
+        })
+    }
+}
+
+/// A URL or an absolute path as written; a relative path under the project
+/// root, always with a trailing `/` (DuckLake and the loader want a folder).
+fn under_root(root: &Path, p: String) -> String {
+    if p.contains("://") || Path::new(&p).is_absolute() {
+        p
+    } else {
+        format!("{}/", root.join(p.trim_end_matches('/')).display())
+    }
 }
 
 /// Beside the data path, not inside it, where possible: DuckLake's orphan
@@ -586,10 +644,10 @@ pub fn interpolate(raw: &str) -> Result<String, (String, Option<String>)> {
     }
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.add_function("env_var", crate::render::env_var);
+    env.add_function("env_var", super::jinja::env_var);
     env.render_str(raw, ()).map_err(|e| {
-        let lake = std::error::Error::source(&e)
-            .and_then(|s| s.downcast_ref::<crate::render::LakeError>());
+        let lake =
+            std::error::Error::source(&e).and_then(|s| s.downcast_ref::<super::jinja::LakeError>());
         match (lake, e.detail()) {
             (Some(l), _) => (l.message.clone(), l.help.clone()),
             (None, Some(d)) => (d.to_string(), None),

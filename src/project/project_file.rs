@@ -4,12 +4,20 @@
 use std::path::Path;
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value as Json;
 
+use self::hook_args::{builtin, Written};
 use super::config::{FolderConfig, NodeConfig, CONFIG_KEYS};
 use super::yaml;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic, Diagnostics};
+
+pub mod hook_args;
+
+pub use hook_args::{
+    ArgSpec, BuiltinArgs, CleanupArgs, ExtractArgs, HookArgs, HookSite, SourceS3, Templated,
+    BUILTIN_HOOKS,
+};
 
 /// A string or a list of strings, as dbt accepts for hooks and paths.
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
@@ -127,29 +135,35 @@ pub enum HookFile {
     Builtin(IndexMap<String, serde_yaml::Value>),
 }
 
-/// Built-in hook steps a schedule may name.
-pub const BUILTIN_HOOKS: &[&str] = &["extract", "cleanup"];
-
-/// A schedule hook, validated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// A schedule hook, checked when project.yml is loaded: plain SQL, or a
+/// built-in step whose arguments are typed then, so a misspelt key fails
+/// `lake compile` instead of a run that already holds the lake.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Hook {
-    /// SQL run against the lake.
+    /// SQL run against the lake (rendered like a model first).
     Sql {
-        /// The statement(s).
+        /// The statement(s) as written.
         sql: String,
     },
-    /// A built-in step.
-    Builtin {
-        /// One of [`BUILTIN_HOOKS`].
-        name: String,
-        /// Its arguments, checked by the step itself when it runs.
-        args: Json,
-    },
+    /// `extract:` lands new hourly source files.
+    Extract(HookArgs<ExtractArgs>),
+    /// `cleanup:` runs DuckLake's file maintenance.
+    Cleanup(HookArgs<CleanupArgs>),
+}
+
+impl Hook {
+    /// The name a hook goes by in messages and run results.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Hook::Sql { .. } => "sql",
+            Hook::Extract(_) => ExtractArgs::HOOK,
+            Hook::Cleanup(_) => CleanupArgs::HOOK,
+        }
+    }
 }
 
 /// A validated schedule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     /// Name used in `lake run --schedule NAME`.
     pub name: String,
@@ -157,9 +171,10 @@ pub struct Schedule {
     pub cron: String,
     /// What the schedule is for.
     pub description: Option<String>,
-    /// Selector expressions, checked.
+    /// Selector expressions, as written: the selector grammar belongs to
+    /// `select`, so the commands check them once the project is loaded.
     pub select: Vec<String>,
-    /// Exclusion expressions, checked.
+    /// Exclusion expressions, as written (checked like `select`).
     pub exclude: Vec<String>,
     /// Steps before the run.
     pub pre_hooks: Vec<Hook>,
@@ -235,18 +250,7 @@ fn walk_tree(
             let json = serde_json::to_value(v).unwrap_or(Json::Null);
             match NodeConfig::default().apply(name, &json) {
                 Ok(()) => values.push((name.to_string(), json)),
-                Err(e) => {
-                    let mut d =
-                        Diagnostic::new(Code::UnknownKey, format!("{} in project.yml", e.message))
-                            .at(path, source, locate(source, key_path), "here");
-                    if e.message.starts_with("invalid") || e.message.starts_with("config") {
-                        d.code = Code::InvalidValue;
-                    }
-                    if let Some(h) = e.help {
-                        d = d.with_help(h);
-                    }
-                    diags.push(d);
-                }
+                Err(e) => diags.push(config_error(path, source, key_path, e)),
             }
         } else if v.is_mapping() || v.is_null() {
             // The project name may wrap the tree, as in dbt_project.yml.
@@ -285,108 +289,122 @@ fn walk_tree(
     }
 }
 
+/// A folder config value `NodeConfig` refused, at its key.
+fn config_error(
+    path: &Path,
+    source: &str,
+    key_path: &[String],
+    e: super::config::ConfigError,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(Code::UnknownKey, format!("{} in project.yml", e.message)).at(
+        path,
+        source,
+        locate(source, key_path),
+        "here",
+    );
+    if e.message.starts_with("invalid") || e.message.starts_with("config") {
+        d.code = Code::InvalidValue;
+    }
+    if let Some(h) = e.help {
+        d = d.with_help(h);
+    }
+    d
+}
+
 fn locate(source: &str, key_path: &[String]) -> Option<crate::diagnostic::Span> {
     let refs: Vec<&str> = key_path.iter().map(String::as_str).collect();
     yaml::locate_key(source, &refs)
 }
 
-/// Validates schedules: cron syntax, selectors, hook names.
+/// Validates schedules: cron syntax, threads, hook names and arguments.
+/// Selectors are checked by the commands once the project is loaded.
 pub fn schedules(
     path: &Path,
     source: &str,
     raw: &IndexMap<String, ScheduleFile>,
     diags: &mut Diagnostics,
 ) -> Vec<Schedule> {
+    let file = Written { path, source };
+    raw.iter()
+        .map(|(name, s)| schedule(&file, name, s, diags))
+        .collect()
+}
+
+fn schedule(file: &Written<'_>, name: &str, s: &ScheduleFile, diags: &mut Diagnostics) -> Schedule {
+    let here = |key: &str| yaml::locate_key(file.source, &["schedules", name, key]);
+    if let Err(e) = s.cron.parse::<croner::Cron>() {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, format!("schedule `{name}` has an invalid cron expression `{}`", s.cron))
+                .at(file.path, file.source, here("cron"), &e.to_string())
+                .with_help("use five fields: minute hour day-of-month month day-of-week, e.g. `0 * * * *` for hourly"),
+        );
+    }
+    if s.threads == Some(0) {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("schedule `{name}` has `threads: 0`; 0 would run nothing"),
+            )
+            .at(
+                file.path,
+                file.source,
+                here("threads"),
+                "must be at least 1",
+            )
+            .with_help("set 1 or more, or remove the key to use the profile's threads"),
+        );
+    }
+    Schedule {
+        name: name.to_string(),
+        cron: s.cron.clone(),
+        description: s.description.clone(),
+        select: s.select.to_vec(),
+        exclude: s.exclude.to_vec(),
+        pre_hooks: hooks(file, name, "pre-hooks", &s.pre_hooks, diags),
+        post_hooks: hooks(file, name, "post-hooks", &s.post_hooks, diags),
+        full_refresh: s.full_refresh,
+        threads: s.threads,
+    }
+}
+
+/// Checks one hook list of a schedule into typed hooks; every problem of
+/// every hook is reported, each at its line.
+fn hooks(
+    file: &Written<'_>,
+    schedule: &str,
+    list: &'static str,
+    written: &[HookFile],
+    diags: &mut Diagnostics,
+) -> Vec<Hook> {
     let mut out = Vec::new();
-    for (name, s) in raw {
-        let here = |key: &str| yaml::locate_key(source, &["schedules", name, key]);
-        if let Err(e) = s.cron.parse::<croner::Cron>() {
-            diags.push(
-                Diagnostic::new(Code::InvalidValue, format!("schedule `{name}` has an invalid cron expression `{}`", s.cron))
-                    .at(path, source, here("cron"), &e.to_string())
-                    .with_help("use five fields: minute hour day-of-month month day-of-week, e.g. `0 * * * *` for hourly"),
-            );
-        }
-        if s.threads == Some(0) {
-            diags.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("schedule `{name}` has `threads: 0`; 0 would run nothing"),
-                )
-                .at(path, source, here("threads"), "must be at least 1")
-                .with_help("set 1 or more, or remove the key to use the profile's threads"),
-            );
-        }
-        let select = s.select.to_vec();
-        let exclude = s.exclude.to_vec();
-        for (key, exprs) in [("select", &select), ("exclude", &exclude)] {
-            for e in exprs {
-                if let Err(err) = crate::select::parse_selector(e) {
-                    let mut d = Diagnostic::new(
-                        Code::BadSelector,
-                        format!("schedule `{name}`: {}", err.message),
-                    )
-                    .at(path, source, here(key), "in this selector");
-                    if let Some(h) = err.help {
-                        d = d.with_help(h);
-                    }
-                    diags.push(d);
-                }
+    let mut seen: IndexMap<&str, usize> = IndexMap::new();
+    for h in written {
+        let map = match h {
+            HookFile::Sql(sql) => {
+                out.push(Hook::Sql { sql: sql.clone() });
+                continue;
             }
-        }
-        let mut hooks = |list: &[HookFile], key: &str| -> Vec<Hook> {
-            let mut v = Vec::new();
-            for h in list {
-                match h {
-                    HookFile::Sql(sql) => v.push(Hook::Sql { sql: sql.clone() }),
-                    HookFile::Builtin(map) => {
-                        for (hook_name, args) in map {
-                            if !BUILTIN_HOOKS.contains(&hook_name.as_str()) {
-                                let mut d = Diagnostic::new(
-                                    Code::UnknownKey,
-                                    format!(
-                                        "schedule `{name}`: unknown built-in hook `{hook_name}`"
-                                    ),
-                                )
-                                .at(
-                                    path,
-                                    source,
-                                    yaml::locate_key(source, &["schedules", name, key, hook_name]),
-                                    "unknown hook",
-                                );
-                                d = match did_you_mean(hook_name, BUILTIN_HOOKS.iter().copied()) {
-                                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                                    None => d.with_help(format!(
-                                        "built-in hooks are: {}; plain SQL hooks are strings",
-                                        BUILTIN_HOOKS.join(", ")
-                                    )),
-                                };
-                                diags.push(d);
-                            } else {
-                                v.push(Hook::Builtin {
-                                    name: hook_name.clone(),
-                                    args: serde_json::to_value(args).unwrap_or(Json::Null),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-            v
+            HookFile::Builtin(map) => map,
         };
-        let pre_hooks = hooks(&s.pre_hooks, "pre-hooks");
-        let post_hooks = hooks(&s.post_hooks, "post-hooks");
-        out.push(Schedule {
-            name: name.clone(),
-            cron: s.cron.clone(),
-            description: s.description.clone(),
-            select,
-            exclude,
-            pre_hooks,
-            post_hooks,
-            full_refresh: s.full_refresh,
-            threads: s.threads,
-        });
+        for (hook, args) in map {
+            let count = seen.entry(hook.as_str()).or_default();
+            let site = HookSite {
+                schedule: schedule.to_string(),
+                list,
+                hook: hook.clone(),
+                occurrence: *count,
+            };
+            *count += 1;
+            let args = serde_json::to_value(args).unwrap_or(Json::Null);
+            match builtin(&args, &site) {
+                Ok(h) => out.push(h),
+                Err(problems) => {
+                    for p in problems {
+                        diags.push(p.diagnostic(&site, file));
+                    }
+                }
+            }
+        }
     }
     out
 }

@@ -137,3 +137,98 @@ pub struct SourceTableProperties {
     #[serde(default)]
     pub meta: IndexMap<String, serde_yaml::Value>,
 }
+
+/// The generic data tests lake compiles. A kind is parsed from its written
+/// name when the project loads, so a misspelt test is a load error, never
+/// a query that always passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TestKind {
+    /// No value appears twice in the column.
+    Unique,
+    /// The column holds no null.
+    NotNull,
+    /// Every value is one of `values`.
+    AcceptedValues,
+    /// Every value appears in `field` of the model `to`.
+    Relationships,
+}
+
+impl TestKind {
+    /// Every kind, in the order help texts list them.
+    pub const ALL: &'static [TestKind] = &[
+        TestKind::Unique,
+        TestKind::NotNull,
+        TestKind::AcceptedValues,
+        TestKind::Relationships,
+    ];
+
+    /// The name written in properties files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestKind::Unique => "unique",
+            TestKind::NotNull => "not_null",
+            TestKind::AcceptedValues => "accepted_values",
+            TestKind::Relationships => "relationships",
+        }
+    }
+
+    /// The kind written as `name`, if lake knows it.
+    pub fn from_name(name: &str) -> Option<TestKind> {
+        TestKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+
+    /// Parses a written test name; the error names it, the nearest kind
+    /// and every valid one, for the loader to place at its file and line.
+    pub fn parse(name: &str) -> Result<TestKind, super::config::ConfigError> {
+        TestKind::from_name(name).ok_or_else(|| {
+            let kinds: Vec<&str> = TestKind::ALL.iter().map(|k| k.as_str()).collect();
+            let valid = format!(
+                "generic tests are {}; write other checks as SQL in tests/sql/",
+                kinds.join(", ")
+            );
+            super::config::ConfigError {
+                message: format!("unknown data test `{name}`"),
+                help: Some(
+                    match crate::diagnostic::did_you_mean(name, kinds.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`? ({valid})"),
+                        None => valid,
+                    },
+                ),
+            }
+        })
+    }
+
+    /// Arguments the test cannot be compiled without.
+    pub fn required_args(self) -> &'static [&'static str] {
+        match self {
+            TestKind::Unique | TestKind::NotNull => &[],
+            TestKind::AcceptedValues => &["values"],
+            TestKind::Relationships => &["to", "field"],
+        }
+    }
+}
+
+impl std::fmt::Display for TestKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestKind;
+
+    #[test]
+    fn every_test_kind_reads_back_from_its_name() {
+        for kind in TestKind::ALL {
+            assert_eq!(TestKind::from_name(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(TestKind::from_name("uniqe"), None);
+        let err = TestKind::parse("uniqe").unwrap_err();
+        assert_eq!(err.message, "unknown data test `uniqe`");
+        assert_eq!(
+            err.help.as_deref(),
+            Some("did you mean `unique`? (generic tests are unique, not_null, accepted_values, relationships; write other checks as SQL in tests/sql/)")
+        );
+    }
+}

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::nodes::{Contract, ContractColumn};
-use crate::project::{Materialization, ModelFile, NodeConfig, Project};
+use crate::project::{Materialization, ModelFile, NodeConfig, Project, SourceFile};
 
 /// The contract `m` enforces under its final `config`, `None` if it
 /// enforces none, or every reason it cannot be checked.
@@ -22,78 +22,138 @@ pub fn resolve(
     if !config.contract.enforced {
         return Ok(None);
     }
-    let properties = m
-        .patch_path
-        .as_ref()
-        .and_then(|p| project.property_files.iter().find(|f| &f.path == p));
-    let entry = properties.and_then(|pf| entry_range(&pf.text, &m.name));
-    let at_entry = |d: Diagnostic, label: &str| match (properties, &entry) {
-        (Some(pf), Some(r)) => d.at(
-            &pf.path,
-            &pf.text,
-            Some(Span::Bytes(name_span(&pf.text, r.start, &m.name))),
-            label,
-        ),
-        (Some(pf), None) => d.at(&pf.path, &pf.text, None, label),
-        (None, _) => d.at(&m.file.path, &m.file.text, None, label),
-    };
+    let site = Site::of(project, m);
     if !matches!(
         config.materialized,
         Materialization::Table | Materialization::View | Materialization::Incremental
     ) {
-        let d = Diagnostic::new(
-            Code::InvalidValue,
-            format!(
-                "model `{}` enforces a contract, but it is materialized as `{}`",
-                m.name,
-                config.materialized.as_str()
-            ),
-        )
-        .with_help(
-            "contracts are checked when a table, view or incremental model is built: \
-             materialize it as one of those, or set `contract: {enforced: false}` for it",
-        );
-        return Err(vec![at_entry(
-            d,
-            "contract enforced here or in a folder config",
-        )]);
+        let d = never_built(m, config);
+        return Err(vec![
+            site.at_entry(d, "contract enforced here or in a folder config")
+        ]);
     }
-    let Some(pf) = properties else {
-        let d = Diagnostic::new(
-            Code::InvalidValue,
-            format!(
-                "model `{}` enforces a contract, but no properties file declares its columns",
-                m.name
-            ),
-        )
-        .with_help(format!(
-            "declare every column it returns, in order, each with a `data_type`, in a .yml file beside it:\n\
-             models:\n  - name: {}\n    columns:\n      - name: id\n        data_type: bigint",
-            m.name
-        ));
-        return Err(vec![at_entry(d, "this model")]);
+    let Some(pf) = site.properties else {
+        return Err(vec![site.at_entry(undeclared(m), "this model")]);
     };
     if m.columns.is_empty() {
-        let d = Diagnostic::new(
-            Code::InvalidValue,
-            format!(
-                "model `{}` enforces a contract, but declares no columns",
-                m.name
-            ),
-        )
-        .with_help(format!(
-            "list every column it returns, in order, under `columns:` in {}, each with a `data_type`",
-            crate::diagnostic::display_path(&pf.path)
-        ));
-        return Err(vec![at_entry(d, "no `columns:` in this entry")]);
+        let d = no_columns(m, pf);
+        return Err(vec![site.at_entry(d, "no `columns:` in this entry")]);
     }
+    let problems = column_problems(m, pf, site.entry.as_ref());
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Some(Contract {
+        declared_in: pf.path.clone(),
+        line: site
+            .entry
+            .map(|r| line_of(&pf.text, name_span(&pf.text, r.start, &m.name).start)),
+        columns: m
+            .columns
+            .iter()
+            .map(|c| ContractColumn {
+                name: c.name.clone(),
+                data_type: c.data_type.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }))
+}
+
+/// Where a model's contract is declared: its properties file and the
+/// byte range of its entry there, when found.
+struct Site<'a> {
+    model: &'a ModelFile,
+    properties: Option<&'a SourceFile>,
+    entry: Option<Range<usize>>,
+}
+
+impl<'a> Site<'a> {
+    fn of(project: &'a Project, model: &'a ModelFile) -> Site<'a> {
+        let properties = model
+            .patch_path
+            .as_ref()
+            .and_then(|p| project.property_files.iter().find(|f| &f.path == p));
+        let entry = properties.and_then(|pf| entry_range(&pf.text, &model.name));
+        Site {
+            model,
+            properties,
+            entry,
+        }
+    }
+
+    /// `d` pointing at the model's entry (its name), else at the
+    /// properties file, else at the model file.
+    fn at_entry(&self, d: Diagnostic, label: &str) -> Diagnostic {
+        let m = self.model;
+        match (self.properties, &self.entry) {
+            (Some(pf), Some(r)) => d.at(
+                &pf.path,
+                &pf.text,
+                Some(Span::Bytes(name_span(&pf.text, r.start, &m.name))),
+                label,
+            ),
+            (Some(pf), None) => d.at(&pf.path, &pf.text, None, label),
+            (None, _) => d.at(&m.file.path, &m.file.text, None, label),
+        }
+    }
+}
+
+fn never_built(m: &ModelFile, config: &NodeConfig) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidValue,
+        format!(
+            "model `{}` enforces a contract, but it is materialized as `{}`",
+            m.name,
+            config.materialized.as_str()
+        ),
+    )
+    .with_help(
+        "contracts are checked when a table, view or incremental model is built: \
+         materialize it as one of those, or set `contract: {enforced: false}` for it",
+    )
+}
+
+fn undeclared(m: &ModelFile) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidValue,
+        format!(
+            "model `{}` enforces a contract, but no properties file declares its columns",
+            m.name
+        ),
+    )
+    .with_help(format!(
+        "declare every column it returns, in order, each with a `data_type`, in a .yml file beside it:\n\
+         models:\n  - name: {}\n    columns:\n      - name: id\n        data_type: bigint",
+        m.name
+    ))
+}
+
+fn no_columns(m: &ModelFile, pf: &SourceFile) -> Diagnostic {
+    Diagnostic::new(
+        Code::InvalidValue,
+        format!(
+            "model `{}` enforces a contract, but declares no columns",
+            m.name
+        ),
+    )
+    .with_help(format!(
+        "list every column it returns, in order, under `columns:` in {}, each with a `data_type`",
+        crate::diagnostic::display_path(&pf.path)
+    ))
+}
+
+/// Columns declared twice, and columns without a `data_type`, each
+/// pointing at the column's line.
+fn column_problems(
+    m: &ModelFile,
+    pf: &SourceFile,
+    entry: Option<&Range<usize>>,
+) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for c in &m.columns {
         let at_column = |d: Diagnostic, label: &str| {
-            let span = entry
-                .as_ref()
-                .and_then(|r| column_span(&pf.text, r, &c.name));
+            let span = entry.and_then(|r| column_span(&pf.text, r, &c.name));
             d.at(&pf.path, &pf.text, span.map(Span::Bytes), label)
         };
         if seen.iter().any(|s| s.eq_ignore_ascii_case(&c.name)) {
@@ -127,21 +187,7 @@ pub fn resolve(
             ));
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Some(Contract {
-        declared_in: pf.path.clone(),
-        line: entry.map(|r| line_of(&pf.text, name_span(&pf.text, r.start, &m.name).start)),
-        columns: m
-            .columns
-            .iter()
-            .map(|c| ContractColumn {
-                name: c.name.clone(),
-                data_type: c.data_type.clone().unwrap_or_default(),
-            })
-            .collect(),
-    }))
+    problems
 }
 
 /// A seed cannot enforce a contract: its types come from `column_types`.

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use minijinja::ErrorKind;
 
-use super::functions::LakeError;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic, Span};
+use crate::project::jinja::LakeError;
 
 /// The combined macro template, mapped back to its files.
 #[derive(Debug, Default, Clone)]
@@ -46,99 +46,174 @@ pub fn diagnose(
     prefix_len: usize,
     macros: &MacroMap,
 ) -> Diagnostic {
-    let lake = find_lake_error(err);
-    let in_macros = err.name() == Some(MACROS_TEMPLATE);
-    let (file, file_text, span, shift) = if in_macros {
+    let place = locate(err, path, text, prefix_len, macros);
+    let what = explain(err, &place, macros);
+    let mut d = Diagnostic::new(what.code, what.message).at(
+        &place.file,
+        &place.text,
+        place.span,
+        &what.label,
+    );
+    if let Some(h) = what.help {
+        d = d.with_help(h);
+    }
+    d
+}
+
+/// Where an error is: the template file (a macro file when it is raised
+/// inside a macro), the span, and the template text at that span.
+struct Place {
+    file: PathBuf,
+    text: String,
+    span: Option<Span>,
+    /// The text the error points at in the template itself (not in a macro).
+    snippet: Option<String>,
+}
+
+fn locate(
+    err: &minijinja::Error,
+    path: &Path,
+    text: &str,
+    prefix_len: usize,
+    macros: &MacroMap,
+) -> Place {
+    let unplaced = || Place {
+        file: path.to_path_buf(),
+        text: text.to_string(),
+        span: None,
+        snippet: None,
+    };
+    if err.name() == Some(MACROS_TEMPLATE) {
         let line = err.line().unwrap_or(1);
-        match macros
+        return match macros
             .files
             .iter()
             .rev()
             .find(|(start, _, _)| *start <= line)
         {
-            Some((start, p, t)) => (
-                p.clone(),
-                t.clone(),
-                Some(Span::Line(line - start + 1)),
-                None,
-            ),
-            None => (path.to_path_buf(), text.to_string(), None, None),
-        }
-    } else {
-        let span = match (err.range(), err.line()) {
-            (Some(r), _) if r.start >= prefix_len && r.end > r.start => {
-                Some(Span::Bytes(r.start - prefix_len..r.end - prefix_len))
-            }
-            (_, Some(line)) => Some(Span::Line(line)),
-            _ => None,
+            Some((start, p, t)) => Place {
+                file: p.clone(),
+                text: t.clone(),
+                span: Some(Span::Line(line - start + 1)),
+                snippet: None,
+            },
+            None => unplaced(),
         };
-        (path.to_path_buf(), text.to_string(), span, Some(prefix_len))
-    };
-    let snippet = match (&span, shift) {
-        (Some(Span::Bytes(r)), Some(_)) => file_text.get(r.clone()).map(str::to_string),
+    }
+    let span = match (err.range(), err.line()) {
+        (Some(r), _) if r.start >= prefix_len && r.end > r.start => {
+            Some(Span::Bytes(r.start - prefix_len..r.end - prefix_len))
+        }
+        (_, Some(line)) => Some(Span::Line(line)),
         _ => None,
     };
-    let shown = crate::diagnostic::display_path(&file);
-    let detail = err.detail().unwrap_or("").to_string();
-    let (code, message, label, help) = if let Some(l) = lake {
-        (
-            l.code,
-            l.message.clone(),
-            "here".to_string(),
-            l.help.clone(),
-        )
-    } else {
-        match err.kind() {
-            ErrorKind::SyntaxError => (
-                Code::JinjaSyntax,
-                format!("Jinja syntax error in {shown}: {detail}"),
-                "syntax error".into(),
-                Some("check that every {{ }}, {% %} and {# #} is closed and that block tags are balanced".into()),
-            ),
-            ErrorKind::UndefinedError => {
-                let name = snippet.clone().map(|s| s.trim().to_string()).unwrap_or_default();
-                let root = name.split(['.', '[', '(']).next().unwrap_or("").trim().to_string();
-                let message = if name.is_empty() {
-                    format!("undefined variable in {shown}")
+    let snippet = match &span {
+        Some(Span::Bytes(r)) => text.get(r.clone()).map(str::to_string),
+        _ => None,
+    };
+    Place {
+        span,
+        snippet,
+        ..unplaced()
+    }
+}
+
+/// What went wrong, in words: code, message, span label and hint.
+struct Explained {
+    code: Code,
+    message: String,
+    label: String,
+    help: Option<String>,
+}
+
+fn explain(err: &minijinja::Error, place: &Place, macros: &MacroMap) -> Explained {
+    if let Some(l) = find_lake_error(err) {
+        return Explained {
+            code: l.code,
+            message: l.message.clone(),
+            label: "here".into(),
+            help: l.help.clone(),
+        };
+    }
+    let shown = crate::diagnostic::display_path(&place.file);
+    let detail = err.detail().unwrap_or("");
+    let snippet = place.snippet.as_deref();
+    match err.kind() {
+        ErrorKind::SyntaxError => Explained {
+            code: Code::JinjaSyntax,
+            message: format!("Jinja syntax error in {shown}: {detail}"),
+            label: "syntax error".into(),
+            help: Some("check that every {{ }}, {% %} and {# #} is closed and that block tags are balanced".into()),
+        },
+        ErrorKind::UndefinedError => undefined(snippet, &shown, macros),
+        ErrorKind::UnknownFunction => unknown_function(snippet, detail, &shown, macros),
+        _ => Explained {
+            code: Code::RenderError,
+            message: format!(
+                "cannot render {shown}: {}",
+                if detail.is_empty() {
+                    err.kind().to_string()
                 } else {
-                    format!("undefined variable `{name}` in {shown}")
-                };
-                let mut candidates: Vec<&str> = BUILTIN_NAMES.to_vec();
-                candidates.extend(macros.names.iter().map(String::as_str));
-                let help = match did_you_mean(&root, candidates) {
-                    Some(s) if !root.is_empty() && s != root => format!("did you mean `{s}`?"),
-                    _ => "set it with {% set %}, read a project variable with var('name'), or check the spelling".into(),
-                };
-                (Code::UndefinedVariable, message, "not defined".into(), Some(help))
-            }
-            ErrorKind::UnknownFunction => {
-                let name = snippet
-                    .clone()
-                    .map(|s| s.split('(').next().unwrap_or("").trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .or_else(|| detail.split_whitespace().next().map(str::to_string))
-                    .unwrap_or_default();
-                let mut candidates: Vec<&str> = BUILTIN_NAMES.to_vec();
-                candidates.extend(macros.names.iter().map(String::as_str));
-                let help = match did_you_mean(&name, candidates) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "macros live in macros/*.sql as {% macro name(args) %}...{% endmacro %}".into(),
-                };
-                (Code::UnknownMacro, format!("unknown macro or function `{name}` in {shown}"), "unknown".into(), Some(help))
-            }
-            _ => (
-                Code::RenderError,
-                format!("cannot render {shown}: {}", if detail.is_empty() { err.kind().to_string() } else { detail }),
-                "here".into(),
-                None,
+                    detail.to_string()
+                }
             ),
+            label: "here".into(),
+            help: None,
+        },
+    }
+}
+
+fn undefined(snippet: Option<&str>, shown: &str, macros: &MacroMap) -> Explained {
+    let name = snippet.map(str::trim).unwrap_or_default();
+    let root = name.split(['.', '[', '(']).next().unwrap_or("").trim();
+    let message = if name.is_empty() {
+        format!("undefined variable in {shown}")
+    } else {
+        format!("undefined variable `{name}` in {shown}")
+    };
+    let help = match did_you_mean(root, known_names(macros)) {
+        Some(s) if !root.is_empty() && s != root => format!("did you mean `{s}`?"),
+        _ => {
+            "set it with {% set %}, read a project variable with var('name'), or check the spelling"
+                .into()
         }
     };
-    let mut d = Diagnostic::new(code, message).at(&file, &file_text, span, &label);
-    if let Some(h) = help {
-        d = d.with_help(h);
+    Explained {
+        code: Code::UndefinedVariable,
+        message,
+        label: "not defined".into(),
+        help: Some(help),
     }
-    d
+}
+
+fn unknown_function(
+    snippet: Option<&str>,
+    detail: &str,
+    shown: &str,
+    macros: &MacroMap,
+) -> Explained {
+    let name = snippet
+        .map(|s| s.split('(').next().unwrap_or("").trim())
+        .filter(|s| !s.is_empty())
+        .or_else(|| detail.split_whitespace().next())
+        .unwrap_or_default();
+    let help = match did_you_mean(name, known_names(macros)) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "macros live in macros/*.sql as {% macro name(args) %}...{% endmacro %}".into(),
+    };
+    Explained {
+        code: Code::UnknownMacro,
+        message: format!("unknown macro or function `{name}` in {shown}"),
+        label: "unknown".into(),
+        help: Some(help),
+    }
+}
+
+/// Lake's own names and the project's macros, for "did you mean".
+fn known_names(macros: &MacroMap) -> Vec<&str> {
+    let mut names: Vec<&str> = BUILTIN_NAMES.to_vec();
+    names.extend(macros.names.iter().map(String::as_str));
+    names
 }
 
 fn find_lake_error(err: &minijinja::Error) -> Option<&LakeError> {

@@ -1,8 +1,9 @@
 //! SQL for the generic data tests. Each query returns the failing rows, so
 //! a test passes when it returns none (dbt's convention).
 
-use crate::nodes::quote;
+use crate::project::properties::TestKind;
 use crate::project::GenericTest;
+use crate::sql::{identifier, string_literal};
 use serde_json::Value as Json;
 
 /// The failing-rows query of `test` against `relation` (already rendered);
@@ -11,14 +12,22 @@ pub fn test_sql(test: &GenericTest, relation: &str, to_relation: Option<&str>) -
     let col = test
         .column
         .as_deref()
-        .map(quote)
+        .map(identifier)
         .unwrap_or_else(|| "*".into());
-    match test.kind.as_str() {
-        "not_null" => format!("select *\nfrom {relation}\nwhere {col} is null\n"),
-        "unique" => format!(
+    let Some(kind) = TestKind::from_name(&test.kind) else {
+        // Loading refuses unknown kinds; should one get here, the test
+        // errors when run instead of passing without checking anything.
+        return format!(
+            "select error({})\n",
+            string_literal(&format!("unknown data test `{}`", test.kind))
+        );
+    };
+    match kind {
+        TestKind::NotNull => format!("select *\nfrom {relation}\nwhere {col} is null\n"),
+        TestKind::Unique => format!(
             "select {col} as unique_field, count(*) as n_records\nfrom {relation}\nwhere {col} is not null\ngroup by {col}\nhaving count(*) > 1\n"
         ),
-        "accepted_values" => {
+        TestKind::AcceptedValues => {
             let values = match test.args.get("values") {
                 Some(Json::Array(items)) => items.iter().map(sql_literal).collect::<Vec<_>>().join(", "),
                 Some(other) => sql_literal(other),
@@ -28,20 +37,19 @@ pub fn test_sql(test: &GenericTest, relation: &str, to_relation: Option<&str>) -
                 "select {col} as value_field, count(*) as n_records\nfrom {relation}\nwhere {col} is not null and {col} not in ({values})\ngroup by {col}\n"
             )
         }
-        "relationships" => {
-            let field = test.args.get("field").and_then(Json::as_str).map(quote).unwrap_or_default();
+        TestKind::Relationships => {
+            let field = test.args.get("field").and_then(Json::as_str).map(identifier).unwrap_or_default();
             let parent = to_relation.unwrap_or("");
             format!(
                 "select child.{col} as from_field\nfrom {relation} as child\nleft join {parent} as parent on child.{col} = parent.{field}\nwhere child.{col} is not null and parent.{field} is null\n"
             )
         }
-        other => format!("-- unknown test {other}\nselect 1 where false\n"),
     }
 }
 
 fn sql_literal(v: &Json) -> String {
     match v {
-        Json::String(s) => format!("'{}'", s.replace('\'', "''")),
+        Json::String(s) => string_literal(s),
         Json::Null => "null".into(),
         other => other.to_string(),
     }

@@ -93,6 +93,8 @@ fn eval(
     union
 }
 
+/// One atom's nodes: those its method matches (recorded in `unmatched`
+/// when there are none), grown by its graph operators.
 fn eval_atom(
     dag: &Dag,
     atom: &Atom,
@@ -111,23 +113,56 @@ fn eval_atom(
         let hint = did_you_mean(&atom.value, names).map(str::to_string);
         unmatched.push((atom.raw.clone(), hint));
     }
+    apply_graph_operators(dag, atom, base)
+}
+
+/// `base` plus what the atom's `+`, `N+`, `+N` and `@` operators reach.
+///
+/// `@x` is dbt's `select_childrens_parents`: x, its descendants, and the
+/// ancestors of all of those, x's own ancestors included (so `@x` on a
+/// model without children is `+x`, not x alone).
+fn apply_graph_operators(dag: &Dag, atom: &Atom, base: BTreeSet<usize>) -> BTreeSet<usize> {
     let mut out = base.clone();
-    for &i in &base {
-        if let Some(depth) = atom.parents {
-            out.extend(dag.reach(i, Direction::Incoming, depth));
-        }
-        if let Some(depth) = atom.children {
-            out.extend(dag.reach(i, Direction::Outgoing, depth));
-        }
-        if atom.at {
-            let desc = dag.reach(i, Direction::Outgoing, None);
-            for &d in &desc {
-                out.extend(dag.reach(d, Direction::Incoming, None));
-            }
-            out.extend(desc);
-        }
+    if let Some(depth) = atom.parents {
+        out.extend(reach_from(dag, &base, Direction::Incoming, depth));
+    }
+    if let Some(depth) = atom.children {
+        out.extend(reach_from(dag, &base, Direction::Outgoing, depth));
+    }
+    if atom.at {
+        let mut family = reach_from(dag, &base, Direction::Outgoing, None);
+        family.extend(&base);
+        out.extend(reach_from(dag, &family, Direction::Incoming, None));
+        out.extend(family);
     }
     out
+}
+
+/// Nodes reachable from any of `starts` in `dir` within `depth` steps
+/// (None: any), by one breadth-first walk: the union of [`Dag::reach`] of
+/// each start, without walking shared ancestry once per start.
+fn reach_from(
+    dag: &Dag,
+    starts: &BTreeSet<usize>,
+    dir: Direction,
+    depth: Option<usize>,
+) -> BTreeSet<usize> {
+    let mut seen = BTreeSet::new();
+    let mut frontier: Vec<usize> = starts.iter().copied().collect();
+    let mut level = 0;
+    while !frontier.is_empty() && depth.is_none_or(|d| level < d) {
+        let mut next = Vec::new();
+        for f in frontier {
+            let step = match dir {
+                Direction::Incoming => dag.parents(f),
+                Direction::Outgoing => dag.children(f),
+            };
+            next.extend(step.into_iter().filter(|&n| seen.insert(n)));
+        }
+        frontier = next;
+        level += 1;
+    }
+    seen
 }
 
 /// Matches one atom's method and value against nodes.

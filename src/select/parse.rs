@@ -41,7 +41,8 @@ pub const METHODS: &[&str] = &["tag", "path", "config", "source", "resource_type
 pub struct Atom {
     /// The atom as written, for messages.
     pub raw: String,
-    /// `@x`: x, its descendants, and the ancestors of those.
+    /// `@x`: x, its descendants, and the ancestors of all of those (x's
+    /// own included): dbt's `select_childrens_parents`.
     pub at: bool,
     /// `+x` (Some(None)) or `2+x` (Some(Some(2))).
     pub parents: Option<Option<usize>>,
@@ -163,27 +164,48 @@ fn unquote(text: &str) -> String {
     out
 }
 
+/// The graph operators taken off one atom, and where its operand is.
+struct Operators {
+    /// `@` in front.
+    at: bool,
+    /// `+` or `N+` in front.
+    parents: Option<Option<usize>>,
+    /// `+` or `+N` behind.
+    children: Option<Option<usize>>,
+    /// Byte range of what is left: `method:value` or a bare value.
+    operand: std::ops::Range<usize>,
+}
+
+/// Resource types `resource_type:` takes.
+const RESOURCE_TYPES: [&str; 4] = ["model", "seed", "source", "test"];
+
 /// Parses one atom; `mask` is `raw` with quoted text masked, so operators
 /// inside quotes are part of the name.
 fn parse_atom(raw: &str, mask: &str) -> Result<Atom, SelectorError> {
-    // `lo..hi` is what is left of `raw` (and `mask`) once operators are taken.
-    let (mut lo, mut hi) = (0, raw.len());
+    let ops = take_operators(raw, mask)?;
+    let (rest, rest_mask) = (&raw[ops.operand.clone()], &mask[ops.operand.clone()]);
+    if let Some(err) = stray_operator(raw, &ops, rest_mask) {
+        return Err(err);
+    }
+    let (method, value) = parse_method_and_value(raw, rest, rest_mask)?;
+    check_wildcards(raw, &value)?;
+    Ok(Atom {
+        raw: raw.to_string(),
+        at: ops.at,
+        parents: ops.parents,
+        children: ops.children,
+        method,
+        value,
+    })
+}
+
+/// Takes `@`, `N+` in front and `+N` behind off an atom (as found in
+/// `mask`, so quoted text is never an operator).
+fn take_operators(raw: &str, mask: &str) -> Result<Operators, SelectorError> {
     let at = mask.starts_with('@');
-    if at {
-        lo += 1;
-    }
-    let digits = mask[lo..].chars().take_while(char::is_ascii_digit).count();
-    let mut parents = None;
-    if mask[lo + digits..].starts_with('+') {
-        let depth = if digits > 0 {
-            Some(raw[lo..lo + digits].parse().map_err(|_| bad_depth(raw))?)
-        } else {
-            None
-        };
-        parents = Some(depth);
-        lo += digits + 1;
-    }
-    // A bare number is a (strange) model name: it is left as the value.
+    let mut lo = usize::from(at);
+    let (parents, taken) = leading_plus(raw, mask, lo)?;
+    lo += taken;
     if at && parents.is_some() {
         return Err(SelectorError {
             message: format!("`{raw}` combines `@` with a leading `+`"),
@@ -192,111 +214,194 @@ fn parse_atom(raw: &str, mask: &str) -> Result<Atom, SelectorError> {
             ),
         });
     }
-    let mut children = None;
-    if let Some(plus) = mask[lo..hi].rfind('+').map(|p| lo + p) {
-        let tail = &raw[plus + 1..hi];
-        if tail.chars().all(|c| c.is_ascii_digit()) && plus > lo {
-            children = Some(if tail.is_empty() {
-                None
-            } else {
-                Some(tail.parse().map_err(|_| bad_depth(raw))?)
-            });
-            hi = plus;
-        }
-    }
+    let (children, hi) = trailing_plus(raw, mask, lo)?;
     if lo >= hi {
         return Err(SelectorError {
             message: format!("`{raw}` selects nothing: graph operators need a node"),
             help: Some("write e.g. `+events`, `events+`, `2+events` or `@events`".into()),
         });
     }
-    let (rest, rest_mask) = (&raw[lo..hi], &mask[lo..hi]);
-    if rest_mask.contains('+') || rest_mask.contains('@') {
-        return Err(SelectorError {
-            message: format!("`{raw}` has a misplaced `+` or `@`"),
-            help: Some(
-                "`+` goes before (ancestors) or after (descendants) a selector, `@` only in front"
-                    .into(),
-            ),
-        });
+    Ok(Operators {
+        at,
+        parents,
+        children,
+        operand: lo..hi,
+    })
+}
+
+/// `+` or `N+` at byte `lo`: the depth it asks for and how many bytes it
+/// takes. A bare number is a (strange) model name and is left as the value.
+fn leading_plus(
+    raw: &str,
+    mask: &str,
+    lo: usize,
+) -> Result<(Option<Option<usize>>, usize), SelectorError> {
+    let digits = mask[lo..].chars().take_while(char::is_ascii_digit).count();
+    if !mask[lo + digits..].starts_with('+') {
+        return Ok((None, 0));
     }
-    let (method_name, value) = match rest_mask.find(':') {
-        None => (None, unquote(rest)),
-        Some(colon) => (Some(&rest[..colon]), unquote(&rest[colon + 1..])),
+    let depth = match digits {
+        0 => None,
+        _ => Some(parse_depth(raw, &raw[lo..lo + digits])?),
     };
-    let value = value.as_str();
-    let (method, value) = match method_name.map(|m| (m, value)) {
-        None if value.is_empty() => {
+    Ok((Some(depth), digits + 1))
+}
+
+/// `+` or `+N` ending the atom after byte `lo`: the depth it asks for and
+/// where the operand ends.
+fn trailing_plus(
+    raw: &str,
+    mask: &str,
+    lo: usize,
+) -> Result<(Option<Option<usize>>, usize), SelectorError> {
+    let Some(plus) = mask[lo..].rfind('+').map(|p| lo + p) else {
+        return Ok((None, raw.len()));
+    };
+    let tail = &raw[plus + 1..];
+    if plus == lo || !tail.chars().all(|c| c.is_ascii_digit()) {
+        return Ok((None, raw.len()));
+    }
+    let depth = match tail {
+        "" => None,
+        _ => Some(parse_depth(raw, tail)?),
+    };
+    Ok((Some(depth), plus))
+}
+
+/// An `@` or `+` left in the operand once the operators are taken is a
+/// typo (`@@x`, `+@x`, `++x`, `x++`, `a+b`): which one, and what to write.
+fn stray_operator(raw: &str, ops: &Operators, operand_mask: &str) -> Option<SelectorError> {
+    let (lo, hi) = (ops.operand.start, ops.operand.end);
+    let operand = &raw[lo..hi];
+    // `raw` with the repeated operator dropped: `@@x` -> `@x`, `x++` -> `x+`.
+    let fixed = |trimmed: &str| format!("{}{trimmed}{}", &raw[..lo], &raw[hi..]);
+    let (message, help) = if operand_mask.starts_with('@') && ops.at {
+        let once = fixed(operand.trim_start_matches('@'));
+        ("repeats `@`", format!("write `@` once, in front: `{once}`"))
+    } else if operand_mask.starts_with('@') {
+        (
+            "puts `@` after `+`",
+            format!(
+                "`@` goes first and already includes the ancestors: write `@{}`",
+                &raw[lo + 1..]
+            ),
+        )
+    } else if operand_mask.contains('@') {
+        (
+            "has an `@` that is not in front",
+            "`@` goes only in front (`@x`); quote a name that holds `@`: `'a@b'`".into(),
+        )
+    } else if operand_mask.starts_with('+') {
+        let once = fixed(operand.trim_start_matches('+'));
+        (
+            "repeats `+` in front",
+            format!("write one `+` for all ancestors or `N+` for N levels: `{once}`"),
+        )
+    } else if operand_mask.ends_with('+') {
+        let once = fixed(operand.trim_end_matches('+'));
+        (
+            "repeats `+` behind",
+            format!("write one `+` for all descendants or `+N` for N levels: `{once}`"),
+        )
+    } else if operand_mask.contains('+') {
+        (
+            "has `+` inside the name",
+            "`+` goes before (ancestors) or after (descendants) a selector: quote a name that holds `+` (`'a+b'`), or put a space between two selectors (`a+ b`)".into(),
+        )
+    } else {
+        return None;
+    };
+    Some(SelectorError {
+        message: format!("`{raw}` {message}"),
+        help: Some(help),
+    })
+}
+
+/// Splits `method:value` (no colon: a bare value, [`Method::Default`]) and
+/// checks both.
+fn parse_method_and_value(
+    raw: &str,
+    rest: &str,
+    rest_mask: &str,
+) -> Result<(Method, String), SelectorError> {
+    let Some(colon) = rest_mask.find(':') else {
+        let value = unquote(rest);
+        if value.is_empty() {
             return Err(SelectorError {
                 message: format!("`{raw}` names nothing between its quotes"),
                 help: Some("write the node's name inside the quotes, e.g. `'my model'`".into()),
-            })
+            });
         }
-        None => (Method::Default, value),
-        Some((m, v)) => {
-            let method = match m {
-                "tag" => Method::Tag,
-                "path" | "file" => Method::Path,
-                "source" => Method::Source,
-                "resource_type" => Method::ResourceType,
-                "fqn" => Method::Fqn,
-                _ if m.starts_with("config.") && m.len() > 7 => Method::Config(m[7..].to_string()),
-                _ => {
-                    let help = match did_you_mean(m, METHODS.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}:`?"),
-                        None => format!(
-                            "selector methods are: {}",
-                            METHODS.join(", ").replace("config", "config.<key>")
-                        ),
-                    };
-                    return Err(SelectorError {
-                        message: format!("unknown selector method `{m}` in `{raw}`"),
-                        help: Some(help),
-                    });
-                }
-            };
-            if v.is_empty() {
-                return Err(SelectorError {
-                    message: format!("`{raw}` has no value after `{m}:`"),
-                    help: Some(format!("write e.g. `{m}:something`")),
-                });
-            }
-            if method == Method::ResourceType && !["model", "seed", "source", "test"].contains(&v) {
-                let help = match did_you_mean(v, ["model", "seed", "source", "test"]) {
-                    Some(s) => format!("did you mean `resource_type:{s}`?"),
-                    None => "resource types are: model, seed, source, test".into(),
-                };
-                return Err(SelectorError {
-                    message: format!("unknown resource type `{v}`"),
-                    help: Some(help),
-                });
-            }
-            (method, v)
-        }
+        return Ok((Method::Default, value));
     };
-    if let Err(e) = globset::Glob::new(value) {
+    let name = &rest[..colon];
+    let method = method_named(raw, name)?;
+    let value = unquote(&rest[colon + 1..]);
+    if value.is_empty() {
         return Err(SelectorError {
+            message: format!("`{raw}` has no value after `{name}:`"),
+            help: Some(format!("write e.g. `{name}:something`")),
+        });
+    }
+    if method == Method::ResourceType && !RESOURCE_TYPES.contains(&value.as_str()) {
+        let help = match did_you_mean(&value, RESOURCE_TYPES) {
+            Some(s) => format!("did you mean `resource_type:{s}`?"),
+            None => format!("resource types are: {}", RESOURCE_TYPES.join(", ")),
+        };
+        return Err(SelectorError {
+            message: format!("unknown resource type `{value}`"),
+            help: Some(help),
+        });
+    }
+    Ok((method, value))
+}
+
+/// The method a `name:` prefix names, or an error suggesting the nearest.
+fn method_named(raw: &str, name: &str) -> Result<Method, SelectorError> {
+    match name {
+        "tag" => Ok(Method::Tag),
+        "path" | "file" => Ok(Method::Path),
+        "source" => Ok(Method::Source),
+        "resource_type" => Ok(Method::ResourceType),
+        "fqn" => Ok(Method::Fqn),
+        _ => match name.strip_prefix("config.") {
+            Some(key) if !key.is_empty() => Ok(Method::Config(key.to_string())),
+            _ => {
+                let help = match did_you_mean(name, METHODS.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}:`?"),
+                    None => format!(
+                        "selector methods are: {}",
+                        METHODS.join(", ").replace("config", "config.<key>")
+                    ),
+                };
+                Err(SelectorError {
+                    message: format!("unknown selector method `{name}` in `{raw}`"),
+                    help: Some(help),
+                })
+            }
+        },
+    }
+}
+
+/// Rejects a value whose wildcards do not compile (`[abc`).
+fn check_wildcards(raw: &str, value: &str) -> Result<(), SelectorError> {
+    match globset::Glob::new(value) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(SelectorError {
             message: format!("bad wildcard in `{raw}`: {}", e.kind()),
             help: Some(
                 "`*` matches any run of characters, `?` one character, `[abc]` one of a set".into(),
             ),
-        });
+        }),
     }
-    Ok(Atom {
-        raw: raw.to_string(),
-        at,
-        parents,
-        children,
-        method,
-        value: value.to_string(),
-    })
 }
 
-fn bad_depth(raw: &str) -> SelectorError {
-    SelectorError {
+/// A depth (`2` of `2+x`) as a number, or an error when it does not fit.
+fn parse_depth(raw: &str, digits: &str) -> Result<usize, SelectorError> {
+    digits.parse().map_err(|_| SelectorError {
         message: format!("depth in `{raw}` is too large"),
-        help: None,
-    }
+        help: Some("write a smaller depth, or `+` alone for every level".into()),
+    })
 }
 
 #[cfg(test)]
@@ -334,6 +439,16 @@ mod tests {
     #[test]
     fn rejects_bad_selectors() {
         assert!(parse_selector("@+x").is_err());
+        let e = parse_selector("@@x").unwrap_err();
+        assert_eq!(e.message, "`@@x` repeats `@`");
+        assert_eq!(e.help.unwrap(), "write `@` once, in front: `@x`");
+        let e = parse_selector("x++").unwrap_err();
+        assert_eq!(
+            e.help.unwrap(),
+            "write one `+` for all descendants or `+N` for N levels: `x+`"
+        );
+        assert!(parse_selector("a+b").is_err());
+        assert!(parse_selector("99999999999999999999999+x").is_err());
         assert!(parse_selector("tga:x")
             .unwrap_err()
             .help

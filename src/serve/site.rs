@@ -40,14 +40,13 @@ pub struct Site {
 }
 
 impl Site {
-    /// The app over a compiled project; no copy of the lake yet.
-    pub fn new(compiled: crate::commands::Compiled) -> Site {
-        let p = compiled.project;
+    /// The app over a loaded project and its graph; no copy of the lake yet.
+    pub fn new(p: crate::project::Project, dag: crate::graph::Dag) -> Site {
         Site {
             project: p.name,
             target: p.target,
             dashboards: p.dashboards,
-            dag: compiled.dag,
+            dag,
             root: p.root,
             target_dir: p.target_dir,
             replica: RwLock::new(None),

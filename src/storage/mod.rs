@@ -12,6 +12,55 @@ use crate::project::S3;
 
 pub use s3::S3Store;
 
+/// Where a configured path (a data path, a landing path, an extract's
+/// source) points, parsed once from its text so callers match on a type
+/// instead of looking for `s3://` or `://` in it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A folder on this machine, as written (relative to the project root
+    /// when not absolute).
+    Local(PathBuf),
+    /// `s3://bucket/key`: a bucket and a key prefix (either may be empty
+    /// as written; [`Store::open`] refuses a missing bucket).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key prefix inside it, without the leading `/`.
+        key: String,
+    },
+    /// Another URL (`gs://...`, `https://...`) that DuckDB reads by
+    /// itself: lake creates no folder for it and cannot list it.
+    Url(String),
+}
+
+impl Location {
+    /// What `text` names: `s3://` is S3, any other `scheme://` a URL,
+    /// anything else a local path.
+    pub fn of(text: &str) -> Location {
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+            return Location::S3 {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+            };
+        }
+        if text.contains("://") {
+            return Location::Url(text.to_string());
+        }
+        Location::Local(PathBuf::from(text))
+    }
+
+    /// True for a folder on this machine, which lake may create.
+    pub fn is_local(&self) -> bool {
+        matches!(self, Location::Local(_))
+    }
+
+    /// True for an S3 location, which needs DuckDB's `httpfs`.
+    pub fn is_s3(&self) -> bool {
+        matches!(self, Location::S3 { .. })
+    }
+}
+
 /// Where objects live.
 pub enum Store {
     /// A folder on this machine.
@@ -47,9 +96,8 @@ impl Store {
     /// Opens `location` (a folder, relative to `root`, or `s3://bucket/prefix`);
     /// S3 locations use the target's S3 settings and credentials.
     pub fn open(location: &str, s3: Option<&S3>, root: &Path) -> Result<Store, StorageError> {
-        match location.strip_prefix("s3://") {
-            Some(rest) => {
-                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        match Location::of(location) {
+            Location::S3 { bucket, key } => {
                 if bucket.is_empty() {
                     return Err(StorageError(format!(
                         "`{location}` names no bucket; write s3://bucket/prefix"
@@ -60,9 +108,10 @@ impl Store {
                         "`{location}` is on S3 but the target has no `s3:` settings in profiles.yml"
                     ))
                 })?;
-                Ok(Store::S3(S3Store::new(settings, bucket, prefix)?))
+                Ok(Store::S3(S3Store::new(settings, &bucket, &key)?))
             }
-            None => {
+            // Another scheme is a path as before: lake lists folders and S3.
+            Location::Local(_) | Location::Url(_) => {
                 let path = Path::new(location);
                 Ok(Store::Local(if path.is_absolute() {
                     path.to_path_buf()
@@ -239,5 +288,37 @@ impl BlockingStore {
     /// Runs a future of this store's on its runtime.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.runtime.block_on(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+    use std::path::PathBuf;
+
+    #[test]
+    fn locations_are_told_apart_by_scheme() {
+        assert_eq!(
+            Location::of("s3://b/lake/data/"),
+            Location::S3 {
+                bucket: "b".into(),
+                key: "lake/data/".into()
+            }
+        );
+        assert_eq!(
+            Location::of("s3://b"),
+            Location::S3 {
+                bucket: "b".into(),
+                key: String::new()
+            }
+        );
+        assert_eq!(
+            Location::of(".lake/data/"),
+            Location::Local(PathBuf::from(".lake/data/"))
+        );
+        assert_eq!(Location::of("gs://b/x"), Location::Url("gs://b/x".into()));
+        assert!(Location::of("/abs/path").is_local());
+        assert!(!Location::of("gs://b/x").is_local());
+        assert!(Location::of("s3://b/x").is_s3());
     }
 }

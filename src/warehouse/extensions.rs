@@ -4,6 +4,8 @@
 //! from the Python registry (`duckdb-extension-<name>` wheels) via pip;
 //! otherwise an error with the exact commands to run.
 
+use std::fs::File;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -45,22 +47,37 @@ pub fn fetch_with_pip(
     name: &str,
 ) -> Result<PathBuf, WarehouseError> {
     let dest = installed_path(dir, version, platform, name);
+    let cannot = |what: &str, e: &dyn std::fmt::Display| {
+        WarehouseError::new(format!("cannot {what} {}: {e}", dir.display()))
+    };
     std::fs::create_dir_all(dest.parent().expect("has parent"))
-        .map_err(|e| WarehouseError::new(format!("cannot create {}: {e}", dir.display())))?;
-    let lock = std::fs::File::create(dir.join(".lake-provision.lock"))
-        .map_err(|e| WarehouseError::new(format!("cannot lock {}: {e}", dir.display())))?;
-    lock.lock()
-        .map_err(|e| WarehouseError::new(format!("cannot lock {}: {e}", dir.display())))?;
+        .map_err(|e| cannot("create", &e))?;
+    let lock = File::create(dir.join(".lake-provision.lock")).map_err(|e| cannot("lock", &e))?;
+    lock.lock().map_err(|e| cannot("lock", &e))?;
     if dest.is_file() {
         return Ok(dest);
     }
-    let scratch = dir.join(format!(".download-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
+    // Inside `dir`, not /tmp: beside where the binary lands. Removed when
+    // dropped, whichever way this function returns.
+    let scratch = tempfile::Builder::new()
+        .prefix(&format!(".download-{name}-"))
+        .tempdir_in(dir)
+        .map_err(|e| cannot("create a download folder in", &e))?;
     let package = wheel_package(name, version);
     tracing::warn!(
         "extension {name} not installed: fetching {package} with pip into {}",
         dir.display()
     );
+    let wheel = pip_download(&package, scratch.path())?;
+    unpack_extension(&wheel, name, &dest)?;
+    Ok(dest)
+}
+
+/// Downloads `package`'s wheel into `into` and returns its path. pip, not an
+/// HTTP client of our own: it knows the index URL, proxies, certificates and
+/// `pip.conf` the machine is set up with, and picks the wheel whose platform
+/// tag fits this machine.
+fn pip_download(package: &str, into: &Path) -> Result<PathBuf, WarehouseError> {
     let out = Command::new("python3")
         .args([
             "-m",
@@ -71,59 +88,60 @@ pub fn fetch_with_pip(
             "--disable-pip-version-check",
             "-d",
         ])
-        .arg(&scratch)
-        .arg(&package)
+        .arg(into)
+        .arg(package)
         .output()
         .map_err(|e| WarehouseError::new(format!("cannot run python3 -m pip: {e}")))?;
     if !out.status.success() {
-        let _ = std::fs::remove_dir_all(&scratch);
         return Err(WarehouseError::new(format!(
             "pip could not download {package}: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let unpack = scratch.join("unpacked");
-    let wheels: Vec<PathBuf> = std::fs::read_dir(&scratch)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "whl"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let Some(wheel) = wheels.first() else {
-        let _ = std::fs::remove_dir_all(&scratch);
-        return Err(WarehouseError::new(format!(
-            "pip downloaded no wheel for {package}"
-        )));
-    };
-    let out = Command::new("python3")
-        .args(["-m", "zipfile", "-e"])
-        .arg(wheel)
-        .arg(&unpack)
-        .output()
-        .map_err(|e| WarehouseError::new(format!("cannot unpack {}: {e}", wheel.display())))?;
-    let found = walkdir::WalkDir::new(&unpack)
+    std::fs::read_dir(into)
         .into_iter()
+        .flatten()
         .filter_map(Result::ok)
-        .find(|e| e.file_name().to_string_lossy() == format!("{name}.duckdb_extension"))
-        .map(|e| e.path().to_path_buf());
-    let result = match (out.status.success(), found) {
-        (true, Some(bin)) => {
-            // Rename is atomic: another process never sees half a file.
-            let tmp = dest.with_extension("partial");
-            std::fs::copy(&bin, &tmp)
-                .and_then(|_| std::fs::rename(&tmp, &dest))
-                .map(|_| dest.clone())
-                .map_err(|e| WarehouseError::new(format!("cannot install {}: {e}", dest.display())))
-        }
-        _ => Err(WarehouseError::new(format!(
-            "{} holds no {name}.duckdb_extension",
-            wheel.display()
-        ))),
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| WarehouseError::new(format!("pip downloaded no wheel for {package}")))
+}
+
+/// Copies `<name>.duckdb_extension` out of `wheel` (a zip) to `dest`
+/// through a temporary file beside it, renamed into place: another process
+/// never sees half a file.
+fn unpack_extension(wheel: &Path, name: &str, dest: &Path) -> Result<(), WarehouseError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        WarehouseError::new(format!("cannot unpack {}: {e}", wheel.display()))
     };
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+    let file = File::open(wheel).map_err(|e| unreadable(&e))?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| unreadable(&e))?;
+    let wanted = format!("{name}.duckdb_extension");
+    let index = (0..archive.len())
+        .find(|&i| {
+            archive
+                .name_for_index(i)
+                .is_some_and(|entry| entry.rsplit('/').next() == Some(wanted.as_str()))
+        })
+        .ok_or_else(|| WarehouseError::new(format!("{} holds no {wanted}", wheel.display())))?;
+    let mut entry = archive.by_index(index).map_err(|e| unreadable(&e))?;
+    let cannot_install = |e: &dyn std::fmt::Display| {
+        WarehouseError::new(format!("cannot install {}: {e}", dest.display()))
+    };
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let mut builder = tempfile::Builder::new();
+    // Readable like any file written here (0666 less the umask), not
+    // tempfile's owner-only 0600: a cron user and a person may share the folder.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut partial = builder
+        .prefix(&format!(".{name}-"))
+        .suffix(".partial")
+        .tempfile_in(parent)
+        .map_err(|e| cannot_install(&e))?;
+    std::io::copy(&mut entry, &mut partial).map_err(|e| cannot_install(&e))?;
+    partial.persist(dest).map_err(|e| cannot_install(&e))?;
+    Ok(())
 }
 
 /// The commands a person can run when lake could not provision `name`.
@@ -154,6 +172,49 @@ mod tests {
         assert_eq!(
             installed_path(Path::new("/x"), "1.5.5", "linux_amd64", "ducklake"),
             PathBuf::from("/x/v1.5.5/linux_amd64/ducklake.duckdb_extension")
+        );
+    }
+
+    /// A wheel as pip downloads it: a deflate zip with the binary deep inside.
+    fn wheel(dir: &Path, entries: &[(&str, &[u8])]) -> PathBuf {
+        use std::io::Write;
+        let path = dir.join("duckdb_extension_json-1.5.5-py3-none-any.whl");
+        let mut zip = zip::ZipWriter::new(File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in entries {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn unpacks_the_binary_from_the_wheel_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let whl = wheel(
+            dir.path(),
+            &[
+                ("duckdb_extension_json/__init__.py", b"".as_slice()),
+                (
+                    "duckdb_extension_json/extensions/v1.5.5/json.duckdb_extension",
+                    &binary,
+                ),
+            ],
+        );
+        let dest = installed_path(&dir.path().join("ext"), "1.5.5", "linux_amd64", "json");
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        unpack_extension(&whl, "json", &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), binary);
+        let left: Vec<_> = std::fs::read_dir(dest.parent().unwrap()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no partial file left beside it");
+        let err = unpack_extension(&whl, "parquet", &dest).unwrap_err();
+        assert!(
+            err.message.contains("holds no parquet.duckdb_extension"),
+            "{}",
+            err.message
         );
     }
 }

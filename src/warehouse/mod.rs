@@ -20,6 +20,8 @@ use duckdb::{Config, Connection};
 
 use crate::lock::{self, Access, CatalogBusy, CatalogHolder, Deadline, WaitError};
 use crate::project::profiles::{Catalog, Secret, Target};
+use crate::sql::{conninfo_value, identifier, string_contents, string_literal};
+use crate::storage::Location;
 
 /// DuckDB's version, fixed by the crate pin; extension binaries must match.
 pub const DUCKDB_VERSION: &str = "1.5.5";
@@ -244,7 +246,7 @@ impl OpenScript {
         if matches!(target.catalog, Catalog::Postgres { .. }) {
             extensions.push("postgres_scanner");
         }
-        if target.data_path.starts_with("s3://") || target.s3.is_some() {
+        if Location::of(&target.data_path).is_s3() || target.s3.is_some() {
             extensions.push("httpfs");
         }
         OpenScript {
@@ -271,8 +273,8 @@ impl OpenScript {
 
 fn set_extension_directory_sql(dir: &Path) -> String {
     format!(
-        "SET extension_directory = '{}'",
-        sql_str(&dir.display().to_string())
+        "SET extension_directory = {}",
+        string_literal(&dir.display().to_string())
     )
 }
 
@@ -281,7 +283,7 @@ fn load_sql(extension: &str) -> String {
 }
 
 fn use_sql(database: &str) -> String {
-    format!("USE {}", crate::nodes::quote(database))
+    format!("USE {}", identifier(database))
 }
 
 /// The S3 secret; with no scope it covers every `s3://` path, which is what
@@ -290,18 +292,18 @@ fn s3_secret_sql(target: &Target, credentials: Credentials) -> Option<String> {
     let s3 = target.s3.as_ref()?;
     let mut parts = vec![
         "TYPE s3".to_string(),
-        format!("REGION '{}'", sql_str(&s3.region)),
+        format!("REGION {}", string_literal(&s3.region)),
     ];
     if let Some(k) = &s3.key_id {
-        parts.push(format!("KEY_ID '{}'", sql_str(&credentials.value(k))));
+        parts.push(format!("KEY_ID {}", string_literal(&credentials.value(k))));
     }
     if let Some(s) = &s3.secret {
-        parts.push(format!("SECRET '{}'", sql_str(&credentials.value(s))));
+        parts.push(format!("SECRET {}", string_literal(&credentials.value(s))));
     }
     if let Some(e) = &s3.endpoint {
-        parts.push(format!("ENDPOINT '{}'", sql_str(e)));
+        parts.push(format!("ENDPOINT {}", string_literal(e)));
     }
-    parts.push(format!("URL_STYLE '{}'", sql_str(&s3.url_style)));
+    parts.push(format!("URL_STYLE {}", string_literal(&s3.url_style)));
     parts.push(format!("USE_SSL {}", s3.use_ssl));
     Some(format!(
         "CREATE OR REPLACE SECRET {S3_SECRET} ({})",
@@ -325,13 +327,16 @@ fn catalog_secret_sql(target: &Target, credentials: Credentials) -> Option<Strin
     };
     let mut parts = vec![
         "TYPE postgres".to_string(),
-        format!("HOST '{}'", sql_str(host)),
+        format!("HOST {}", string_literal(host)),
         format!("PORT {port}"),
-        format!("DATABASE '{}'", sql_str(database)),
-        format!("USER '{}'", sql_str(user)),
+        format!("DATABASE {}", string_literal(database)),
+        format!("USER {}", string_literal(user)),
     ];
     if let Some(p) = password {
-        parts.push(format!("PASSWORD '{}'", sql_str(&credentials.value(p))));
+        parts.push(format!(
+            "PASSWORD {}",
+            string_literal(&credentials.value(p))
+        ));
     }
     Some(format!(
         "CREATE OR REPLACE SECRET {CATALOG_SECRET} ({})",
@@ -346,13 +351,13 @@ fn attach_sql(target: &Target, access: Access) -> String {
         Catalog::Duckdb { path } => format!("ducklake:{}", path.display()),
         Catalog::Postgres { .. } => "ducklake:postgres:".to_string(),
     };
-    let mut options = vec![format!("DATA_PATH '{}'", sql_str(&target.data_path))];
+    let mut options = vec![format!("DATA_PATH {}", string_literal(&target.data_path))];
     if let Catalog::Postgres {
         metadata_schema, ..
     } = &target.catalog
     {
         if let Some(s) = metadata_schema {
-            options.push(format!("METADATA_SCHEMA '{}'", sql_str(s)));
+            options.push(format!("METADATA_SCHEMA {}", string_literal(s)));
         }
         options.push(format!("META_SECRET {CATALOG_SECRET}"));
     }
@@ -362,9 +367,9 @@ fn attach_sql(target: &Target, access: Access) -> String {
         options.push("READ_ONLY".to_string());
     }
     format!(
-        "ATTACH IF NOT EXISTS '{}' AS {} ({})",
-        sql_str(&location),
-        crate::nodes::quote(&target.database),
+        "ATTACH IF NOT EXISTS {} AS {} ({})",
+        string_literal(&location),
+        identifier(&target.database),
         options.join(", ")
     )
 }
@@ -527,9 +532,13 @@ impl Warehouse {
             return Ok(());
         };
         let dsn = postgres_dsn(database, host, *port, user, password.as_ref(), Some(5));
-        self.exec(&format!("ATTACH '{}' AS __lake_pg_check (TYPE postgres, READ_ONLY)", sql_str(&dsn)))
+        self.exec(&format!("ATTACH {} AS __lake_pg_check (TYPE postgres, READ_ONLY)", string_literal(&dsn)))
             .and_then(|_| self.exec("DETACH __lake_pg_check"))
             .map_err(|e| {
+                // Only the hint is chosen from the text, as a fallback:
+                // DuckDB hands libpq's failures on as one error type with
+                // libpq's message, so there is no kind to match on. The
+                // error itself is shown as DuckDB gave it.
                 let help = if e.message.contains("password authentication failed") {
                     format!("PostgreSQL refused the password of user `{user}`: check the target's `password` (usually an env_var)")
                 } else if e.message.contains("does not exist") {
@@ -567,16 +576,19 @@ impl Warehouse {
 
     /// `lake debug`: can we list the data path (S3 credentials, bucket)?
     pub fn check_data_path(&mut self, target: &Target) -> Result<(), WarehouseError> {
-        if !target.data_path.contains("://") {
+        if Location::of(&target.data_path).is_local() {
             return Ok(());
         }
         self.create_secrets(target)?;
         let sql = format!(
-            "SELECT count(*) FROM glob('{}**')",
-            sql_str(&target.data_path)
+            "SELECT count(*) FROM glob({})",
+            string_literal(&format!("{}**", target.data_path))
         );
         self.conn.query_row(&sql, [], |r| r.get::<_, i64>(0)).map(|_| ()).map_err(|e| {
             let e = self.error(e);
+            // As for PostgreSQL: DuckDB reports every HTTP failure as one
+            // IO error type with the server's status in its text, so only
+            // the hint is picked from the text; the error is shown as is.
             let help = if e.message.contains("403") || e.message.contains("SignatureDoesNotMatch") || e.message.contains("InvalidAccessKeyId") {
                 "the S3 server refused the credentials: check `key_id` and `secret` under `s3:` in the target"
             } else if e.message.contains("404") || e.message.contains("NoSuchBucket") {
@@ -623,7 +635,7 @@ impl Warehouse {
                 ..
             } => format!("PostgreSQL catalog {database} on {host}:{port}"),
         };
-        if !target.data_path.contains("://") {
+        if Location::of(&target.data_path).is_local() {
             std::fs::create_dir_all(&target.data_path).map_err(|e| {
                 WarehouseError::new(format!("cannot create data path {}: {e}", target.data_path))
             })?;
@@ -680,10 +692,29 @@ impl Session {
     /// Runs `statements` as one transaction: all of them commit, or (rolled
     /// back) none.
     pub fn execute_in_transaction(&self, statements: &[String]) -> Result<(), WarehouseError> {
-        let batch = format!("BEGIN TRANSACTION;\n{};\nCOMMIT", statements.join(";\n"));
-        self.execute_batch(&batch).inspect_err(|_| {
-            let _ = self.execute_batch("ROLLBACK");
+        self.in_transaction(|| {
+            statements
+                .iter()
+                .try_for_each(|sql| self.execute_batch(sql))
         })
+    }
+
+    /// Runs `work` in one transaction: committed when it returns `Ok`,
+    /// rolled back when it (or the commit) fails. The transaction is opened
+    /// and closed here, so no caller splices `BEGIN`/`COMMIT` into its SQL.
+    pub fn in_transaction<T, E: From<WarehouseError>>(
+        &self,
+        work: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.execute_batch("BEGIN TRANSACTION")?;
+        let done = work().and_then(|value| {
+            self.execute_batch("COMMIT")?;
+            Ok(value)
+        });
+        if done.is_err() {
+            let _ = self.execute_batch("ROLLBACK");
+        }
+        done
     }
 
     /// Runs one statement; returns the rows it wrote (DuckDB reports them
@@ -801,21 +832,12 @@ impl Session {
         &self,
         database: &str,
     ) -> Result<std::collections::HashSet<(String, String)>, WarehouseError> {
-        let db = sql_str(database);
+        let db = string_literal(database);
         let rows = self.query(&format!(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = '{db}' \
-             UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = '{db}'"
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = {db} \
+             UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = {db}"
         ))?;
-        Ok(rows
-            .rows
-            .into_iter()
-            .map(|r| {
-                (
-                    r[0].clone().unwrap_or_default(),
-                    r[1].clone().unwrap_or_default(),
-                )
-            })
-            .collect())
+        Ok(first_two(rows).collect())
     }
 
     /// One number from a query (e.g. a failing-row count).
@@ -826,31 +848,18 @@ impl Session {
             .map_err(|e| self.error(e))
     }
 
-    /// `(name, type)` of a relation's or query's columns, or `None` if it
-    /// does not exist.
+    /// `(name, type)` of a relation's or query's columns. A relation that
+    /// does not exist is DuckDB's error, as it reported it: the caller
+    /// knows the relation exists, so a missing one is a failure to show,
+    /// not a case to tell apart by reading the message.
     pub fn columns(
         &self,
         relation_or_query: &str,
-    ) -> Result<Option<Vec<(String, String)>>, WarehouseError> {
-        match self.query(&format!(
+    ) -> Result<Vec<(String, String)>, WarehouseError> {
+        let rows = self.query(&format!(
             "SELECT column_name, column_type FROM (DESCRIBE {relation_or_query})"
-        )) {
-            Ok(rows) => Ok(Some(
-                rows.rows
-                    .into_iter()
-                    .map(|r| {
-                        (
-                            r[0].clone().unwrap_or_default(),
-                            r[1].clone().unwrap_or_default(),
-                        )
-                    })
-                    .collect(),
-            )),
-            Err(e) if e.message.contains("does not exist") || e.message.contains("not found") => {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        ))?;
+        Ok(first_two(rows).collect())
     }
 
     /// `(name, type)` of every row of a `DESCRIBE <query>` statement, run as
@@ -873,6 +882,16 @@ impl Session {
     }
 }
 
+/// The first two columns of every row, NULL read as empty: the shape of
+/// the catalog queries that list `(schema, name)` or `(name, type)`.
+fn first_two(rows: Rows) -> impl Iterator<Item = (String, String)> {
+    rows.rows.into_iter().map(|r| {
+        let mut values = r.into_iter().map(Option::unwrap_or_default);
+        let first = values.next().unwrap_or_default();
+        (first, values.next().unwrap_or_default())
+    })
+}
+
 /// What a column of this Arrow type holds, for typed output.
 fn value_kind(data_type: &duckdb::arrow::datatypes::DataType) -> ValueKind {
     use duckdb::arrow::datatypes::DataType;
@@ -893,7 +912,7 @@ fn postgres_dsn(
     password: Option<&crate::project::profiles::Secret>,
     connect_timeout: Option<u32>,
 ) -> String {
-    let q = libpq_quote;
+    let q = conninfo_value;
     let mut dsn = format!(
         "dbname={} host={} port={port} user={}",
         q(database),
@@ -909,12 +928,6 @@ fn postgres_dsn(
     dsn
 }
 
-/// A libpq connection-string value: quoted, with `\` and `'` escaped, so a
-/// password with spaces or quotes survives (unquoted, the first space ended it).
-fn libpq_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
 /// Every secret value a target holds, for redaction.
 fn secrets_of(target: &Target) -> Vec<String> {
     let mut v = Vec::new();
@@ -922,11 +935,11 @@ fn secrets_of(target: &Target) -> Vec<String> {
         let value = secret.expose();
         // Also as it appears inside a connection string (`lake debug`'s
         // check) and inside a SQL string (`CREATE SECRET`).
-        let quoted = libpq_quote(value);
+        let quoted = conninfo_value(value);
         let inner = quoted[1..quoted.len() - 1].to_string();
-        v.push(sql_str(&inner));
+        v.push(string_contents(&inner));
         v.push(inner);
-        v.push(sql_str(value));
+        v.push(string_contents(value));
         v.push(value.to_string());
     }
     v.retain(|s| !s.is_empty());
@@ -945,10 +958,9 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     out
 }
 
-/// Escapes a value for a single-quoted SQL string.
-pub fn sql_str(s: &str) -> String {
-    s.replace('\'', "''")
-}
+/// Escapes a value for a single-quoted SQL string; kept for the callers
+/// outside this file, the rule lives in [`crate::sql::string_contents`].
+pub use crate::sql::string_contents as sql_str;
 
 #[cfg(test)]
 mod tests {

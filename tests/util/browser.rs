@@ -549,12 +549,7 @@ impl Marts {
         let start = Instant::now();
         loop {
             let conn = duckdb::Connection::open_in_memory().expect("duckdb");
-            let mut sql = format!(
-                "SET autoinstall_known_extensions = false; SET extension_directory = '{ext}'; LOAD ducklake;
-                 ATTACH 'ducklake:{root}/.lake/catalog.ducklake' AS lake (DATA_PATH '{root}/.lake/data/', READ_ONLY);",
-                ext = super::extension_dir().display(),
-                root = root.display()
-            );
+            let mut sql = super::rows::attach_embedded_sql(&super::extension_dir(), root, true);
             for m in MARTS {
                 sql.push_str(&format!(
                     "CREATE TABLE memory.main.{m} AS SELECT * FROM lake.mart.{m};"
@@ -636,15 +631,13 @@ pub struct Server {
 
 impl Server {
     /// `lake serve --port 0 <extra>` in the project of `h`, with `env`
-    /// added (and no inherited LAKE_SERVE_TOKEN).
+    /// added (the inherited LAKE_SERVE_TOKEN is gone: see
+    /// [`super::lake_command`]).
     pub fn start(h: &Lakehouse, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut args = vec!["serve", "--port", "0"];
         args.extend_from_slice(extra);
         let mut cmd = h.command(&args);
-        cmd.env_remove("LAKE_SERVE_TOKEN");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
+        cmd.envs(env.iter().copied());
         Server::spawn(cmd)
     }
 

@@ -87,6 +87,9 @@ impl Lakehouse {
         }
     }
 
+    /// The test servers' settings, which the Prod profile reads through
+    /// `env_var()` (every `lake` command inherits them: see
+    /// [`util::lake_command`]); tests that change one pass the list on.
     pub fn env(&self) -> Vec<(String, String)> {
         [
             "LAKE_TEST_PG_PORT",
@@ -101,10 +104,9 @@ impl Lakehouse {
         .collect()
     }
 
+    /// `lake <args>` in the project.
     pub fn lake(&self, args: &[&str]) -> util::Output {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.p.lake_env(args, &env)
+        self.p.lake(args)
     }
 
     pub fn vars(&self, retention: &str) -> String {
@@ -114,21 +116,31 @@ impl Lakehouse {
         )
     }
 
-    /// `lake <args>` as a process to start, with this project's environment.
+    /// `lake <args>` as a process to start, stdout and stderr piped.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lake"));
-        cmd.args(args)
-            .current_dir(self.p.path())
-            .env("HOME", self.p.path().join("home"))
-            .env("LAKE_EXTENSION_DIR", util::extension_dir())
-            .env_remove("LAKE_PROFILES_DIR")
-            .env_remove("LAKE_LOCK_WAIT")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in self.env() {
-            cmd.env(k, v);
-        }
+        let mut cmd = self.p.command(args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd
+    }
+
+    /// Source files landed and not loaded yet: the landing folder of the
+    /// embedded lake, or the landing prefix of the Prod bucket.
+    pub fn landed_files(&self) -> Vec<String> {
+        self.stored_files(".lake/landing", &format!("{}_landing/", self.p.unique))
+    }
+
+    /// Files of the lake's own storage: under `folder` of the embedded
+    /// project, or the keys under `prefix` of the Prod bucket.
+    fn stored_files(&self, folder: &str, prefix: &str) -> Vec<String> {
+        match self.p.lake {
+            Lake::Embedded => walkdir::WalkDir::new(self.p.path().join(folder))
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.path().display().to_string())
+                .collect(),
+            Lake::Prod => util::s3::list_objects(prefix),
+        }
     }
 
     /// `lake run --schedule NAME` with this source.
@@ -266,15 +278,7 @@ impl Lakehouse {
 
     /// Data files of the lake: the local data folder or the bucket prefix.
     pub fn data_files(&self) -> Vec<String> {
-        match self.p.lake {
-            Lake::Embedded => walkdir::WalkDir::new(self.p.path().join(".lake/data"))
-                .into_iter()
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_file())
-                .map(|e| e.path().display().to_string())
-                .collect(),
-            Lake::Prod => util::s3::list_objects(&format!("{}/", self.p.unique)),
-        }
+        self.stored_files(".lake/data", &format!("{}/", self.p.unique))
     }
 }
 

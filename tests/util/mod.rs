@@ -3,9 +3,16 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod command;
 pub mod http;
 pub mod lakehouse;
+pub mod rows;
 pub mod s3;
+pub mod snapshot;
+
+pub use command::{extension_dir, lake_command};
+pub use rows::text_rows;
+pub use snapshot::Placeholders;
 
 /// Makes `embedded::name` and `prod::name` tests of each `fn name(lake: Lake)`,
 /// so both targets run the same test code (the test file imports `Lake`).
@@ -23,6 +30,7 @@ macro_rules! on_both_targets {
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// A project folder that disappears after the test.
 pub struct TempProject {
@@ -48,6 +56,28 @@ pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl Output {
+    /// Fails the test, showing all of stdout, unless stdout holds `needle`.
+    #[track_caller]
+    pub fn assert_stdout_has(&self, needle: &str) {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+    }
+
+    /// Fails the test, showing all of stderr, unless stderr holds `needle`.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: &str) {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+    }
 }
 
 impl TempProject {
@@ -122,26 +152,30 @@ impl TempProject {
         self.lake_env(args, &[])
     }
 
-    /// Like [`lake`] with extra environment variables.
+    /// Like [`lake`](Self::lake) with extra environment variables.
     pub fn lake_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lake"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_remove("LAKE_PROFILES_DIR")
-            .env_remove("LAKE_PROJECT_DIR")
-            .env_remove("LAKE_LOG")
-            .env("HOME", self.dir.path().join("home"))
-            .env("LAKE_EXTENSION_DIR", extension_dir())
-            .env("NO_COLOR", "1");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied());
         let out = cmd.output().expect("run lake");
         Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// `lake <args>` in the project folder (see [`lake_command`]), for
+    /// tests that start it themselves: to read its output as it comes, or
+    /// to signal it.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = lake_command(self.dir.path());
+        cmd.args(args);
+        cmd
+    }
+
+    /// Snapshot placeholders for this project: `[PROJECT]` for its folder.
+    pub fn placeholders(&self) -> Placeholders {
+        Placeholders::new().project(self.path())
     }
 
     /// `lake ls` names for a selection, one per line, models only.
@@ -162,18 +196,6 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// One shared DuckDB extension folder for every test (provisioned once,
-/// under a file lock, by whichever lake process needs it first).
-pub fn extension_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("LAKE_EXTENSION_DIR") {
-        return PathBuf::from(d);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    home.join(".lake").join("extensions")
-}
-
 impl TempProject {
     /// Reads the embedded lake with an independent DuckDB connection (not
     /// through lake) and returns every value as text; NULL is "NULL".
@@ -188,14 +210,12 @@ impl TempProject {
         let dir = extension_dir();
         let root = self.dir.path();
         let attach = match self.lake {
-            Lake::Embedded => format!(
-                "ATTACH 'ducklake:{root}/.lake/catalog.ducklake' AS lake (DATA_PATH '{root}/.lake/data/', READ_ONLY)",
-                root = root.display()
-            ),
+            Lake::Embedded => rows::attach_embedded_sql(&dir, root, true),
             Lake::Prod => {
                 let v = |k: &str| std::env::var(k).unwrap();
                 format!(
-                    "LOAD postgres_scanner; LOAD httpfs; \
+                    "SET autoinstall_known_extensions = false; SET extension_directory = '{ext}'; LOAD ducklake; \
+                     LOAD postgres_scanner; LOAD httpfs; \
                      CREATE SECRET (TYPE s3, KEY_ID '{key}', SECRET '{secret}', ENDPOINT '{endpoint}', URL_STYLE 'path', USE_SSL false, REGION 'us-east-1'); \
                      ATTACH 'ducklake:postgres:dbname=postgres host=127.0.0.1 port={port} user=postgres password={pw}' AS lake \
                        (DATA_PATH 's3://{bucket}/{u}/', METADATA_SCHEMA '{u}', READ_ONLY)",
@@ -205,15 +225,12 @@ impl TempProject {
                     port = v("LAKE_TEST_PG_PORT"),
                     pw = v("LAKE_TEST_PG_PASSWORD"),
                     bucket = v("LAKE_TEST_S3_BUCKET"),
-                    u = self.unique
+                    u = self.unique,
+                    ext = dir.display(),
                 )
             }
         };
-        conn.execute_batch(&format!(
-            "SET autoinstall_known_extensions = false; SET extension_directory = '{}'; LOAD ducklake; {attach}",
-            dir.display()
-        ))
-        .expect("attach the lake");
+        conn.execute_batch(&attach).expect("attach the lake");
         text_rows(&conn, sql)
     }
 
@@ -232,28 +249,6 @@ impl TempProject {
     pub fn run_results(&self) -> serde_json::Value {
         serde_json::from_str(&self.read("target/run_results.json")).expect("run_results.json")
     }
-}
-
-/// Every value of `sql`'s rows as text; NULL is "NULL".
-pub fn text_rows(conn: &duckdb::Connection, sql: &str) -> Vec<Vec<String>> {
-    let mut stmt = conn
-        .prepare(&format!("SELECT COLUMNS(*)::VARCHAR FROM ({sql})"))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut rows = stmt.query([]).expect("query");
-    let n = rows.as_ref().unwrap().column_count();
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().expect("row") {
-        out.push(
-            (0..n)
-                .map(|i| {
-                    r.get::<_, Option<String>>(i)
-                        .unwrap()
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect(),
-        );
-    }
-    out
 }
 
 /// Copies folders of the repository (its own lake project) into `to`,
@@ -288,4 +283,46 @@ pub fn statuses(results: &serde_json::Value) -> Vec<(String, String)> {
         .collect();
     v.sort();
     v
+}
+
+/// How long a test waits for something it can observe (a line, a file, a
+/// process at work) before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(180);
+
+/// Polls `ready` until it holds; fails the test after [`DEADLINE`],
+/// naming `what` it waited for.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < DEADLINE, "waited {DEADLINE:?} for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// CPU seconds (user and system, every thread) process `pid` has used,
+/// from `/proc/<pid>/stat`; None once it is gone.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: fields are counted after it.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |n: usize| fields.get(n)?.parse::<f64>().ok();
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some((ticks(11)? + ticks(12)?) / per_second)
+}
+
+/// Waits until `child` has used `seconds` more CPU than when called: the
+/// sign that a statement it just started is computing (lake itself idles
+/// between the lines it prints). Fails if the child exits first.
+pub fn wait_until_computing(child: &mut std::process::Child, seconds: f64) {
+    let pid = child.id();
+    let before = cpu_seconds(pid).expect("the process is running");
+    wait_until(
+        &format!("lake (pid {pid}) to compute for {seconds}s"),
+        || {
+            if let Some(status) = child.try_wait().expect("wait for lake") {
+                panic!("lake exited ({status}) before it started computing");
+            }
+            cpu_seconds(pid).is_some_and(|now| now - before >= seconds)
+        },
+    );
 }

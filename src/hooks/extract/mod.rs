@@ -22,130 +22,25 @@ mod worklist;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::Value as Json;
-
 use self::fetch::{fetch_all, Fetched, Scratch};
 use self::worklist::{line_contracts, missing_objects, plan_jobs, Known, Listing};
-use super::{parse_args, HookEnv, HookReport};
-use crate::landing::{parse_hour, DIMS};
+use super::{HookEnv, HookReport};
+use crate::landing::{parse_hour, Hour, DIMS};
 use crate::plan::quarantine::{self, Landed, Quarantined};
-use crate::project::profiles::Secret;
-use crate::project::S3;
+use crate::project::project_file::ExtractArgs;
 use crate::storage::{runtime, Store};
 use crate::warehouse::Session;
 
-/// `extract:` arguments in project.yml (no Debug: they may hold keys).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Args {
-    /// Source bucket prefix (`s3://...`) or folder (relative to the project).
-    source: String,
-    /// First hour to land, e.g. `2024-05-01T00:00`.
-    start: String,
-    /// Hours fetched per run at most (catch-up is spread over runs).
-    #[serde(default = "default_max_hours")]
-    max_hours: usize,
-    /// Objects fetched at once.
-    #[serde(default = "default_concurrency")]
-    concurrency: usize,
-    /// Dimensions to fetch.
-    #[serde(default)]
-    dims: Option<Vec<String>>,
-    /// S3 settings of the source when it is not on the lake's S3 server
-    /// (each key overrides the target's `s3:` value; use env_var for keys).
-    #[serde(default)]
-    s3: Option<SourceS3>,
-}
-
-/// `extract: { s3: {...} }`: where the source bucket lives.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SourceS3 {
-    endpoint: Option<String>,
-    region: Option<String>,
-    url_style: Option<String>,
-    use_ssl: Option<bool>,
-    key_id: Option<String>,
-    secret: Option<String>,
-}
-
-impl SourceS3 {
-    /// The target's S3 settings with this hook's overrides.
-    fn over(self, base: Option<&S3>) -> S3 {
-        let base = base.cloned().unwrap_or(S3 {
-            endpoint: None,
-            region: "us-east-1".into(),
-            url_style: "vhost".into(),
-            use_ssl: true,
-            key_id: None,
-            secret: None,
-        });
-        S3 {
-            endpoint: self.endpoint.or(base.endpoint),
-            region: self.region.unwrap_or(base.region),
-            url_style: self.url_style.unwrap_or(base.url_style),
-            use_ssl: self.use_ssl.unwrap_or(base.use_ssl),
-            key_id: self.key_id.map(Secret::new).or(base.key_id),
-            secret: self.secret.map(Secret::new).or(base.secret),
-        }
-    }
-}
-
-fn default_max_hours() -> usize {
-    24
-}
-
-fn default_concurrency() -> usize {
-    8
-}
-
-/// Runs the extract hook.
-pub fn run(env: &HookEnv<'_>, args: Json) -> Result<HookReport, String> {
-    let args: Args = parse_args("extract", args)?;
-    if args.source.trim().is_empty() {
-        return Err(
-            "`extract` hook: `source` is empty; set it to a folder or s3://bucket/prefix".into(),
-        );
-    }
-    let start = parse_hour(&args.start).map_err(|e| format!("`extract` hook: start: {e}"))?;
-    if args.max_hours == 0 {
-        return Err(
-            "`extract` hook: `max-hours: 0` would never fetch anything; set 1 or more".into(),
-        );
-    }
-    let dims: Vec<String> = args
-        .dims
-        .clone()
-        .unwrap_or_else(|| DIMS.iter().map(|d| d.to_string()).collect());
-    let target = &env.project.target;
-    let source_s3 = match args.s3 {
-        Some(over) => Some(over.over(target.s3.as_ref())),
-        None => target.s3.clone(),
-    };
-    let source = Store::open(&args.source, source_s3.as_ref(), &env.project.root)
-        .map_err(|e| format!("extract source: {e}"))?;
-    let landing = Store::open(&target.landing_path, target.s3.as_ref(), &env.project.root)
-        .map_err(|e| format!("landing path: {e}"))?;
-    let known = Known::read(env.session, &target.database)?;
-
+/// Runs the extract hook with its typed arguments (see
+/// [`ExtractArgs`]); the checks here are of values, not types.
+pub fn run(env: &HookEnv<'_>, args: &ExtractArgs) -> Result<HookReport, String> {
+    let (start, dims) = check_values(args)?;
+    let (source, landing) = open_stores(env, args)?;
+    let database = &env.project.target.database;
+    let known = Known::read(env.session, database)?;
     let rt = runtime();
     let source_url = source.url("");
-    let exists = rt
-        .block_on(source.exists())
-        .map_err(|e| format!("cannot list the extract source: {e}"))?;
-    if !exists {
-        return Err(format!(
-            "extract source {source_url} does not exist or is not a folder; check `source` (a folder relative to the project, or s3://bucket/prefix)"
-        ));
-    }
-    let objects = rt
-        .block_on(source.list_objects(""))
-        .map_err(|e| format!("cannot list the extract source: {e}"))?;
-    let listing = Listing::of(objects, start, &dims);
-    if listing.partitions == 0 {
-        return Err(listing.no_partitions(&source_url, &args.source));
-    }
+    let listing = list_source(&source, start, &dims, &args.source)?;
     let landed_now: HashSet<String> = rt
         .block_on(landing.list(""))
         .map_err(|e| format!("cannot list the landing path: {e}"))?
@@ -167,52 +62,127 @@ pub fn run(env: &HookEnv<'_>, args: Json) -> Result<HookReport, String> {
         args.concurrency.max(1),
         env.cancel,
     ));
-    let mut report = HookReport::default();
-    let (mut landed, mut rejected) = (Vec::new(), Vec::new());
+    let (landed, rejected, problems) = sort_outcomes(outcomes);
+    record_outcomes(env.session, database, &landed, &rejected)?;
+    warn_about(&missing, &listing.malformed, &plan.changed_after_load);
+    let summary = if listing.available.is_empty() {
+        let newest = listing.newest.map_or("none".into(), |h| h.to_string());
+        format!(
+            "extract: nothing in {source_url} from {start} on (its newest hour is {newest}); check `start`"
+        )
+    } else {
+        Summary {
+            landed: landed.len(),
+            total_jobs,
+            hours,
+            rows: landed.iter().map(|l| l.rows).sum(),
+            source: &source_url,
+            missing: &missing,
+            malformed: &listing.malformed,
+            held: plan.held,
+            deferred: plan.deferred,
+            changed_after_load: &plan.changed_after_load,
+        }
+        .line()
+    };
+    Ok(HookReport { summary, problems })
+}
+
+/// The first hour and the dimensions, once the values make sense (their
+/// types were checked when project.yml loaded or its templates rendered).
+fn check_values(args: &ExtractArgs) -> Result<(Hour, Vec<String>), String> {
+    if args.source.trim().is_empty() {
+        return Err(
+            "`extract` hook: `source` is empty; set it to a folder or s3://bucket/prefix".into(),
+        );
+    }
+    let start = parse_hour(&args.start).map_err(|e| format!("`extract` hook: start: {e}"))?;
+    if args.max_hours == 0 {
+        return Err(
+            "`extract` hook: `max-hours: 0` would never fetch anything; set 1 or more".into(),
+        );
+    }
+    let dims = args
+        .dims
+        .clone()
+        .unwrap_or_else(|| DIMS.iter().map(|d| d.to_string()).collect());
+    Ok((start, dims))
+}
+
+/// The source (with the hook's own S3 settings over the target's) and the
+/// landing store.
+fn open_stores(env: &HookEnv<'_>, args: &ExtractArgs) -> Result<(Store, Store), String> {
+    let target = &env.project.target;
+    let source_s3 = match &args.s3 {
+        Some(over) => Some(over.over(target.s3.as_ref())),
+        None => target.s3.clone(),
+    };
+    let source = Store::open(&args.source, source_s3.as_ref(), &env.project.root)
+        .map_err(|e| format!("extract source: {e}"))?;
+    let landing = Store::open(&target.landing_path, target.s3.as_ref(), &env.project.root)
+        .map_err(|e| format!("landing path: {e}"))?;
+    Ok((source, landing))
+}
+
+/// The source's hourly partitions from `start` on. A source that does not
+/// exist or holds no partitions is an error, not an empty success.
+fn list_source(
+    source: &Store,
+    start: Hour,
+    dims: &[String],
+    written: &str,
+) -> Result<Listing, String> {
+    let rt = runtime();
+    let source_url = source.url("");
+    let exists = rt
+        .block_on(source.exists())
+        .map_err(|e| format!("cannot list the extract source: {e}"))?;
+    if !exists {
+        return Err(format!(
+            "extract source {source_url} does not exist or is not a folder; check `source` (a folder relative to the project, or s3://bucket/prefix)"
+        ));
+    }
+    let objects = rt
+        .block_on(source.list_objects(""))
+        .map_err(|e| format!("cannot list the extract source: {e}"))?;
+    let listing = Listing::of(objects, start, dims);
+    if listing.partitions == 0 {
+        return Err(listing.no_partitions(&source_url, written));
+    }
+    Ok(listing)
+}
+
+/// Fetch outcomes split into landed files, rejected objects, and the
+/// problem lines of both rejections and failures (in fetch order).
+fn sort_outcomes(outcomes: Vec<Fetched>) -> (Vec<Landed>, Vec<Quarantined>, Vec<String>) {
+    let (mut landed, mut rejected, mut problems) = (Vec::new(), Vec::new(), Vec::new());
     for outcome in outcomes {
         match outcome {
             Fetched::Landed(l) => landed.push(l),
             Fetched::Rejected(q) => {
-                report.problems.push(rejection_message(&q));
+                problems.push(rejection_message(&q));
                 rejected.push(q);
             }
-            Fetched::Failed(e) => report.problems.push(e),
+            Fetched::Failed(e) => problems.push(e),
             Fetched::NotStarted => {}
         }
     }
-    record_outcomes(env.session, &target.database, &landed, &rejected)?;
-    for m in &missing {
+    (landed, rejected, problems)
+}
+
+/// Log lines for what the summary only counts.
+fn warn_about(missing: &[String], malformed: &[String], changed_after_load: &[String]) {
+    for m in missing {
         tracing::warn!(object = %m, "missing in the source; it is fetched once it appears");
     }
-    for m in &listing.malformed {
+    for m in malformed {
         tracing::warn!("skipped, not an hourly partition: {m}");
     }
-    let rows: u64 = landed.iter().map(|l| l.rows).sum();
-    report.summary = Summary {
-        landed: landed.len(),
-        total_jobs,
-        hours,
-        rows,
-        source: &source_url,
-        missing: &missing,
-        malformed: &listing.malformed,
-        held: plan.held,
-        deferred: plan.deferred,
-        changed_after_load: &plan.changed_after_load,
-    }
-    .line();
-    if listing.available.is_empty() {
-        let newest = listing.newest.map_or("none".into(), |h| h.to_string());
-        report.summary = format!(
-            "extract: nothing in {source_url} from {start} on (its newest hour is {newest}); check `start`"
-        );
-    }
-    for key in &plan.changed_after_load {
+    for key in changed_after_load {
         tracing::warn!(
             "{key} changed after it was loaded; lake loads each hour once and did not reload it"
         );
     }
-    Ok(report)
 }
 
 /// The person-facing problem line of a rejected object.

@@ -10,7 +10,8 @@ use crate::landing::{
     classify_source_key, landed_name, nested_layout_prefix, source_key, Hour, SourceKey,
 };
 use crate::plan::load as ledger;
-use crate::plan::quarantine::{self, SourceVersion};
+use crate::plan::quarantine::{self, QuarantineRow, SourceVersion};
+use crate::project::properties::TestKind;
 use crate::project::{Materialization, Project, TestedNode};
 use crate::storage::{ObjectInfo, Store};
 use crate::warehouse::Session;
@@ -40,37 +41,20 @@ pub struct Known {
 
 impl Known {
     pub fn read(session: &Session, database: &str) -> Result<Known, String> {
-        for sql in ledger::ensure_ledger(database) {
+        for sql in crate::plan::ledger::ensure_tables(database) {
             session.execute_batch(&sql).map_err(|e| e.message)?;
         }
-        let loaded = session
-            .query(&ledger::loaded_files(database))
-            .map_err(|e| e.message)?
-            .rows
+        let query = |sql: &str| session.query(sql).map(|r| r.rows).map_err(|e| e.message);
+        let loaded = query(&ledger::loaded_files(database))?
             .into_iter()
             .filter_map(|r| r[1].clone())
             .collect();
-        let mut quarantined = HashMap::new();
-        let rows = session
-            .query(&quarantine::select_quarantine(database))
-            .map_err(|e| e.message)?
-            .rows;
-        for r in rows {
-            let Some(file) = r[0].clone() else { continue };
-            let source = match (&r[1], &r[2], &r[3]) {
-                (Some(source), Some(size), Some(version)) => Some(SourceVersion {
-                    source: source.clone(),
-                    size: size.parse().unwrap_or(0),
-                    version: version.clone(),
-                }),
-                _ => None,
-            };
-            quarantined.insert(file, (source, r[8].as_deref() == Some("true")));
-        }
-        let origins = session
-            .query(&quarantine::select_origins(database))
-            .map_err(|e| e.message)?
-            .rows
+        let quarantined = query(&quarantine::select_quarantine(database))?
+            .iter()
+            .filter_map(|r| QuarantineRow::from_row(r))
+            .map(|q| (q.file, (q.source, q.dropped)))
+            .collect();
+        let origins = query(&quarantine::select_origins(database))?
             .into_iter()
             .filter_map(|r| {
                 let size = r[1].as_deref()?.parse().ok()?;
@@ -164,7 +148,7 @@ pub fn line_contracts(project: &Project) -> HashMap<String, Arc<LineContract>> {
     let not_null: HashSet<(&str, &str)> = project
         .generic_tests
         .iter()
-        .filter(|t| t.kind == "not_null")
+        .filter(|t| TestKind::from_name(&t.kind) == Some(TestKind::NotNull))
         .filter_map(|t| match (&t.attached_to, &t.column) {
             (TestedNode::Node(model), Some(column)) => Some((model.as_str(), column.as_str())),
             _ => None,
