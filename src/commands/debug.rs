@@ -66,25 +66,34 @@ fn attach_notes(target: &Target) -> Vec<String> {
     notes
 }
 
-/// Runs `lake debug`.
+/// Runs `lake debug`: each check prints one line and the first failure
+/// stops with its fix, so the last line names what to mend.
 pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
     crate::stdoutln!("lake {}", env!("CARGO_PKG_VERSION"));
     let project = match load(global) {
-        Ok(p) => {
-            crate::stdoutln!(
-                "  project   OK  {} ({} models, {} seeds)",
-                p.name,
-                p.models.len(),
-                p.seeds.len()
-            );
-            p
-        }
+        Ok(p) => p,
         Err(f) => {
             crate::stdoutln!("  project   FAIL");
             return Err(f);
         }
     };
+    crate::stdoutln!(
+        "  project   OK  {} ({} models, {} seeds)",
+        project.name,
+        project.models.len(),
+        project.seeds.len()
+    );
     let t = &project.target;
+    print_target(t);
+    let checked = check_warehouse(t).and_then(|()| check_landing(t, &project.root));
+    Ok(match checked {
+        Ok(()) => check_catalog(t),
+        Err(code) => code,
+    })
+}
+
+/// Where the target comes from and what it points at (nothing opened yet).
+fn print_target(t: &Target) {
     let source = match &t.profiles_file {
         Some(f) => format!(
             "profile `{}` in {}",
@@ -109,38 +118,33 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
         }
     }
     crate::stdoutln!("  data path     {}", t.data_path);
-    let wh = match Warehouse::start(t) {
-        Ok(wh) => {
-            crate::stdoutln!("  extensions OK");
-            for n in &wh.notes {
-                crate::stdoutln!("                {n}");
-            }
-            wh
-        }
-        Err(e) => {
-            crate::stdoutln!("  extensions FAIL {}", e.message);
-            if let Some(h) = e.help {
-                crate::stdoutln!("  fix: {h}");
-            }
-            return Ok(EXIT_ERROR);
-        }
+}
+
+/// DuckDB with its extensions, then the catalog's PostgreSQL and a remote
+/// data path when the target has them. `Err` is the exit code.
+fn check_warehouse(t: &Target) -> Result<(), u8> {
+    let mut wh = match Warehouse::start(t) {
+        Ok(wh) => wh,
+        Err(e) => return Err(fail("extensions", e)),
     };
-    let mut wh = wh;
+    crate::stdoutln!("  extensions OK");
+    for n in &wh.notes {
+        crate::stdoutln!("                {n}");
+    }
     if matches!(t.catalog, Catalog::Postgres { .. }) {
-        match wh.check_postgres(t) {
-            Ok(()) => crate::stdoutln!("  postgres  OK  reachable and authenticated"),
-            Err(e) => return Ok(fail("postgres", e)),
-        }
+        wh.check_postgres(t).map_err(|e| fail("postgres", e))?;
+        crate::stdoutln!("  postgres  OK  reachable and authenticated");
     }
     if !crate::storage::Location::of(&t.data_path).is_local() {
-        match wh.check_data_path(t) {
-            Ok(()) => crate::stdoutln!("  data path OK  {} is reachable", t.data_path),
-            Err(e) => return Ok(fail("data path", e)),
-        }
+        wh.check_data_path(t).map_err(|e| fail("data path", e))?;
+        crate::stdoutln!("  data path OK  {} is reachable", t.data_path);
     }
-    drop(wh);
-    // The landing path, as the extract hook and raw loader will use it.
-    let landing = crate::storage::Store::open(&t.landing_path, t.s3.as_ref(), &project.root)
+    Ok(())
+}
+
+/// The landing path, listed as the extract hook and raw loader will use it.
+fn check_landing(t: &Target, root: &std::path::Path) -> Result<(), u8> {
+    let landing = crate::storage::Store::open(&t.landing_path, t.s3.as_ref(), root)
         .map_err(|e| e.to_string())
         .and_then(|store| {
             crate::storage::runtime()
@@ -148,45 +152,45 @@ pub fn debug(global: &GlobalArgs) -> Result<u8, Failure> {
                 .map_err(|e| e.to_string())
         });
     match landing {
-        Ok(files) => crate::stdoutln!(
-            "  landing   OK  {} ({} file{} waiting to load)",
-            t.landing_path,
-            files.len(),
-            if files.len() == 1 { "" } else { "s" }
-        ),
+        Ok(files) => {
+            crate::stdoutln!(
+                "  landing   OK  {} ({} file{} waiting to load)",
+                t.landing_path,
+                files.len(),
+                if files.len() == 1 { "" } else { "s" }
+            );
+            Ok(())
+        }
         Err(e) => {
             crate::stdoutln!("  landing   FAIL {e}");
             crate::stdoutln!("  fix: set `landing_path` in profiles.yml to a folder or s3:// prefix lake can list and write");
-            return Ok(EXIT_ERROR);
+            Err(EXIT_ERROR)
         }
     }
-    match Warehouse::open(t) {
-        Ok(wh) => {
-            let n = wh
-                .session()
-                .and_then(|s| s.existing_relations(wh.database()))
-                .map(|r| r.len());
-            match n {
-                Ok(n) => crate::stdoutln!(
-                    "  catalog   OK  attached as `{}` ({n} tables and views)",
-                    t.database
-                ),
-                Err(e) => crate::stdoutln!(
-                    "  catalog   OK  attached, but listing failed: {}",
-                    e.message
-                ),
-            }
-            crate::stdoutln!("All checks passed.");
-            Ok(EXIT_OK)
-        }
-        Err(e) => {
-            crate::stdoutln!("  catalog   FAIL {}", e.message);
-            if let Some(h) = e.help {
-                crate::stdoutln!("  fix: {h}");
-            }
-            Ok(EXIT_ERROR)
-        }
+}
+
+/// Attaches the catalog the way a run does and counts what it holds.
+fn check_catalog(t: &Target) -> u8 {
+    let wh = match Warehouse::open(t) {
+        Ok(wh) => wh,
+        Err(e) => return fail("catalog", e),
+    };
+    let n = wh
+        .session()
+        .and_then(|s| s.existing_relations(wh.database()))
+        .map(|r| r.len());
+    match n {
+        Ok(n) => crate::stdoutln!(
+            "  catalog   OK  attached as `{}` ({n} tables and views)",
+            t.database
+        ),
+        Err(e) => crate::stdoutln!(
+            "  catalog   OK  attached, but listing failed: {}",
+            e.message
+        ),
     }
+    crate::stdoutln!("All checks passed.");
+    EXIT_OK
 }
 
 fn fail(what: &str, e: crate::warehouse::WarehouseError) -> u8 {
