@@ -311,28 +311,51 @@ fn s3_secret_sql(target: &Target, credentials: Credentials) -> Option<String> {
     ))
 }
 
+/// A PostgreSQL catalog's login, borrowed from the target: what the
+/// catalog's secret and `lake debug`'s login check both need.
+struct PgLogin<'a> {
+    host: &'a str,
+    port: u16,
+    database: &'a str,
+    user: &'a str,
+    password: Option<&'a Secret>,
+}
+
+impl<'a> PgLogin<'a> {
+    /// The login of a PostgreSQL catalog; `None` for a DuckDB file.
+    fn of(target: &'a Target) -> Option<PgLogin<'a>> {
+        match &target.catalog {
+            Catalog::Postgres {
+                host,
+                port,
+                database,
+                user,
+                password,
+                ..
+            } => Some(PgLogin {
+                host,
+                port: *port,
+                database,
+                user,
+                password: password.as_ref(),
+            }),
+            Catalog::Duckdb { .. } => None,
+        }
+    }
+}
+
 /// The PostgreSQL catalog's connection as a secret, so the password sits in
 /// one plain SQL string rather than inside a connection string inside one.
 fn catalog_secret_sql(target: &Target, credentials: Credentials) -> Option<String> {
-    let Catalog::Postgres {
-        host,
-        port,
-        database,
-        user,
-        password,
-        ..
-    } = &target.catalog
-    else {
-        return None;
-    };
+    let pg = PgLogin::of(target)?;
     let mut parts = vec![
         "TYPE postgres".to_string(),
-        format!("HOST {}", string_literal(host)),
-        format!("PORT {port}"),
-        format!("DATABASE {}", string_literal(database)),
-        format!("USER {}", string_literal(user)),
+        format!("HOST {}", string_literal(pg.host)),
+        format!("PORT {}", pg.port),
+        format!("DATABASE {}", string_literal(pg.database)),
+        format!("USER {}", string_literal(pg.user)),
     ];
-    if let Some(p) = password {
+    if let Some(p) = pg.password {
         parts.push(format!(
             "PASSWORD {}",
             string_literal(&credentials.value(p))
@@ -520,18 +543,17 @@ impl Warehouse {
 
     /// `lake debug`: can we log in to the catalog's PostgreSQL at all?
     pub fn check_postgres(&self, target: &Target) -> Result<(), WarehouseError> {
-        let Catalog::Postgres {
+        let Some(PgLogin {
             host,
             port,
             database,
             user,
             password,
-            ..
-        } = &target.catalog
+        }) = PgLogin::of(target)
         else {
             return Ok(());
         };
-        let dsn = postgres_dsn(database, host, *port, user, password.as_ref(), Some(5));
+        let dsn = postgres_dsn(database, host, port, user, password, Some(5));
         self.exec(&format!("ATTACH {} AS __lake_pg_check (TYPE postgres, READ_ONLY)", string_literal(&dsn)))
             .and_then(|_| self.exec("DETACH __lake_pg_check"))
             .map_err(|e| {
