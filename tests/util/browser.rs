@@ -738,15 +738,10 @@ impl Server {
             !authority.ends_with(":0") && authority.starts_with("127.0.0.1:"),
             "lake serve --port 0 should print the port it bound on 127.0.0.1: {first:?}"
         );
-        let start = Instant::now();
-        while std::net::TcpStream::connect(&authority).is_err() {
+        super::wait_until(&format!("{authority} to accept connections"), || {
             server.assert_running();
-            assert!(
-                start.elapsed() < DEADLINE,
-                "{authority} not accepting connections after {DEADLINE:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            std::net::TcpStream::connect(&authority).is_ok()
+        });
         server
     }
 
