@@ -189,6 +189,10 @@ for readers such as `lake query`, `lake serve` or a notebook: at least 15 s), th
         /// How rows are printed.
         #[arg(long, value_enum, default_value_t = RowFormat::Table)]
         format: RowFormat,
+        /// Read the lake as it was: a run id (after that run), a snapshot id,
+        /// or a timestamp (`2026-12-01 14:00`, UTC).
+        #[arg(long, value_name = "RUN_ID|SNAPSHOT|TIMESTAMP")]
+        at: Option<String>,
     },
     /// Run a SQL query against the lake; ref() and source() work.
     #[command(
@@ -203,7 +207,21 @@ for readers such as `lake query`, `lake serve` or a notebook: at least 15 s), th
         /// How rows are printed.
         #[arg(long, value_enum, default_value_t = RowFormat::Table)]
         format: RowFormat,
+        /// Read the lake as it was: a run id (after that run), a snapshot id,
+        /// or a timestamp (`2026-12-01 14:00`, UTC); ref() resolves there too.
+        #[arg(long, value_name = "RUN_ID|SNAPSHOT|TIMESTAMP")]
+        at: Option<String>,
     },
+    /// The runs recorded in the lake's snapshots, newest first.
+    #[command(
+        after_help = "Examples:\n  lake history\n  lake history --limit 5\n  lake history --model sessions\n  lake history --json\n\nRead from the catalog's snapshots, not from local files: any checkout that can\nreach the lake sees every run, whoever made it."
+    )]
+    History(HistoryArgs),
+    /// Undo a run: every relation it changed goes back to how it was, in one new snapshot.
+    #[command(
+        after_help = "Examples:\n  lake rollback --dry-run              what undoing the latest run would change\n  lake rollback                        undo the latest run\n  lake rollback 20261201T150002Z-3fa1  undo that run\n  lake rollback --to-snapshot 41       put everything back as it was at snapshot 41\n\nThe rollback is itself a run, with a snapshot of its own: `lake rollback` again undoes it.\nNeeds the snapshots the cleanup hook keeps (`keep-runs`, default 24 runs).\nExit codes: 0 rolled back (or nothing to do), 1 refused (nothing changed), 75 lake busy."
+    )]
+    Rollback(RollbackArgs),
     /// Check the project, profile, extensions and catalog, naming what is wrong.
     #[command(
         after_help = "Examples:\n  lake debug\n  lake debug --target prod\n  duckdb -cmd \"$(lake debug --print-attach | envsubst)\"\n\n--print-attach prints the statements any DuckDB client (CLI, Python, a notebook) runs\nto attach the target's lake read-only, as lake does. Secrets are never printed:\n${NAME} stands for the environment variable the profile reads them from."
@@ -302,6 +320,42 @@ for readers such as `lake query`, `lake serve` or a notebook: at least 15 s), th
         #[arg(long, value_enum, default_value_t = DagFormat::Dot)]
         format: DagFormat,
     },
+}
+
+/// `lake history`'s flags.
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    /// Most runs to list.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub limit: usize,
+    /// List the versions of one model's table and the run that wrote each.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// One JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lake rollback`'s flags.
+#[derive(Debug, Args, Clone)]
+pub struct RollbackArgs {
+    /// The run to undo (`lake history` lists them); default: the latest.
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: Option<String>,
+    /// Undo everything committed after this snapshot instead.
+    #[arg(long, value_name = "N", conflicts_with = "run_id")]
+    pub to_snapshot: Option<i64>,
+    /// Print what would change (relations, rows before and after); change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds to wait for a running lake run to finish.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0,
+        env = "LAKE_LOCK_WAIT"
+    )]
+    pub wait: u64,
 }
 
 /// `lake serve` flags.

@@ -21,6 +21,7 @@ pub mod diagnostic;
 pub mod execute;
 pub mod generate;
 pub mod graph;
+pub mod history;
 pub mod hooks;
 pub mod landing;
 pub mod lock;

@@ -7,9 +7,11 @@ mod cron;
 mod dag;
 mod debug;
 mod generate;
+mod history;
 mod ls;
 mod quarantine;
 mod query;
+mod rollback;
 mod run;
 mod serve;
 
@@ -62,8 +64,16 @@ pub fn dispatch(cli: Cli) -> u8 {
             model,
             limit,
             format,
-        } => query::show(&cli.global, model, *limit, *format),
-        Command::Query { sql, limit, format } => query::query(&cli.global, sql, *limit, *format),
+            at,
+        } => query::show(&cli.global, model, *limit, *format, at.as_deref()),
+        Command::Query {
+            sql,
+            limit,
+            format,
+            at,
+        } => query::query(&cli.global, sql, *limit, *format, at.as_deref()),
+        Command::History(args) => history::run(&cli.global, args),
+        Command::Rollback(args) => rollback::run(&cli.global, args),
         Command::Debug { print_attach: true } => debug::print_attach(&cli.global),
         Command::Debug {
             print_attach: false,

@@ -25,7 +25,9 @@ pub fn show(
     model: &str,
     limit: usize,
     format: RowFormat,
+    at: Option<&str>,
 ) -> Result<u8, Failure> {
+    let _ = at; // time travel: being wired (issue 12)
     let (project, opts) = load_for_reading(global)?;
     let dag = render_and_graph(&project, &opts)?;
     let Some(node) = dag
@@ -99,7 +101,9 @@ pub fn query(
     sql: &str,
     limit: usize,
     format: RowFormat,
+    at: Option<&str>,
 ) -> Result<u8, Failure> {
+    let _ = at; // time travel: being wired (issue 12)
     let (project, opts) = load_for_reading(global)?;
     let rendered = render_snippets(&project, &opts, &[sql.to_string()])?.remove(0);
     let Some(wh) = open_reader(&project)? else {

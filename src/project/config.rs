@@ -542,3 +542,19 @@ mod tests {
         assert!(err.help.unwrap().contains("did you mean `table`?"));
     }
 }
+
+/// How a run publishes to the lake (project.yml `commit:`, a schedule's
+/// `commit:`, or `--commit`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitMode {
+    /// One DuckLake snapshot per run: readers see all of a run or none of
+    /// it, and one commit instead of hundreds makes deep DAGs several times
+    /// faster. A failing node is left out (with its descendants) and the
+    /// rest is published.
+    #[default]
+    Run,
+    /// A commit per group of ready nodes, as they finish: for runs of
+    /// hours, where finished work must survive a late failure or a kill.
+    PerNode,
+}

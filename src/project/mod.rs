@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-pub use config::{Materialization, NodeConfig};
+pub use config::{CommitMode, Materialization, NodeConfig};
 pub use profiles::{Target, S3};
 pub use project_file::{Hook, Schedule};
 pub use properties::ColumnProperties;
@@ -173,6 +173,8 @@ pub struct Project {
     pub on_run_end: Vec<String>,
     /// Named schedules.
     pub schedules: Vec<Schedule>,
+    /// How runs publish (`commit:`), unless a schedule or `--commit` says.
+    pub commit: CommitMode,
     /// Where compiled SQL and artifacts go.
     pub target_dir: PathBuf,
 }
@@ -257,6 +259,7 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         on_run_start: raw.on_run_start.to_vec(),
         on_run_end: raw.on_run_end.to_vec(),
         schedules,
+        commit: raw.commit.unwrap_or_default(),
         target_dir: root.join(raw.target_path.clone().unwrap_or_else(|| "target".into())),
         project_file,
         root,

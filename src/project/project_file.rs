@@ -94,6 +94,9 @@ pub struct ProjectFile {
     /// Named schedules for cron.
     #[serde(default)]
     pub schedules: IndexMap<String, ScheduleFile>,
+    /// How runs publish: `run` (one snapshot per run) or `per-node`.
+    #[serde(default)]
+    pub commit: Option<super::CommitMode>,
 }
 
 /// One schedule as written.
@@ -123,6 +126,9 @@ pub struct ScheduleFile {
     /// Worker threads for this schedule.
     #[serde(default)]
     pub threads: Option<usize>,
+    /// How this schedule's runs publish (else the project's `commit:`).
+    #[serde(default)]
+    pub commit: Option<super::CommitMode>,
 }
 
 /// A schedule hook: plain SQL, or a built-in step with its arguments.
@@ -184,6 +190,8 @@ pub struct Schedule {
     pub full_refresh: bool,
     /// Worker threads, if set.
     pub threads: Option<usize>,
+    /// How its runs publish, if set.
+    pub commit: Option<super::CommitMode>,
 }
 
 /// Walks a `models:`/`seeds:` config tree into folder configs, validating
@@ -364,6 +372,7 @@ fn schedule(file: &Written<'_>, name: &str, s: &ScheduleFile, diags: &mut Diagno
         post_hooks: hooks(file, name, "post-hooks", &s.post_hooks, diags),
         full_refresh: s.full_refresh,
         threads: s.threads,
+        commit: s.commit,
     }
 }
 

@@ -697,6 +697,12 @@ impl Warehouse {
         &self.database
     }
 
+    /// The profile's secrets, for redacting text lake records (commit
+    /// messages) that may quote them.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
+    }
+
     fn error(&self, e: duckdb::Error) -> WarehouseError {
         WarehouseError::new(redact(&e.to_string(), &self.secrets))
     }
