@@ -128,6 +128,14 @@ pub struct RunArgs {
         env = "LAKE_LOCK_WAIT"
     )]
     pub wait: u64,
+    /// How the run publishes: `run` (default) commits every model, seed and
+    /// test of the run in ONE DuckLake snapshot at the end, so readers see
+    /// all of it or none; `per-node` commits each group of ready nodes as
+    /// it finishes, so hours of work survive one late failure or a kill
+    /// (use it for very long runs). Else project.yml's or the schedule's
+    /// `commit:`.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub commit: Option<crate::project::CommitMode>,
 }
 
 /// `--threads`: a count of workers, at least 1; zero workers would start

@@ -303,7 +303,8 @@ on_both_targets!(
     one_bad_model_in_a_group_commit_does_not_take_its_neighbours_down,
 );
 
-/// `--fail-fast` starts nothing after the first failure. With one thread,
+/// `--fail-fast` starts nothing after the first failure (per-node commits:
+/// the parallel scheduler; tests/one_snapshot.rs has the default). With one thread,
 /// `a_bad` and `b` run in one turn; `a_bad` fails and `b` succeeds, which
 /// makes `after_b` ready: without the flag it is built, with it the run
 /// stops and skips it. `after_bad` is skipped either way, for its parent.
@@ -331,7 +332,7 @@ fn fail_fast_starts_nothing_after_the_first_failure() {
         ))
     };
 
-    let out = p.lake(&["run", "--threads", "1", "--fail-fast"]);
+    let out = p.lake(&["run", "--threads", "1", "--fail-fast", "--commit", "per-node"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let results = p.run_results();
     assert_eq!(
@@ -349,7 +350,7 @@ fn fail_fast_starts_nothing_after_the_first_failure() {
     let placeholders = p.placeholders().durations().pattern(r"(?m)[ \t]+$", "");
     placeholders.bind(|| {
         insta::assert_snapshot!(out.stdout, @r#"
-        Running 4 models on target `dev` with 1 thread
+        Running 4 models on target `dev` with 1 thread, committing per node
           START model stage.a_bad
           START model stage.b
            1 of 4 ERROR model stage.a_bad [[T]s]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 mod run_results;
 
-pub use run_results::{run_history, write_run_results};
+pub use run_results::{run_history, write_run_results, RunMeta};
 
 use serde::Serialize;
 

@@ -27,6 +27,31 @@ struct Metadata<'a> {
     lake_version: &'static str,
     generated_at: &'a str,
     target_name: &'a str,
+    /// The run's id, as in the commit message of every snapshot it wrote.
+    run_id: &'a str,
+    /// dbt's name for the same id.
+    invocation_id: &'a str,
+    /// `run` (one snapshot) or `per-node`.
+    commit: &'a str,
+    /// The snapshot a one-snapshot run published (absent: nothing was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot: Option<i64>,
+}
+
+/// What run_results.json says about the run as a whole.
+pub struct RunMeta<'a> {
+    /// Start time, RFC 3339.
+    pub started_at: &'a str,
+    /// Wall seconds.
+    pub elapsed: f64,
+    /// The command line after `lake`, secrets blanked.
+    pub args: &'a [String],
+    /// The run id stamped on its snapshots.
+    pub run_id: &'a str,
+    /// `run` or `per-node`.
+    pub commit: &'a str,
+    /// The snapshot the run published, if one.
+    pub snapshot: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -59,10 +84,14 @@ pub fn write_run_results(
     dag: &Dag,
     results: &[NodeResult],
     hooks: &[HookResult],
-    started_at: &str,
-    elapsed: f64,
-    args: &[String],
+    meta: &RunMeta<'_>,
 ) -> Result<PathBuf, Diagnostic> {
+    let RunMeta {
+        started_at,
+        elapsed,
+        args,
+        ..
+    } = *meta;
     let io = |p: &Path, e: std::io::Error| {
         Diagnostic::new(Code::Io, format!("cannot write {}: {e}", p.display()))
     };
@@ -111,6 +140,10 @@ pub fn write_run_results(
             lake_version: env!("CARGO_PKG_VERSION"),
             generated_at: started_at,
             target_name: &project.target.name,
+            run_id: meta.run_id,
+            invocation_id: meta.run_id,
+            commit: meta.commit,
+            snapshot: meta.snapshot,
         },
         elapsed_time: (elapsed * 1000.0).round() / 1000.0,
         args,

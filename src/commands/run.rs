@@ -14,21 +14,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{apply_selection, load, now_rfc3339, render_and_graph, warehouse_failure, Failure};
-use crate::artifacts::{write_compiled, write_manifest, write_run_results};
+use crate::artifacts::{write_compiled, write_manifest, write_run_results, RunMeta};
 use crate::cli::{
     GlobalArgs, RunArgs, SelectArgs, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK,
 };
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::execute::node_runner::NodeRunner;
 use crate::execute::report::{summary, where_to_look, Reporter};
-use crate::execute::scheduler::{execute, Options};
+use crate::execute::one_snapshot::{self, Publication};
+use crate::execute::scheduler::{execute, Event, Options};
 use crate::execute::{NodeResult, Status};
 use crate::graph::Dag;
+use crate::history::message::{redacted_args, Stamp};
 use crate::hooks::{prepare, run_phase, HookEnv, HookResult, Phase, RunHooks};
 use crate::lock::{self, LockError, RunLock};
 use crate::nodes::NodeKind;
 use crate::project::profiles::Catalog;
-use crate::project::{Materialization, Project, Schedule};
+use crate::project::{CommitMode, Materialization, Project, Schedule};
 use crate::render::RenderOptions;
 use crate::storage::{BlockingStore, Store};
 use crate::warehouse::{OpenError, Session, Warehouse};
@@ -85,6 +87,8 @@ struct RunSettings<'p> {
     fail_fast: bool,
     /// One budget for the run lock and the embedded catalog.
     wait: Duration,
+    /// Flag, else schedule, else project.yml, else one snapshot per run.
+    commit: CommitMode,
 }
 
 impl<'p> RunSettings<'p> {
@@ -117,6 +121,10 @@ impl<'p> RunSettings<'p> {
             threads,
             fail_fast: args.fail_fast,
             wait: Duration::from_secs(args.wait),
+            commit: args
+                .commit
+                .or(schedule.and_then(|s| s.commit))
+                .unwrap_or(project.commit),
         })
     }
 
@@ -164,6 +172,12 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
     let Some((_lock, wh)) = take_lake(&project, settings.wait)? else {
         return Ok(EXIT_LOCKED);
     };
+    let stamp = Stamp::new(
+        &project.root,
+        &project.target.name,
+        settings.schedule.map(|s| s.name.as_str()),
+        wh.secrets(),
+    );
     let main = wh.session().map_err(warehouse_failure)?;
     let existing = main
         .existing_relations(wh.database())
@@ -197,6 +211,7 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
         cancel,
         clock,
         started_at,
+        stamp,
     }
     .go()
 }
@@ -207,7 +222,7 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
 /// Locked before the lake is opened: a second process could not attach
 /// an embedded catalog, and two first attaches of a Postgres catalog race
 /// to create it. One `--wait` budget covers the run lock and the catalog.
-fn take_lake(project: &Project, wait: Duration) -> Result<Option<(RunLock, Warehouse)>, Failure> {
+pub(super) fn take_lake(project: &Project, wait: Duration) -> Result<Option<(RunLock, Warehouse)>, Failure> {
     let deadline = lock::Deadline::after(wait);
     let run_lock = match lock::acquire(&project.target, &deadline) {
         Ok(l) => l,
@@ -270,11 +285,17 @@ fn select(dag: &Dag, settings: &RunSettings<'_>) -> Result<Vec<usize>, Failure> 
 fn announce(project: &Project, settings: &RunSettings<'_>, nodes: usize) {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let threads = settings.threads;
+    let how = match settings.commit {
+        CommitMode::Run => "as one snapshot".to_string(),
+        CommitMode::PerNode => format!(
+            "with {threads} thread{}, committing per node",
+            plural(threads)
+        ),
+    };
     let what = format!(
-        "{nodes} {} on target `{}` with {threads} thread{}",
+        "{nodes} {} on target `{}` {how}",
         settings.mode.noun(),
         project.target.name,
-        plural(threads)
     );
     match settings.schedule {
         Some(s) => {
@@ -322,6 +343,8 @@ struct Run<'a> {
     cancel: Arc<AtomicBool>,
     clock: Instant,
     started_at: String,
+    /// Run id and the rest of what each snapshot of this run carries.
+    stamp: Stamp,
 }
 
 impl Run<'_> {
@@ -331,6 +354,7 @@ impl Run<'_> {
             project: self.project,
             session: &self.main,
             cancel: &self.cancel,
+            stamp: &self.stamp,
         };
         let mut hook_results = Vec::new();
         for phase in [Phase::OnRunStart, Phase::PreHook] {
@@ -339,7 +363,7 @@ impl Run<'_> {
                 return self.stopped_before_models(&hook_results, e);
             }
         }
-        let results = self.run_nodes()?;
+        let (results, published) = self.run_nodes()?;
         let mut hook_errors = Vec::new();
         for phase in [Phase::PostHook, Phase::OnRunEnd] {
             if self.cancel.load(Ordering::SeqCst) {
@@ -350,25 +374,24 @@ impl Run<'_> {
                 hook_errors.push(e);
             }
         }
-        self.finish(&results, &hook_results, &hook_errors)
+        self.finish(&results, published.as_ref(), &hook_results, &hook_errors)
     }
 
     /// A hook before the models failed: say so, record what ran, exit 1.
     fn stopped_before_models(&self, hooks: &[HookResult], error: String) -> Result<u8, Failure> {
-        self.write_results(&[], hooks)?;
+        self.write_results(&[], hooks, None)?;
         Diagnostic::new(Code::Hook, error)
             .with_note("the run stopped before any model")
             .emit_stderr();
         Ok(EXIT_ERROR)
     }
 
-    /// Runs the selected nodes in parallel, one connection per worker.
-    fn run_nodes(&self) -> Result<Vec<NodeResult>, Failure> {
+    /// Runs the selected nodes: as one snapshot, or committing per node.
+    fn run_nodes(&self) -> Result<(Vec<NodeResult>, Option<Publication>), Failure> {
         if self.selected.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let landing = self.landing()?;
-        self.create_schemas()?;
         let dag = &self.dag;
         // In `build`, a node also waits for the tests of its parents.
         let gates = (self.settings.mode == Mode::Build).then(|| dag.test_gates());
@@ -377,6 +400,50 @@ impl Run<'_> {
             None => dag.parents(i),
         };
         let reporter = Reporter::new(dag, self.selected.len());
+        let on_event = |e: Event<'_>| reporter.event(e);
+        match self.settings.commit {
+            CommitMode::Run => {
+                let session = self.wh.session().map_err(warehouse_failure)?;
+                let runner = self.runner_parts(&landing).with(session);
+                let options = one_snapshot::Options {
+                    fail_fast: self.settings.fail_fast,
+                    cancel: &self.cancel,
+                    stamp: &self.stamp,
+                    prelude: self.schema_statements(),
+                };
+                let (results, published) =
+                    one_snapshot::execute(&self.selected, &parents, &runner, &options, &on_event);
+                Ok((results, Some(published)))
+            }
+            CommitMode::PerNode => {
+                self.create_schemas()?;
+                let results = self.run_per_node(&parents, &landing, &on_event)?;
+                Ok((results, None))
+            }
+        }
+    }
+
+    /// What every node runner of this run shares (all but its connection).
+    fn runner_parts<'r>(&'r self, landing: &'r Option<BlockingStore>) -> RunnerParts<'r> {
+        RunnerParts {
+            dag: &self.dag,
+            root: &self.project.root,
+            existing: self.existing,
+            full_refresh: self.settings.full_refresh,
+            landing: landing.as_ref(),
+            cancel: &self.cancel,
+            stamp: &self.stamp,
+        }
+    }
+
+    /// `--commit per-node`: nodes in parallel, one connection per worker,
+    /// each group of ready nodes committed as it finishes.
+    fn run_per_node(
+        &self,
+        parents: &(dyn Fn(usize) -> Vec<usize> + Sync),
+        landing: &Option<BlockingStore>,
+        on_event: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<Vec<NodeResult>, Failure> {
         let options = Options {
             threads: self.settings.threads,
             fail_fast: self.settings.fail_fast,
@@ -392,29 +459,18 @@ impl Run<'_> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(warehouse_failure)?;
         let sessions = Mutex::new(sessions);
-        // The worker factory is shared by the worker threads: it reads
-        // only these (the main connection is not Sync).
-        let (root, existing, cancel) = (&self.project.root, self.existing, &*self.cancel);
-        let full_refresh = self.settings.full_refresh;
+        // Shared by the worker threads: only these parts (the main
+        // connection is not Sync).
+        let parts = self.runner_parts(landing);
         let worker = || -> Result<NodeRunner<'_>, String> {
             let session = sessions
                 .lock()
                 .map_err(|_| "sessions poisoned")?
                 .pop()
                 .ok_or("no connection left")?;
-            Ok(NodeRunner {
-                session,
-                dag,
-                root,
-                existing,
-                full_refresh,
-                landing: landing.as_ref(),
-                cancel,
-            })
+            Ok(parts.with(session))
         };
-        Ok(execute(&self.selected, &parents, &options, worker, &|e| {
-            reporter.event(e)
-        }))
+        Ok(execute(&self.selected, parents, &options, worker, on_event))
     }
 
     /// Load models need the landing store and the ledger.
@@ -435,9 +491,8 @@ impl Run<'_> {
         Ok(Some(BlockingStore::new(store)))
     }
 
-    /// Creates every target schema up front: two workers creating the same
-    /// schema at once would conflict at commit in DuckLake.
-    fn create_schemas(&self) -> Result<(), Failure> {
+    /// `CREATE SCHEMA IF NOT EXISTS` for every schema the selection writes.
+    fn schema_statements(&self) -> Vec<String> {
         let nodes = &self.dag.nodes;
         let mut schemas: Vec<&crate::nodes::Relation> = self
             .selected
@@ -448,27 +503,39 @@ impl Run<'_> {
             .collect();
         schemas.sort_by(|a, b| a.schema.cmp(&b.schema));
         schemas.dedup_by(|a, b| a.schema == b.schema);
-        for rel in schemas {
-            self.main
-                .execute_batch(&crate::plan::create_schema(rel))
-                .map_err(warehouse_failure)?;
+        schemas.into_iter().map(crate::plan::create_schema).collect()
+    }
+
+    /// Creates every target schema up front (per-node commits): two
+    /// workers creating the same schema at once would conflict at commit.
+    fn create_schemas(&self) -> Result<(), Failure> {
+        for sql in self.schema_statements() {
+            self.main.execute_batch(&sql).map_err(warehouse_failure)?;
         }
         Ok(())
     }
 
     /// Writes run_results.json (nodes and hooks).
-    fn write_results(&self, results: &[NodeResult], hooks: &[HookResult]) -> Result<(), Failure> {
+    fn write_results(
+        &self,
+        results: &[NodeResult],
+        hooks: &[HookResult],
+        published: Option<&Publication>,
+    ) -> Result<(), Failure> {
         let argv: Vec<String> = std::env::args().skip(1).collect();
-        let elapsed = self.clock.elapsed().as_secs_f64();
-        write_run_results(
-            self.project,
-            &self.dag,
-            results,
-            hooks,
-            &self.started_at,
-            elapsed,
-            &argv,
-        )?;
+        let args = redacted_args(&argv, self.wh.secrets());
+        let meta = RunMeta {
+            started_at: &self.started_at,
+            elapsed: self.clock.elapsed().as_secs_f64(),
+            args: &args,
+            run_id: &self.stamp.run_id,
+            commit: match self.settings.commit {
+                CommitMode::Run => "run",
+                CommitMode::PerNode => "per-node",
+            },
+            snapshot: published.and_then(|p| p.snapshot),
+        };
+        write_run_results(self.project, &self.dag, results, hooks, &meta)?;
         Ok(())
     }
 
@@ -476,17 +543,21 @@ impl Run<'_> {
     fn finish(
         &self,
         results: &[NodeResult],
+        published: Option<&Publication>,
         hooks: &[HookResult],
         hook_errors: &[String],
     ) -> Result<u8, Failure> {
         write_compiled(self.project, &self.dag, Some(&self.selected))?;
         write_manifest(self.project, &self.dag, &self.started_at)?;
-        self.write_results(results, hooks)?;
+        self.write_results(results, hooks, published)?;
         for e in hook_errors {
             Diagnostic::new(Code::Hook, e.clone()).emit_stderr();
         }
         let elapsed = self.clock.elapsed().as_secs_f64();
         crate::stdoutln!("\n{}", summary(results, elapsed));
+        if let Some(p) = published {
+            crate::stdoutln!("{}", publication_line(p, &self.stamp.run_id));
+        }
         if let Some(hint) = where_to_look(&self.dag, results) {
             crate::stdoutln!("{hint}");
         }
@@ -502,5 +573,47 @@ impl Run<'_> {
         } else {
             EXIT_OK
         })
+    }
+}
+
+/// What a one-snapshot run published, and under which run id: the
+/// handle for `lake history`, `lake rollback` and `--at`.
+fn publication_line(p: &Publication, run_id: &str) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match p.snapshot {
+        Some(id) => format!(
+            "Published {} relation{} in snapshot {id} (run {run_id}).",
+            p.relations,
+            plural(p.relations)
+        ),
+        None => format!("Nothing new published (run {run_id})."),
+    }
+}
+
+/// A node runner without its connection: one per worker thread is made
+/// from it.
+#[derive(Clone, Copy)]
+struct RunnerParts<'r> {
+    dag: &'r Dag,
+    root: &'r std::path::Path,
+    existing: &'r HashSet<(String, String)>,
+    full_refresh: bool,
+    landing: Option<&'r BlockingStore>,
+    cancel: &'r AtomicBool,
+    stamp: &'r Stamp,
+}
+
+impl<'r> RunnerParts<'r> {
+    fn with(self, session: Session) -> NodeRunner<'r> {
+        NodeRunner {
+            session,
+            dag: self.dag,
+            root: self.root,
+            existing: self.existing,
+            full_refresh: self.full_refresh,
+            landing: self.landing,
+            cancel: self.cancel,
+            stamp: self.stamp,
+        }
     }
 }

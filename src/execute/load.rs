@@ -20,6 +20,7 @@ use crate::plan::load as plan;
 use crate::plan::quarantine::{self, QuarantineRow, Quarantined, SourceVersion, Stage};
 use crate::progress::Progress;
 use crate::storage::BlockingStore;
+use crate::history::message::{CommitKind, Published, Stamp};
 use crate::warehouse::Session;
 
 /// What the ledger tables say about landed files.
@@ -104,6 +105,8 @@ pub struct LoadEnv<'a> {
     /// Set on Ctrl-C / SIGTERM: a failure then is an interruption, never
     /// a reason to quarantine a file.
     pub cancel: &'a AtomicBool,
+    /// The run's identity, stamped on each file's snapshot.
+    pub stamp: &'a Stamp,
 }
 
 /// Loads the landed files of `node` into `rel`.
@@ -119,6 +122,7 @@ pub fn load_landed(
         session,
         landing,
         cancel,
+        ..
     } = *env;
     let folder = node
         .config
@@ -168,13 +172,14 @@ pub fn load_landed(
         }
         let write = plan::load_file(rel, sql, &landing.url(file), exists);
         outcome.statements.push(write.clone());
-        match load_one(
+        let one = OneFile {
             session,
+            stamp: env.stamp,
+            node,
             rel,
             file,
-            &write,
-            ledger.expected.get(file).copied(),
-        ) {
+        };
+        match one.load(&write, ledger.expected.get(file).copied()) {
             Ok(n) => {
                 progress.advance(1, n);
                 exists = true;
@@ -192,7 +197,7 @@ pub fn load_landed(
             Err(reason) => {
                 progress.advance(1, 0);
                 let url = landing.url(file);
-                quarantine_file(session, rel, file, &reason)?;
+                one.quarantine(&reason)?;
                 outcome.problems.push(format!(
                     "{url}: {reason}\n  quarantined: nothing from this file was loaded, and later runs skip it \
                      (and the files of its delivery) until it is landed again from a changed source object; \
@@ -238,28 +243,85 @@ fn load_action(loaded: usize, held: usize, waiting: usize) -> String {
     action
 }
 
-/// Loads one file and its ledger row in one transaction; `Err` (rolled
-/// back) when the load fails or takes fewer rows than the file has lines.
-fn load_one(
-    session: &Session,
-    rel: &Relation,
-    file: &str,
-    write: &str,
-    expected: Option<u64>,
-) -> Result<u64, String> {
-    session
-        .in_transaction(|| -> Result<u64, LoadError> {
-            let n = session.execute(write)?;
-            if let Some(lines) = expected.filter(|&lines| lines != n) {
-                return Err(LoadError(format!(
-                    "the load took {n} rows but the file holds {lines} lines"
-                )));
-            }
-            let at = crate::sql::now_timestamp();
-            session.execute(&plan::record_load(&rel.database, rel, file, n, &at))?;
-            Ok(n)
+/// One landed file of a load model, and what its snapshots carry.
+struct OneFile<'a> {
+    session: &'a Session,
+    stamp: &'a Stamp,
+    node: &'a Node,
+    rel: &'a Relation,
+    file: &'a str,
+}
+
+impl OneFile<'_> {
+    /// The commit message of this file's snapshot: a load, naming the file
+    /// and the rows it appended to the raw table.
+    fn commit_message(&self, rows: Option<u64>, status: &str) -> String {
+        let mut info = self.stamp.commit(CommitKind::Load);
+        info.file = Some(self.file.to_string());
+        info.status = Some(status.to_string());
+        info.nodes = vec![Published {
+            unique_id: self.node.unique_id.clone(),
+            relation: format!("{}.{}", self.rel.schema, self.rel.identifier),
+            rows,
+        }];
+        info.statement(&self.rel.database)
+    }
+
+    /// Loads the file and its ledger row in one transaction (one
+    /// snapshot); `Err` (rolled back) when the load fails or takes fewer
+    /// rows than the file has lines.
+    fn load(&self, write: &str, expected: Option<u64>) -> Result<u64, String> {
+        let (session, rel, file) = (self.session, self.rel, self.file);
+        session
+            .in_transaction(|| -> Result<u64, LoadError> {
+                let n = session.execute(write)?;
+                if let Some(lines) = expected.filter(|&lines| lines != n) {
+                    return Err(LoadError(format!(
+                        "the load took {n} rows but the file holds {lines} lines"
+                    )));
+                }
+                let at = crate::sql::now_timestamp();
+                session.execute(&plan::record_load(&rel.database, rel, file, n, &at))?;
+                session.execute(&self.commit_message(Some(n), "success"))?;
+                Ok(n)
+            })
+            .map_err(|e| e.0)
+    }
+
+    /// Records the file in the quarantine, with the source object it came
+    /// from when the extract recorded one.
+    fn quarantine(&self, reason: &str) -> Result<(), String> {
+        let (session, rel, file) = (self.session, self.rel, self.file);
+        let origin = session
+            .query(&quarantine::select_origin(&rel.database, file))
+            .map_err(|e| e.message)?
+            .rows
+            .into_iter()
+            .next()
+            .and_then(|r| {
+                Some(SourceVersion {
+                    source: r[0].clone()?,
+                    size: r[1].as_deref()?.parse().ok()?,
+                    version: r[2].clone()?,
+                })
+            });
+        let q = Quarantined {
+            file: file.to_string(),
+            source: origin,
+            stage: Stage::Load,
+            reason: reason.to_string(),
+            line: None,
+        };
+        let at = crate::sql::now_timestamp();
+        let mut sql = quarantine::record_quarantine(&rel.database, &q, &at);
+        sql.push(self.commit_message(None, "quarantined"));
+        session.execute_in_transaction(&sql).map_err(|e| {
+            format!(
+                "{file} failed to load ({reason}), and could not be quarantined: {}",
+                e.message
+            )
         })
-        .map_err(|e| e.0)
+    }
 }
 
 /// Why one file did not load: DuckDB's message or lake's own check.
@@ -269,42 +331,4 @@ impl From<crate::warehouse::WarehouseError> for LoadError {
     fn from(e: crate::warehouse::WarehouseError) -> Self {
         LoadError(e.message)
     }
-}
-
-/// Records `file` in the quarantine, with the source object it came from
-/// when the extract recorded one.
-fn quarantine_file(
-    session: &Session,
-    rel: &Relation,
-    file: &str,
-    reason: &str,
-) -> Result<(), String> {
-    let origin = session
-        .query(&quarantine::select_origin(&rel.database, file))
-        .map_err(|e| e.message)?
-        .rows
-        .into_iter()
-        .next()
-        .and_then(|r| {
-            Some(SourceVersion {
-                source: r[0].clone()?,
-                size: r[1].as_deref()?.parse().ok()?,
-                version: r[2].clone()?,
-            })
-        });
-    let q = Quarantined {
-        file: file.to_string(),
-        source: origin,
-        stage: Stage::Load,
-        reason: reason.to_string(),
-        line: None,
-    };
-    let at = crate::sql::now_timestamp();
-    let sql = quarantine::record_quarantine(&rel.database, &q, &at);
-    session.execute_in_transaction(&sql).map_err(|e| {
-        format!(
-            "{file} failed to load ({reason}), and could not be quarantined: {}",
-            e.message
-        )
-    })
 }

@@ -1,10 +1,12 @@
 //! Execution: runs a selection of the graph against the lake. The
 //! [`scheduler`] orders and parallelises; [`node_runner`] turns one node
 //! into planned SQL on a warehouse session; [`load`] appends landed files
-//! exactly once; [`report`] prints progress.
+//! exactly once; [`one_snapshot`] publishes a whole run as one DuckLake
+//! snapshot (the default); [`report`] prints progress.
 
 pub mod load;
 pub mod node_runner;
+pub mod one_snapshot;
 pub mod report;
 pub mod scheduler;
 

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use super::scheduler::{Outcome, Status, Timing, Worker};
 use crate::graph::Dag;
+use crate::history::message::{CommitKind, Published, Stamp};
 use crate::nodes::{Contract, Node, NodeKind, Relation};
 use crate::plan;
 use crate::project::Materialization;
@@ -39,6 +40,8 @@ pub struct NodeRunner<'a> {
     /// Set on Ctrl-C / SIGTERM: a statement that fails then was
     /// interrupted, not wrong (a landed file is not quarantined for it).
     pub cancel: &'a std::sync::atomic::AtomicBool,
+    /// The run's identity, stamped on every snapshot this worker commits.
+    pub stamp: &'a Stamp,
 }
 
 type RunResult = super::scheduler::WorkResult;
@@ -205,29 +208,65 @@ impl NodeRunner<'_> {
         self.session
             .in_transaction(|| {
                 for (_, plan, outcome) in plans.iter_mut() {
-                    self.write_one(&plan.write, outcome)?;
+                    self.write_one(&plan.write, outcome, true)?;
                 }
+                let mut info = self.stamp.commit(CommitKind::Run);
+                info.nodes = plans
+                    .iter()
+                    .filter_map(|(i, _, outcome)| self.published(*i, outcome))
+                    .collect();
+                self.session.execute(&info.statement(self.database()))?;
                 Ok(())
             })
             .map_err(|e: crate::warehouse::WarehouseError| e.message)
     }
 
+    /// The record of node `i` in a commit message, when it wrote a relation.
+    pub fn published(&self, i: usize, outcome: &Outcome) -> Option<Published> {
+        let node = &self.dag.nodes[i];
+        let rel = node.relation.as_ref()?;
+        let writes = matches!(node.kind, NodeKind::Model | NodeKind::Seed)
+            && node.config.materialized != Materialization::Ephemeral;
+        writes.then(|| Published {
+            unique_id: node.unique_id.clone(),
+            relation: format!("{}.{}", rel.schema, rel.identifier),
+            rows: outcome.rows,
+        })
+    }
+
+    /// The name the lake is attached as (every relation carries it).
+    pub fn database(&self) -> &str {
+        self.dag
+            .nodes
+            .iter()
+            .find_map(|n| n.relation.as_ref())
+            .map_or("lake", |r| r.database.as_str())
+    }
+
     /// Runs one node's statements inside the open transaction, logging
     /// them in `outcome` as that node's transaction, and records the rows
     /// its row-writing statements reported.
+    /// `own_transaction`: the node's log shows its statements framed by
+    /// BEGIN/COMMIT (per-node commits); in a run's one transaction it shows
+    /// them alone.
     fn write_one(
         &self,
         write: &plan::Write,
         outcome: &mut Outcome,
+        own_transaction: bool,
     ) -> Result<(), crate::warehouse::WarehouseError> {
-        outcome.statements.push(plan::BEGIN.into());
+        if own_transaction {
+            outcome.statements.push(plan::BEGIN.into());
+        }
         let mut counts = Vec::with_capacity(write.statements.len());
         for statement in &write.statements {
             outcome.statements.push(statement.sql.clone());
             counts.push(self.session.execute(&statement.sql)?);
         }
         outcome.rows = write.rows_written(&counts);
-        outcome.statements.push(plan::COMMIT.into());
+        if own_transaction {
+            outcome.statements.push(plan::COMMIT.into());
+        }
         Ok(())
     }
 
@@ -239,7 +278,9 @@ impl NodeRunner<'_> {
 }
 
 impl NodeRunner<'_> {
-    fn run_one(&self, i: usize) -> RunResult {
+    /// Runs node `i` with its own commits (per-node mode, and loads, which
+    /// commit one landed file at a time).
+    pub fn run_one(&self, i: usize) -> RunResult {
         self.build(i).map_err(|failed| {
             let (e, outcome) = *failed;
             Box::new((self.locate(i, e, &outcome), outcome))
@@ -298,6 +339,7 @@ impl NodeRunner<'_> {
                     session: &self.session,
                     landing,
                     cancel: self.cancel,
+                    stamp: self.stamp,
                 };
                 match super::load::load_landed(&env, node, rel, sql, existed, &mut outcome) {
                     Ok(s) => Ok((s, outcome)),
@@ -325,6 +367,46 @@ impl NodeRunner<'_> {
                 }
             }
         }
+    }
+}
+
+impl NodeRunner<'_> {
+    /// Runs node `i` inside the transaction the caller opened (a run's one
+    /// snapshot): its writes commit or roll back with everyone else's.
+    /// Loads commit per file and do not come here.
+    pub fn run_in_open_transaction(&self, i: usize) -> RunResult {
+        let mut outcome = Outcome::default();
+        let built = match self.prepare(i, &mut outcome) {
+            Err(e) => Err(e),
+            Ok(Work::Write(plan)) => {
+                let r = self.write_one(&plan.write, &mut outcome, false);
+                self.cleanup(&plan);
+                r.map(|()| Status::Success).map_err(|e| e.message.into())
+            }
+            Ok(Work::Test(q)) => {
+                outcome.statements.push(q.clone());
+                self.session
+                    .query_count(&q)
+                    .map(|n| {
+                        outcome.failures = Some(n);
+                        if n == 0 { Status::Pass } else { Status::Fail }
+                    })
+                    .map_err(|e| e.message.into())
+            }
+            Ok(Work::Nothing) => Ok(Status::Success),
+            Ok(Work::Load) => Err(Refusal::Sql(
+                "a load model commits per landed file; it cannot run inside the run's transaction".into(),
+            )),
+        };
+        match built {
+            Ok(status) => Ok((status, outcome)),
+            Err(e) => Err(Box::new((self.locate(i, e, &outcome), outcome))),
+        }
+    }
+
+    /// The connection this runner works on.
+    pub fn session(&self) -> &Session {
+        &self.session
     }
 }
 

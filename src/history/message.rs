@@ -220,6 +220,13 @@ pub fn new_run_id() -> String {
 /// The command line as typed, for the record: `--vars` values are blanked
 /// (they may carry credentials) and every known secret is redacted.
 pub fn command_line(argv: &[String], secrets: &[String]) -> String {
+    let out = redacted_args(argv, secrets);
+    shlex::try_join(out.iter().map(String::as_str)).unwrap_or_else(|_| out.join(" "))
+}
+
+/// `argv` with `--vars` values blanked and every known secret redacted,
+/// for run_results.json and commit messages.
+pub fn redacted_args(argv: &[String], secrets: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(argv.len());
     let mut blank_next = false;
     for arg in argv {
@@ -235,9 +242,9 @@ pub fn command_line(argv: &[String], secrets: &[String]) -> String {
             out.push(arg.clone());
         }
     }
-    let joined = shlex::try_join(out.iter().map(String::as_str))
-        .unwrap_or_else(|_| out.join(" "));
-    crate::warehouse::redact(&joined, secrets)
+    out.into_iter()
+        .map(|a| crate::warehouse::redact(&a, secrets))
+        .collect()
 }
 
 /// The project's git commit and dirty flag; `None` outside a checkout or

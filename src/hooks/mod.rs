@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::history::message::CommitKind;
 use crate::project::project_file::{BuiltinArgs, CleanupArgs, ExtractArgs, HookArgs};
 use crate::project::{Hook, Project, Schedule};
 use crate::render::{render_snippets, RenderOptions};
@@ -31,6 +32,8 @@ pub struct HookEnv<'a> {
     pub session: &'a Session,
     /// Set on Ctrl-C: stop starting new work.
     pub cancel: &'a AtomicBool,
+    /// This run's identity, stamped on every snapshot a hook commits.
+    pub stamp: &'a crate::history::message::Stamp,
 }
 
 /// What a hook did. `problems` are failures that did not stop the step
@@ -294,7 +297,7 @@ pub fn run_phase(
             return Ok(());
         }
         let clock = Instant::now();
-        let result = run_step(env, step);
+        let result = run_step(env, step, when);
         let seconds = clock.elapsed().as_secs_f64();
         let mut record = HookResult {
             when,
@@ -341,10 +344,20 @@ fn print_report(when: &str, index: usize, of: usize, seconds: f64, report: &Hook
 }
 
 /// Runs one step. `Err` stops the run.
-fn run_step(env: &HookEnv<'_>, step: &Step) -> Result<HookReport, String> {
+fn run_step(env: &HookEnv<'_>, step: &Step, when: &str) -> Result<HookReport, String> {
     match step {
         Step::Sql { written, sql } => {
-            env.session.execute_batch(sql).map_err(|e| e.message)?;
+            // One transaction, so what the hook writes is one snapshot that
+            // says which run and hook wrote it.
+            let mut info = env.stamp.commit(CommitKind::Hook);
+            info.hook = Some(format!("{when}: sql"));
+            let tag = info.statement(&env.project.target.database);
+            env.session
+                .in_transaction(|| {
+                    env.session.execute_batch(sql)?;
+                    env.session.execute(&tag)
+                })
+                .map_err(|e| e.message)?;
             Ok(HookReport {
                 summary: format!("sql: {}", one_line(written)),
                 ..Default::default()

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use self::fetch::{fetch_all, Fetched, Scratch};
 use self::worklist::{line_contracts, missing_objects, plan_jobs, Known, Listing};
 use super::{HookEnv, HookReport};
+use crate::history::message::CommitKind;
 use crate::landing::{parse_hour, Hour, DIMS};
 use crate::plan::quarantine::{self, Landed, Quarantined};
 use crate::project::project_file::ExtractArgs;
@@ -63,7 +64,10 @@ pub fn run(env: &HookEnv<'_>, args: &ExtractArgs) -> Result<HookReport, String> 
         env.cancel,
     ));
     let (landed, rejected, problems) = sort_outcomes(outcomes);
-    record_outcomes(env.session, database, &landed, &rejected)?;
+    let mut info = env.stamp.commit(CommitKind::Hook);
+    info.hook = Some(format!("extract ({} landed, {} rejected)", landed.len(), rejected.len()));
+    let tag = info.statement(database);
+    record_outcomes(env.session, database, &landed, &rejected, tag)?;
     warn_about(&missing, &listing.malformed, &plan.changed_after_load);
     let summary = if listing.available.is_empty() {
         let newest = listing.newest.map_or("none".into(), |h| h.to_string());
@@ -199,13 +203,14 @@ fn rejection_message(q: &Quarantined) -> String {
 }
 
 /// Records what this run landed (with its origin) and what it rejected,
-/// in one transaction; a landed file that was quarantined before is
-/// released.
+/// in one transaction tagged by `tag` (the run's commit message); a landed
+/// file that was quarantined before is released.
 fn record_outcomes(
     session: &Session,
     database: &str,
     landed: &[Landed],
     rejected: &[Quarantined],
+    tag: String,
 ) -> Result<(), String> {
     if landed.is_empty() && rejected.is_empty() {
         return Ok(());
@@ -220,6 +225,7 @@ fn record_outcomes(
     for q in rejected {
         sql.extend(quarantine::record_quarantine(database, q, &at));
     }
+    sql.push(tag);
     session.execute_in_transaction(&sql).map_err(|e| {
         format!(
             "cannot record the extract's results in the lake: {}",
