@@ -221,9 +221,7 @@ for readers such as `lake query`, `lake serve` or a notebook: at least 15 s), th
         at: Option<String>,
     },
     /// The runs recorded in the lake's snapshots, newest first.
-    #[command(
-        after_help = "Examples:\n  lake history\n  lake history --limit 5\n  lake history --model sessions\n  lake history --json\n\nRead from the catalog's snapshots, not from local files: any checkout that can\nreach the lake sees every run, whoever made it."
-    )]
+    #[command(after_help = crate::history::runs::HISTORY_HELP)]
     History(HistoryArgs),
     /// Undo a run: every relation it changed goes back to how it was, in one new snapshot.
     #[command(

@@ -133,14 +133,14 @@ fn start_slow_run(p: &TempProject) -> std::process::Child {
     p.file(
         "models/mart/slow.sql",
         &format!(
-            "{TABLE}select count(*) as n from {{{{ ref('c') }}}}, range(200000) a, range(200000) b \
+            "{TABLE}select count(*) as n from {{{{ ref('c') }}}}, range(60000) a, range(60000) b \
              where (a.range * b.range) % 7 = 3\n"
         ),
     );
     let mut child = p
         .command(&["run", "--vars", "{v: 5}"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -218,6 +218,53 @@ on_both_targets!(
     per_node_commits_publish_as_they_go,
     no_secret_reaches_a_commit_message,
 );
+
+/// Another writer (a notebook, a second machine) commits to a table of
+/// the run while the run's transaction is open: the run's commit conflicts,
+/// is tried again, and publishes its own rows.
+#[test]
+fn a_commit_conflict_with_another_writer_is_retried() {
+    let p = chain(Lake::Prod);
+    p.lake_ok(&["run"]);
+    let mut child = start_slow_run(&p);
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let attach = writable_prod_attach(&p);
+    conn.execute_batch(&attach).unwrap();
+    conn.execute_batch("CREATE OR REPLACE TABLE lake.stage.a AS SELECT 99 AS n")
+        .unwrap();
+    let mut stderr = String::new();
+    let status = child.wait().unwrap();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut stderr).unwrap();
+    }
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("commit conflicted with another writer; trying the run's transaction again in 1s (1 of 3)"),
+        "{stderr}"
+    );
+    assert_eq!(chain_values(&p), "5|5|5|50");
+    assert_eq!(latest_info(&p)["run_id"], p.run_results()["metadata"]["run_id"]);
+}
+
+/// Attaches `p`'s PostgreSQL + S3 lake for writing, as a second writer.
+fn writable_prod_attach(p: &TempProject) -> String {
+    let v = |k: &str| std::env::var(k).unwrap();
+    format!(
+        "SET autoinstall_known_extensions = false; SET extension_directory = '{ext}'; LOAD ducklake; \
+         LOAD postgres_scanner; LOAD httpfs; \
+         CREATE SECRET (TYPE s3, KEY_ID '{key}', SECRET '{secret}', ENDPOINT '{endpoint}', URL_STYLE 'path', USE_SSL false, REGION 'us-east-1'); \
+         ATTACH 'ducklake:postgres:dbname=postgres host=127.0.0.1 port={port} user=postgres password={pw}' AS lake \
+           (DATA_PATH 's3://{bucket}/{u}/', METADATA_SCHEMA '{u}')",
+        key = v("LAKE_TEST_S3_KEY_ID"),
+        secret = v("LAKE_TEST_S3_SECRET"),
+        endpoint = v("LAKE_TEST_S3_ENDPOINT"),
+        port = v("LAKE_TEST_PG_PORT"),
+        pw = v("LAKE_TEST_PG_PASSWORD"),
+        bucket = v("LAKE_TEST_S3_BUCKET"),
+        u = p.unique,
+        ext = util::extension_dir().display(),
+    )
+}
 
 /// `--fail-fast` in one snapshot: the run stops at the first failure and
 /// publishes what succeeded before it.

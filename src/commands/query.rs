@@ -5,6 +5,9 @@
 //! (DESCRIBE, SUMMARIZE, SHOW, PIVOT, EXPLAIN, FROM-first; several
 //! statements run in order, the last one's rows print), and `--limit` caps
 //! the rows fetched, not the SQL text. Rows print as a table, CSV or JSON.
+//! `--at` reads the lake as it was after a run, at a snapshot or at a
+//! time: the catalog is attached pinned at that snapshot, so every name
+//! (and what `ref()` renders to) reads that version.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -14,6 +17,8 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use super::{load, now_rfc3339, render_and_graph, warehouse_failure, Failure};
 use crate::cli::{GlobalArgs, RowFormat, EXIT_LOCKED, EXIT_OK};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::history::read::{snapshots, At};
+use crate::history::runs::short_time;
 use crate::nodes::NodeKind;
 use crate::project::Project;
 use crate::render::{render_snippets, RenderOptions};
@@ -27,7 +32,7 @@ pub fn show(
     format: RowFormat,
     at: Option<&str>,
 ) -> Result<u8, Failure> {
-    let _ = at; // time travel: being wired (issue 12)
+    let at = parse_at(at)?;
     let (project, opts) = load_for_reading(global)?;
     let dag = render_and_graph(&project, &opts)?;
     let Some(node) = dag
@@ -51,14 +56,19 @@ pub fn show(
         (Some(r), _) => format!("SELECT * FROM {r}"),
         (None, _) => node.compiled_sql.clone().unwrap_or_default(),
     };
-    let Some(wh) = open_reader(&project)? else {
+    let Some((wh, pinned)) = open_reader(&project, at.as_ref())? else {
         return Ok(EXIT_LOCKED);
     };
     let rows = wh
         .session()
         .and_then(|s| s.query_limited(&sql, limit))
         .map_err(|e| {
-            let hint = if e.message.contains("does not exist") {
+            let hint = if let (true, Some(id)) = (e.message.contains("does not exist"), pinned) {
+                format!(
+                    "`{model}` was not in the lake at snapshot {id}: \
+                     `lake history --model {model}` lists its versions"
+                )
+            } else if e.message.contains("does not exist") {
                 format!("build it first: lake run --select {model}")
             } else {
                 "check the model's compiled SQL in target/compiled/".to_string()
@@ -81,11 +91,51 @@ fn load_for_reading(global: &GlobalArgs) -> Result<(Project, RenderOptions), Fai
     Ok((project, opts))
 }
 
-/// Opens the lake read-only, released before printing (see `Reader`);
-/// `None` (reported) when a run is writing an embedded lake: exit 75, as
-/// for a second run.
-fn open_reader(project: &Project) -> Result<Option<Reader>, Failure> {
-    match Warehouse::open_reader(&project.target) {
+/// Reads `--at`, before anything is opened: a typo is reported at once.
+fn parse_at(at: Option<&str>) -> Result<Option<At>, Failure> {
+    at.map(At::parse)
+        .transpose()
+        .map_err(|e| Failure::Project(e.diagnostic().into()))
+}
+
+/// Opens the lake read-only, released before printing (see `Reader`), as
+/// it is or, with `at`, pinned at the snapshot `at` stands for (returned
+/// too); `None` (reported) when a run is writing an embedded lake: exit
+/// 75, as for a second run.
+fn open_reader(
+    project: &Project,
+    at: Option<&At>,
+) -> Result<Option<(Reader, Option<i64>)>, Failure> {
+    let Some(reader) = opened(Warehouse::open_reader(&project.target))? else {
+        return Ok(None);
+    };
+    let Some(at) = at else {
+        return Ok(Some((reader, None)));
+    };
+    let all = reader
+        .catalog()
+        .and_then(|s| snapshots(&s, reader.database()))
+        .map_err(warehouse_failure)?;
+    let id = at
+        .resolve(&all)
+        .map_err(|e| Failure::Project(e.diagnostic().into()))?;
+    if let Some(s) = all.iter().find(|s| s.id == id) {
+        let by = match &s.info {
+            Some(info) => format!("run {}", info.run_id),
+            None => "a write outside lake".to_string(),
+        };
+        crate::stderrln!(
+            "reading the lake as of snapshot {id} ({} UTC, {by})",
+            short_time(&s.time)
+        );
+    }
+    Ok(opened(reader.pin(&project.target, id))?.map(|r| (r, Some(id))))
+}
+
+/// An opened reader, or why not: a busy embedded catalog is reported
+/// here and is `None` (exit 75).
+fn opened(result: Result<Reader, OpenError>) -> Result<Option<Reader>, Failure> {
+    match result {
         Ok(wh) => Ok(Some(wh)),
         Err(OpenError::CatalogBusy(busy)) => {
             busy.diagnostic().emit_stderr();
@@ -103,10 +153,10 @@ pub fn query(
     format: RowFormat,
     at: Option<&str>,
 ) -> Result<u8, Failure> {
-    let _ = at; // time travel: being wired (issue 12)
+    let at = parse_at(at)?;
     let (project, opts) = load_for_reading(global)?;
     let rendered = render_snippets(&project, &opts, &[sql.to_string()])?.remove(0);
-    let Some(wh) = open_reader(&project)? else {
+    let Some((wh, _)) = open_reader(&project, at.as_ref())? else {
         return Ok(EXIT_LOCKED);
     };
     // The statement runs as written (no wrapper to break on a trailing

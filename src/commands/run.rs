@@ -25,7 +25,7 @@ use crate::execute::one_snapshot::{self, Publication};
 use crate::execute::scheduler::{execute, Event, Options};
 use crate::execute::{NodeResult, Status};
 use crate::graph::Dag;
-use crate::history::message::{redacted_args, Stamp};
+use crate::history::message::{redacted_args, CommitKind, Stamp};
 use crate::hooks::{prepare, run_phase, HookEnv, HookResult, Phase, RunHooks};
 use crate::lock::{self, LockError, RunLock};
 use crate::nodes::NodeKind;
@@ -357,6 +357,9 @@ impl Run<'_> {
             stamp: &self.stamp,
         };
         let mut hook_results = Vec::new();
+        if self.hooks.extracts() {
+            self.ensure_ledger()?;
+        }
         for phase in [Phase::OnRunStart, Phase::PreHook] {
             let steps = self.hooks.steps(phase);
             if let Err(e) = run_phase(&env, phase, steps, &mut hook_results) {
@@ -482,13 +485,23 @@ impl Run<'_> {
         if !loads {
             return Ok(None);
         }
-        for sql in crate::plan::ledger::ensure_tables(self.wh.database()) {
-            self.main.execute_batch(&sql).map_err(warehouse_failure)?;
-        }
+        self.ensure_ledger()?;
         let target = &self.project.target;
         let store = Store::open(&target.landing_path, target.s3.as_ref(), &self.project.root)
             .map_err(|e| Diagnostic::new(Code::Warehouse, format!("landing path: {e}")))?;
         Ok(Some(BlockingStore::new(store)))
+    }
+
+    /// Creates the ledger tables (loads, extract) in one transaction that
+    /// says which run made them; nothing is committed when they exist.
+    fn ensure_ledger(&self) -> Result<(), Failure> {
+        let mut info = self.stamp.commit(CommitKind::Hook);
+        info.hook = Some("ledger tables".into());
+        let mut sql = crate::plan::ledger::ensure_tables(self.wh.database());
+        sql.push(info.statement(self.wh.database()));
+        self.main
+            .execute_in_transaction(&sql)
+            .map_err(warehouse_failure)
     }
 
     /// `CREATE SCHEMA IF NOT EXISTS` for every schema the selection writes.

@@ -131,7 +131,7 @@ fn rollback(runner: &NodeRunner<'_>) {
 
 /// DuckLake's words for a commit that lost to another writer.
 fn is_conflict(message: &str) -> bool {
-    message.contains("conflict")
+    message.to_lowercase().contains("conflict")
 }
 
 /// What node results say a snapshot publishes.

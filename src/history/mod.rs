@@ -6,3 +6,6 @@
 
 pub mod message;
 pub mod read;
+pub mod restore_catalog;
+pub mod rollback;
+pub mod runs;

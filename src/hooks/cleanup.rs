@@ -1,11 +1,18 @@
 //! The `cleanup` hook: DuckLake's file maintenance, in the order that frees
 //! the most. Snapshots older than the retention expire (time travel before
-//! that point is given up), small adjacent files are merged, and then every
-//! file no remaining snapshot needs is deleted. Reports what it removed.
+//! that point is given up) unless they belong to the `keep-runs` newest
+//! lake runs (so `lake rollback` always reaches that far), small adjacent
+//! files are merged (one snapshot, tagged as this hook's), and then every
+//! file no remaining snapshot needs is deleted. Reports what it removed
+//! and how far back rollback reaches.
+
+use std::collections::BTreeSet;
 
 use humansize::{format_size, FormatSizeOptions, BINARY};
 
 use super::{HookEnv, HookReport};
+use crate::history::message::CommitKind;
+use crate::history::read::{snapshots, Snapshot};
 use crate::project::project_file::CleanupArgs;
 use crate::warehouse::sql_str;
 
@@ -26,23 +33,33 @@ pub fn run(env: &HookEnv<'_>, args: &CleanupArgs) -> Result<HookReport, String> 
     let s = env.session;
     let err = |e: crate::warehouse::WarehouseError| format!("cleanup: {}", e.message);
 
-    let expired = s
+    let keep_from = keep_from(
+        &snapshots(s, &env.project.target.database).map_err(err)?,
+        args.keep_runs,
+    );
+    let doomed_snapshots: Vec<String> = s
         .query(&format!(
-            "SELECT * FROM ducklake_expire_snapshots('{db}', older_than => TIMESTAMPTZ '{cutoff}')"
+            "SELECT snapshot_id FROM {}.snapshots() WHERE snapshot_time < TIMESTAMPTZ '{cutoff}' \
+             AND snapshot_id < {keep_from} ORDER BY 1",
+            crate::sql::identifier(&env.project.target.database)
         ))
         .map_err(err)?
         .rows
-        .len();
-    let merged = if args.merge {
+        .into_iter()
+        .filter_map(|r| r.into_iter().next().flatten())
+        .collect();
+    let expired = if doomed_snapshots.is_empty() {
+        0
+    } else {
         s.query(&format!(
-            "SELECT * FROM ducklake_merge_adjacent_files('{db}')"
+            "SELECT * FROM ducklake_expire_snapshots('{db}', versions => [{}])",
+            doomed_snapshots.join(", ")
         ))
         .map_err(err)?
         .rows
         .len()
-    } else {
-        0
     };
+    let merged = if args.merge { merge(env)? } else { 0 };
     let doomed: Vec<String> = s
         .query(&format!(
             "SELECT path FROM ducklake_cleanup_old_files('{db}', cleanup_all => true, dry_run => true)"
@@ -72,20 +89,155 @@ pub fn run(env: &HookEnv<'_>, args: &CleanupArgs) -> Result<HookReport, String> 
         .map_err(err)?
         .rows
         .len();
+    let reach = reach(&snapshots(s, &env.project.target.database).map_err(err)?);
     Ok(HookReport {
         summary: format!(
-            "cleanup: expired {expired} snapshot{} older than {}, merged files in {merged} table{}, removed {removed} file{} ({})",
+            "cleanup: expired {expired} snapshot{} older than {}, merged files in {merged} table{}, removed {removed} file{} ({}); kept the snapshots of the last {} run{}: {reach}",
             if expired == 1 { "" } else { "s" },
             args.retention,
             if merged == 1 { "" } else { "s" },
             if removed == 1 { "" } else { "s" },
-            human_bytes(bytes)
+            human_bytes(bytes),
+            args.keep_runs,
+            if args.keep_runs == 1 { "" } else { "s" },
         ),
         problems: Vec::new(),
     })
 }
 
+/// Merges adjacent small files in one transaction tagged as this hook's
+/// commit (DuckLake allows both in one transaction; a merge that finds
+/// nothing commits no snapshot). Returns the tables merged.
+fn merge(env: &HookEnv<'_>) -> Result<usize, String> {
+    let database = &env.project.target.database;
+    let mut info = env.stamp.commit(CommitKind::Hook);
+    info.hook = Some("cleanup".into());
+    let s = env.session;
+    s.in_transaction(|| {
+        let merged = s
+            .query(&format!(
+                "SELECT * FROM ducklake_merge_adjacent_files('{}')",
+                sql_str(database)
+            ))?
+            .rows
+            .len();
+        s.execute_batch(&info.statement(database))?;
+        Ok(merged)
+    })
+    .map_err(|e: crate::warehouse::WarehouseError| format!("cleanup: {}", e.message))
+}
+
+/// The oldest snapshot the last `keep_runs` lake runs need: the one just
+/// before the oldest of those runs' first snapshots (what `lake rollback`
+/// of that run goes back to). With no lake run recorded, only the current
+/// snapshot is kept (DuckLake never expires it anyway).
+pub fn keep_from(snapshots: &[Snapshot], keep_runs: usize) -> i64 {
+    let current = snapshots.last().map_or(0, |s| s.id);
+    if keep_runs == 0 {
+        return current;
+    }
+    let mut runs: Vec<&str> = Vec::new();
+    let mut first_of_oldest = None;
+    for s in snapshots.iter().rev() {
+        let Some(info) = &s.info else { continue };
+        if !runs.contains(&info.run_id.as_str()) {
+            if runs.len() == keep_runs {
+                break;
+            }
+            runs.push(&info.run_id);
+        }
+        first_of_oldest = Some(s.id);
+    }
+    first_of_oldest.map_or(current, |first| first - 1)
+}
+
+/// How far back `lake rollback` reaches, in words: the lake runs whose
+/// snapshot before their first one, and every snapshot since, still exist.
+pub fn reach(snapshots: &[Snapshot]) -> String {
+    let ids: BTreeSet<i64> = snapshots.iter().map(|s| s.id).collect();
+    let Some(&current) = ids.last() else {
+        return "the lake has no snapshots".into();
+    };
+    // The oldest snapshot from which every later one still exists.
+    let mut floor = current;
+    while ids.contains(&(floor - 1)) {
+        floor -= 1;
+    }
+    let mut runs: Vec<(&str, i64)> = Vec::new();
+    for s in snapshots {
+        let Some(info) = &s.info else { continue };
+        if !runs.iter().any(|(r, _)| *r == info.run_id) {
+            runs.push((&info.run_id, s.id - 1));
+        }
+    }
+    let reachable: Vec<i64> = runs
+        .iter()
+        .map(|&(_, before)| before)
+        .filter(|&before| before >= floor)
+        .collect();
+    let to = reachable.iter().copied().min().unwrap_or(floor);
+    let time = snapshots
+        .iter()
+        .find(|s| s.id == to)
+        .map(|s| s.time.chars().take(16).collect::<String>())
+        .unwrap_or_default();
+    let n = reachable.len();
+    format!(
+        "rollback reaches back {n} run{}, to snapshot {to} ({time})",
+        if n == 1 { "" } else { "s" }
+    )
+}
+
 /// Bytes in binary units with one decimal (`0 B`, `1.5 KiB`, `3.2 MiB`).
 fn human_bytes(n: u64) -> String {
     format_size(n, FormatSizeOptions::from(BINARY).decimal_places(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::message::Stamp;
+
+    fn snapshot(id: i64, run: Option<&str>) -> Snapshot {
+        let stamp = Stamp {
+            run_id: run.unwrap_or_default().into(),
+            command: "lake run".into(),
+            schedule: None,
+            target: "dev".into(),
+            git: None,
+        };
+        Snapshot {
+            id,
+            time: format!("2026-11-30 {id:02}:00:00.123"),
+            author: None,
+            message: None,
+            info: run.map(|_| stamp.commit(CommitKind::Run)),
+            changes: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_last_runs_keep_their_snapshots_and_the_one_before() {
+        let all = [
+            snapshot(3, None),
+            snapshot(4, Some("a")),
+            snapshot(5, Some("b")),
+            snapshot(6, Some("b")),
+            snapshot(7, Some("c")),
+        ];
+        assert_eq!(keep_from(&all, 1), 6);
+        assert_eq!(keep_from(&all, 2), 4);
+        assert_eq!(keep_from(&all, 3), 3);
+        assert_eq!(keep_from(&all, 24), 3);
+        assert_eq!(keep_from(&all, 0), 7);
+        assert_eq!(keep_from(&all[..1], 24), 3);
+        assert_eq!(
+            reach(&all),
+            "rollback reaches back 3 runs, to snapshot 3 (2026-11-30 03:00)"
+        );
+        assert_eq!(
+            reach(&all[2..]),
+            "rollback reaches back 1 run, to snapshot 6 (2026-11-30 06:00)"
+        );
+    }
 }

@@ -135,6 +135,13 @@ pub struct RunHooks {
 }
 
 impl RunHooks {
+    /// Whether an `extract` step runs (it needs the ledger tables).
+    pub fn extracts(&self) -> bool {
+        [Phase::PreHook, Phase::PostHook]
+            .iter()
+            .any(|&p| self.steps(p).iter().any(|s| matches!(s, Step::Extract(_))))
+    }
+
     /// The steps of one phase, in order.
     pub fn steps(&self, phase: Phase) -> &[Step] {
         match phase {

@@ -186,6 +186,30 @@ impl Reader {
     pub fn database(&self) -> &str {
         self.0.database()
     }
+
+    /// A connection without `USE`, for reading the catalog itself (its
+    /// `snapshots()`) before choosing a snapshot to [`pin`](Self::pin).
+    pub fn catalog(&self) -> Result<Session, WarehouseError> {
+        self.0.session()
+    }
+
+    /// The same lake re-attached read-only as it was at `snapshot`, under
+    /// the same name: every name a query uses (`lake.mart.x`, what `ref()`
+    /// and `source()` render to) then reads that version, with nothing to
+    /// rewrite in the SQL. A snapshot DuckLake does not have is DuckDB's
+    /// error; callers check it against `snapshots()` first.
+    pub fn pin(mut self, target: &Target, snapshot: i64) -> Result<Reader, OpenError> {
+        self.0
+            .exec(&format!("DETACH {}", identifier(self.0.database())))?;
+        self.0.attach_when_free(
+            target,
+            Access::Read,
+            Some(snapshot),
+            &Deadline::now(),
+            &mut |_, _| {},
+        )?;
+        Ok(self)
+    }
 }
 
 /// How the statements that open the lake carry credentials.
@@ -254,7 +278,7 @@ impl OpenScript {
             extensions,
             s3_secret: s3_secret_sql(target, credentials),
             catalog_secret: catalog_secret_sql(target, credentials),
-            attach: attach_sql(target, access),
+            attach: attach_sql(target, access, None),
             use_lake: use_sql(&target.database),
         }
     }
@@ -368,8 +392,9 @@ fn catalog_secret_sql(target: &Target, credentials: Credentials) -> Option<Strin
 }
 
 /// The `ATTACH`; it holds no credential (a PostgreSQL catalog's are in
-/// [`catalog_secret_sql`]).
-fn attach_sql(target: &Target, access: Access) -> String {
+/// [`catalog_secret_sql`]). `pin`: the catalog as it was at that snapshot
+/// (DuckLake's `SNAPSHOT_VERSION`), for readers only.
+fn attach_sql(target: &Target, access: Access, pin: Option<i64>) -> String {
     let location = match &target.catalog {
         Catalog::Duckdb { path } => format!("ducklake:{}", path.display()),
         Catalog::Postgres { .. } => "ducklake:postgres:".to_string(),
@@ -383,6 +408,9 @@ fn attach_sql(target: &Target, access: Access) -> String {
             options.push(format!("METADATA_SCHEMA {}", string_literal(s)));
         }
         options.push(format!("META_SECRET {CATALOG_SECRET}"));
+    }
+    if let Some(version) = pin {
+        options.push(format!("SNAPSHOT_VERSION {version}"));
     }
     if access == Access::Read {
         // DuckDB then takes a shared lock on an embedded catalog, and
@@ -441,18 +469,30 @@ impl Warehouse {
     ) -> Result<Warehouse, OpenError> {
         let mut wh = Warehouse::start(target)?;
         wh.create_secrets(target)?;
+        wh.attach_when_free(target, access, None, deadline, on_wait)?;
+        Ok(wh)
+    }
+
+    /// Attaches the catalog (at snapshot `pin`, if given), waiting until
+    /// `deadline` for another process to let go of an embedded one.
+    fn attach_when_free(
+        &mut self,
+        target: &Target,
+        access: Access,
+        pin: Option<i64>,
+        deadline: &Deadline,
+        on_wait: &mut dyn FnMut(&CatalogHolder, std::time::Duration),
+    ) -> Result<(), OpenError> {
+        let wh = self;
         let Catalog::Duckdb { path } = &target.catalog else {
             // A PostgreSQL catalog has no file lock: readers and runs share
             // it, readers attached read-only. A catalog that does not exist
             // yet cannot be: the first reader creates it, as on a file.
-            return match wh.attach(target, access) {
-                Ok(()) => Ok(wh),
+            return match wh.attach(target, access, pin) {
+                Ok(()) => Ok(()),
                 // Anything else (a wrong password) is the attach's error.
                 Err(e) if access == Access::Read => match wh.postgres_catalog_exists(target) {
-                    Ok(false) => {
-                        wh.attach(target, Access::Write)?;
-                        Ok(wh)
-                    }
+                    Ok(false) => Ok(wh.attach(target, Access::Write, pin)?),
                     _ => Err(e.into()),
                 },
                 Err(e) => Err(e.into()),
@@ -467,8 +507,8 @@ impl Warehouse {
         let mut raced = false;
         loop {
             lock::wait_for_catalog(path, access, deadline, &mut tell_once)?;
-            let Err(e) = wh.attach(target, access) else {
-                return Ok(wh);
+            let Err(e) = wh.attach(target, access, pin) else {
+                return Ok(());
             };
             // Did another process take the catalog between the probe and
             // the ATTACH? Asked of the lock itself, not of DuckDB's message:
@@ -640,7 +680,12 @@ impl Warehouse {
         Ok(())
     }
 
-    fn attach(&mut self, target: &Target, access: Access) -> Result<(), WarehouseError> {
+    fn attach(
+        &mut self,
+        target: &Target,
+        access: Access,
+        pin: Option<i64>,
+    ) -> Result<(), WarehouseError> {
         let what = match &target.catalog {
             Catalog::Duckdb { path } => {
                 if let Some(parent) = path.parent() {
@@ -662,7 +707,7 @@ impl Warehouse {
                 WarehouseError::new(format!("cannot create data path {}: {e}", target.data_path))
             })?;
         }
-        let sql = attach_sql(target, access);
+        let sql = attach_sql(target, access, pin);
         // Another process holding an embedded catalog is found by probing
         // its lock (see `open_with`), not by reading this message.
         self.exec(&sql).map_err(|e| {

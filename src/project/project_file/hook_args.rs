@@ -228,6 +228,11 @@ pub struct CleanupArgs {
     /// Merge adjacent small files first.
     #[serde(default = "default_true")]
     pub merge: bool,
+    /// The snapshots of this many newest lake runs (and the one before
+    /// the oldest of them) are never expired, whatever `retention` says:
+    /// how far back `lake rollback` always reaches.
+    #[serde(default = "default_keep_runs")]
+    pub keep_runs: usize,
 }
 
 impl BuiltinArgs for CleanupArgs {
@@ -243,12 +248,21 @@ impl BuiltinArgs for CleanupArgs {
             required: false,
             expects: "true or false",
         },
+        ArgSpec {
+            key: "keep-runs",
+            required: false,
+            expects: "a whole number of runs whose snapshots are kept",
+        },
     ];
     const SAMPLE: &'static str = "{}";
 }
 
 fn default_retention() -> String {
     "7 days".into()
+}
+
+fn default_keep_runs() -> usize {
+    24
 }
 
 fn default_true() -> bool {
