@@ -63,9 +63,9 @@ fn chain_values(p: &TempProject) -> String {
 
 /// The newest snapshot's `extra_info`, parsed.
 fn latest_info(p: &TempProject) -> serde_json::Value {
-    let text = one(p.rows(
-        "select commit_extra_info from lake.snapshots() order by snapshot_id desc limit 1",
-    ));
+    let text = one(
+        p.rows("select commit_extra_info from lake.snapshots() order by snapshot_id desc limit 1")
+    );
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
@@ -119,13 +119,20 @@ fn a_failing_mart_publishes_everything_else_in_one_snapshot(lake: Lake) {
     out.assert_stdout_has("ERROR model mart.c");
     out.assert_stdout_has("SKIP  model mart.after_c [model mart.c did not succeed]");
     out.assert_stdout_has("PASS=3 FAIL=0 ERROR=1 SKIP=1 TOTAL=5");
-    assert_eq!(snapshot_count(&p), before + 1, "one snapshot: {}", out.stdout);
+    assert_eq!(
+        snapshot_count(&p),
+        before + 1,
+        "one snapshot: {}",
+        out.stdout
+    );
     // Everything else is the new run's; c keeps its old rows.
     assert_eq!(chain_values(&p), "3|3|1|30");
     let info = latest_info(&p);
     assert_eq!(info["status"], "partial");
     assert_eq!(info["nodes"].as_array().unwrap().len(), 3);
-    assert!(p.rows("select * from information_schema.tables where table_name = 'after_c'").is_empty());
+    assert!(p
+        .rows("select * from information_schema.tables where table_name = 'after_c'")
+        .is_empty());
 }
 
 /// A run whose last model computes for many seconds.
@@ -164,7 +171,9 @@ fn sigkill_mid_run_publishes_nothing(lake: Lake) {
     child.wait().unwrap();
     assert_eq!(latest_snapshot(&p), snapshot, "no new snapshot");
     assert_eq!(chain_values(&p), "1|1|1|10", "tables as before the run");
-    assert!(p.rows("select * from information_schema.tables where table_name = 'slow'").is_empty());
+    assert!(p
+        .rows("select * from information_schema.tables where table_name = 'slow'")
+        .is_empty());
 }
 
 fn per_node_commits_publish_as_they_go(lake: Lake) {
@@ -191,10 +200,18 @@ fn no_secret_reaches_a_commit_message(lake: Lake) {
         "name: demo\non-run-start:\n  - \"create schema if not exists {{ target.database }}.extra\"\n",
     );
     let secret = "hunter2-do-not-log";
-    let out = p.lake_ok(&["run", "--vars", &format!("{{v: 2, api_password: {secret}}}")]);
+    let out = p.lake_ok(&[
+        "run",
+        "--vars",
+        &format!("{{v: 2, api_password: {secret}}}"),
+    ]);
     let mut secrets = vec![secret.to_string()];
     if lake == Lake::Prod {
-        for k in ["LAKE_TEST_PG_PASSWORD", "LAKE_TEST_S3_SECRET", "LAKE_TEST_S3_KEY_ID"] {
+        for k in [
+            "LAKE_TEST_PG_PASSWORD",
+            "LAKE_TEST_S3_SECRET",
+            "LAKE_TEST_S3_KEY_ID",
+        ] {
             secrets.push(std::env::var(k).unwrap());
         }
     }
@@ -205,8 +222,14 @@ fn no_secret_reaches_a_commit_message(lake: Lake) {
     assert!(messages.contains("lake run --vars"), "{messages}");
     let results = p.read("target/run_results.json");
     for s in &secrets {
-        assert!(!messages.contains(s.as_str()), "a secret in the catalog: {messages}");
-        assert!(!results.contains(s.as_str()), "a secret in run_results.json");
+        assert!(
+            !messages.contains(s.as_str()),
+            "a secret in the catalog: {messages}"
+        );
+        assert!(
+            !results.contains(s.as_str()),
+            "a secret in run_results.json"
+        );
         assert!(!out.stdout.contains(s.as_str()) && !out.stderr.contains(s.as_str()));
     }
 }
@@ -243,7 +266,10 @@ fn a_commit_conflict_with_another_writer_is_retried() {
         "{stderr}"
     );
     assert_eq!(chain_values(&p), "5|5|5|50");
-    assert_eq!(latest_info(&p)["run_id"], p.run_results()["metadata"]["run_id"]);
+    assert_eq!(
+        latest_info(&p)["run_id"],
+        p.run_results()["metadata"]["run_id"]
+    );
 }
 
 /// Attaches `p`'s PostgreSQL + S3 lake for writing, as a second writer.

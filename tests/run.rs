@@ -332,7 +332,14 @@ fn fail_fast_starts_nothing_after_the_first_failure() {
         ))
     };
 
-    let out = p.lake(&["run", "--threads", "1", "--fail-fast", "--commit", "per-node"]);
+    let out = p.lake(&[
+        "run",
+        "--threads",
+        "1",
+        "--fail-fast",
+        "--commit",
+        "per-node",
+    ]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let results = p.run_results();
     assert_eq!(

@@ -20,8 +20,8 @@ use crate::cli::{
 };
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::execute::node_runner::NodeRunner;
-use crate::execute::report::{summary, where_to_look, Reporter};
 use crate::execute::one_snapshot::{self, Publication};
+use crate::execute::report::{summary, where_to_look, Reporter};
 use crate::execute::scheduler::{execute, Event, Options};
 use crate::execute::{NodeResult, Status};
 use crate::graph::Dag;
@@ -222,7 +222,10 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
 /// Locked before the lake is opened: a second process could not attach
 /// an embedded catalog, and two first attaches of a Postgres catalog race
 /// to create it. One `--wait` budget covers the run lock and the catalog.
-pub(super) fn take_lake(project: &Project, wait: Duration) -> Result<Option<(RunLock, Warehouse)>, Failure> {
+pub(super) fn take_lake(
+    project: &Project,
+    wait: Duration,
+) -> Result<Option<(RunLock, Warehouse)>, Failure> {
     let deadline = lock::Deadline::after(wait);
     let run_lock = match lock::acquire(&project.target, &deadline) {
         Ok(l) => l,
@@ -516,7 +519,10 @@ impl Run<'_> {
             .collect();
         schemas.sort_by(|a, b| a.schema.cmp(&b.schema));
         schemas.dedup_by(|a, b| a.schema == b.schema);
-        schemas.into_iter().map(crate::plan::create_schema).collect()
+        schemas
+            .into_iter()
+            .map(crate::plan::create_schema)
+            .collect()
     }
 
     /// Creates every target schema up front (per-node commits): two

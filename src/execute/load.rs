@@ -15,12 +15,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::scheduler::{Outcome, Status};
+use crate::history::message::{CommitKind, Published, Stamp};
 use crate::nodes::{Node, Relation};
 use crate::plan::load as plan;
 use crate::plan::quarantine::{self, QuarantineRow, Quarantined, SourceVersion, Stage};
 use crate::progress::Progress;
 use crate::storage::BlockingStore;
-use crate::history::message::{CommitKind, Published, Stamp};
 use crate::warehouse::Session;
 
 /// What the ledger tables say about landed files.

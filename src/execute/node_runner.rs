@@ -389,13 +389,18 @@ impl NodeRunner<'_> {
                     .query_count(&q)
                     .map(|n| {
                         outcome.failures = Some(n);
-                        if n == 0 { Status::Pass } else { Status::Fail }
+                        if n == 0 {
+                            Status::Pass
+                        } else {
+                            Status::Fail
+                        }
                     })
                     .map_err(|e| e.message.into())
             }
             Ok(Work::Nothing) => Ok(Status::Success),
             Ok(Work::Load) => Err(Refusal::Sql(
-                "a load model commits per landed file; it cannot run inside the run's transaction".into(),
+                "a load model commits per landed file; it cannot run inside the run's transaction"
+                    .into(),
             )),
         };
         match built {

@@ -364,7 +364,10 @@ impl<'a> Book<'a> {
         if let Some((i, message, outcome, seconds)) = running {
             self.failed(i, message, outcome, seconds);
         }
-        self.not_published(done, "run interrupted: rolled back, nothing of it was published");
+        self.not_published(
+            done,
+            "run interrupted: rolled back, nothing of it was published",
+        );
         for i in self.order.clone() {
             if !self.decided.contains_key(&i) {
                 self.decide(skipped(i, None, Some("run interrupted")));
@@ -422,8 +425,11 @@ fn run_order(
             (i, n)
         })
         .collect();
-    let mut ready: std::collections::BTreeSet<usize> =
-        selected.iter().copied().filter(|i| waiting[i] == 0).collect();
+    let mut ready: std::collections::BTreeSet<usize> = selected
+        .iter()
+        .copied()
+        .filter(|i| waiting[i] == 0)
+        .collect();
     let mut order = Vec::with_capacity(selected.len());
     while let Some(i) = ready.pop_first() {
         order.push(i);

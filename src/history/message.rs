@@ -262,8 +262,8 @@ pub fn git_state(root: &std::path::Path) -> Option<GitState> {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let commit = git(&["rev-parse", "HEAD"])?;
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-        .is_some_and(|s| !s.is_empty());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     Some(GitState { commit, dirty })
 }
 
@@ -285,7 +285,10 @@ mod tests {
         .map(String::from)
         .to_vec();
         let c = command_line(&argv, &["s3cr3t".into()]);
-        assert!(!c.contains("hunter2") && !c.contains("s3cr3t") && !c.contains("x: 1"), "{c}");
+        assert!(
+            !c.contains("hunter2") && !c.contains("s3cr3t") && !c.contains("x: 1"),
+            "{c}"
+        );
         assert!(c.starts_with("lake run --vars '<redacted>'"), "{c}");
     }
 

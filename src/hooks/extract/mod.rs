@@ -65,7 +65,11 @@ pub fn run(env: &HookEnv<'_>, args: &ExtractArgs) -> Result<HookReport, String> 
     ));
     let (landed, rejected, problems) = sort_outcomes(outcomes);
     let mut info = env.stamp.commit(CommitKind::Hook);
-    info.hook = Some(format!("extract ({} landed, {} rejected)", landed.len(), rejected.len()));
+    info.hook = Some(format!(
+        "extract ({} landed, {} rejected)",
+        landed.len(),
+        rejected.len()
+    ));
     let tag = info.statement(database);
     record_outcomes(env.session, database, &landed, &rejected, tag)?;
     warn_about(&missing, &listing.malformed, &plan.changed_after_load);
