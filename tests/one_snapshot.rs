@@ -140,7 +140,7 @@ fn start_slow_run(p: &TempProject) -> std::process::Child {
     p.file(
         "models/mart/slow.sql",
         &format!(
-            "{TABLE}select count(*) as n from {{{{ ref('c') }}}}, range(60000) a, range(60000) b \
+            "{TABLE}select count(*) as n from {{{{ ref('c') }}}}, range(20000) a, range(20000) b \
              where (a.range * b.range) % 7 = 3\n"
         ),
     );
