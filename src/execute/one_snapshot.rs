@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::node_runner::NodeRunner;
-use super::scheduler::{Event, NodeResult, Outcome, Status, WorkResult};
+use super::scheduler::{Event, NodeResult, Outcome, Status, Timing};
 use crate::history::message::{CommitKind, Stamp};
 use crate::project::Materialization;
 use crate::sql::identifier;
@@ -264,7 +264,7 @@ impl<'a> Book<'a> {
             self.start(i);
             let clock = Instant::now();
             let r = runner.run_one(i);
-            let mut result = node_result(i, r, clock.elapsed().as_secs_f64());
+            let mut result = NodeResult::of_work(i, r, Timing::work(clock.elapsed().as_secs_f64()));
             result.queued = clock.duration_since(phase).as_secs_f64();
             let failed = !result.status.ok();
             self.decide(result);
@@ -303,7 +303,7 @@ impl<'a> Book<'a> {
             let seconds = clock.elapsed().as_secs_f64();
             match r {
                 Ok(_) => {
-                    let result = node_result(i, r, seconds);
+                    let result = NodeResult::of_work(i, r, Timing::work(seconds));
                     self.end(&result);
                     done.insert(i, result);
                 }
@@ -318,20 +318,13 @@ impl<'a> Book<'a> {
 
     /// Node `i` failed: it and its descendants are decided.
     fn failed(&mut self, i: usize, message: String, outcome: Outcome, seconds: f64) {
-        self.decide(NodeResult {
-            index: i,
-            status: Status::Error,
-            outcome,
-            message: Some(message),
-            cause: None,
-            seconds,
-            queued: 0.0,
-        });
+        let failure = Err(Box::new((message, outcome)));
+        self.decide(NodeResult::of_work(i, failure, Timing::work(seconds)));
         self.skip_descendants(i);
     }
 
     fn skip(&mut self, i: usize, cause: usize) {
-        self.decide(skipped(i, Some(cause), None));
+        self.decide(NodeResult::skipped(i, Some(cause), None));
     }
 
     fn skip_descendants(&mut self, failed: usize) {
@@ -350,7 +343,7 @@ impl<'a> Book<'a> {
         let reason = "run stopped after a failure (--fail-fast)";
         for i in self.order.clone() {
             if !self.decided.contains_key(&i) && !done.contains_key(&i) {
-                self.decide(skipped(i, None, Some(reason)));
+                self.decide(NodeResult::skipped(i, None, Some(reason)));
             }
         }
     }
@@ -370,7 +363,7 @@ impl<'a> Book<'a> {
         );
         for i in self.order.clone() {
             if !self.decided.contains_key(&i) {
-                self.decide(skipped(i, None, Some("run interrupted")));
+                self.decide(NodeResult::skipped(i, None, Some("run interrupted")));
             }
         }
     }
@@ -386,7 +379,7 @@ impl<'a> Book<'a> {
         }
         for i in self.order.clone() {
             if !self.decided.contains_key(&i) {
-                self.decide(skipped(i, None, Some(why)));
+                self.decide(NodeResult::skipped(i, None, Some(why)));
             }
         }
     }
@@ -445,42 +438,4 @@ fn run_order(
     let placed: HashSet<usize> = order.iter().copied().collect();
     order.extend(selected.iter().filter(|i| !placed.contains(i)));
     order
-}
-
-fn skipped(i: usize, cause: Option<usize>, reason: Option<&str>) -> NodeResult {
-    NodeResult {
-        index: i,
-        status: Status::Skipped,
-        outcome: Outcome::default(),
-        message: reason.map(str::to_string),
-        cause,
-        seconds: 0.0,
-        queued: 0.0,
-    }
-}
-
-fn node_result(i: usize, r: WorkResult, seconds: f64) -> NodeResult {
-    match r {
-        Ok((status, outcome)) => NodeResult {
-            index: i,
-            status,
-            outcome,
-            message: None,
-            cause: None,
-            seconds,
-            queued: 0.0,
-        },
-        Err(failed) => {
-            let (message, outcome) = *failed;
-            NodeResult {
-                index: i,
-                status: Status::Error,
-                outcome,
-                message: Some(message),
-                cause: None,
-                seconds,
-                queued: 0.0,
-            }
-        }
-    }
 }

@@ -92,6 +92,42 @@ pub struct NodeResult {
 /// A node's result as a worker reports it.
 pub type WorkResult = Result<(Status, Outcome), Box<(String, Outcome)>>;
 
+impl NodeResult {
+    /// The result of node `index` from what its worker reported.
+    pub fn of_work(index: usize, work: WorkResult, timing: Timing) -> NodeResult {
+        let (status, outcome, message) = match work {
+            Ok((status, outcome)) => (status, outcome, None),
+            Err(failed) => {
+                let (message, outcome) = *failed;
+                (Status::Error, outcome, Some(message))
+            }
+        };
+        NodeResult {
+            index,
+            status,
+            outcome,
+            message,
+            cause: None,
+            seconds: timing.seconds,
+            queued: timing.queued,
+        }
+    }
+
+    /// Node `index` never ran: `cause` is the failed node it depends on,
+    /// `reason` says why otherwise (stopped, interrupted).
+    pub fn skipped(index: usize, cause: Option<usize>, reason: Option<&str>) -> NodeResult {
+        NodeResult {
+            index,
+            status: Status::Skipped,
+            outcome: Outcome::default(),
+            message: reason.map(str::to_string),
+            cause,
+            seconds: 0.0,
+            queued: 0.0,
+        }
+    }
+}
+
 /// Does the work for nodes on one thread.
 pub trait Worker {
     /// Runs node `index`; `Err` carries a message for the person.
@@ -237,15 +273,7 @@ where
             }
             st.finished[c] = true;
             st.ready.remove(&c);
-            let skipped = NodeResult {
-                index: c,
-                status: Status::Skipped,
-                outcome: Outcome::default(),
-                message: None,
-                cause: Some(i),
-                seconds: 0.0,
-                queued: 0.0,
-            };
+            let skipped = NodeResult::skipped(c, Some(i), None);
             on_event(Event::End(&skipped));
             st.done.push(skipped);
             stack.extend(children[c].iter().copied());
@@ -300,30 +328,8 @@ where
                     let results = worker.as_mut().expect("checked").run_batch(&next);
                     let mut st = state.lock().expect("scheduler poisoned");
                     st.running -= next.len();
-                    for (i, r, Timing { seconds, queued }) in results {
-                        let result = match r {
-                            Ok((status, outcome)) => NodeResult {
-                                index: i,
-                                status,
-                                outcome,
-                                message: None,
-                                cause: None,
-                                seconds,
-                                queued,
-                            },
-                            Err(failed) => {
-                                let (message, outcome) = *failed;
-                                NodeResult {
-                                    index: i,
-                                    status: Status::Error,
-                                    outcome,
-                                    message: Some(message),
-                                    cause: None,
-                                    seconds,
-                                    queued,
-                                }
-                            }
-                        };
+                    for (i, r, timing) in results {
+                        let result = NodeResult::of_work(i, r, timing);
                         finish(&mut st, result);
                     }
                     drop(st);
@@ -343,15 +349,7 @@ where
     for &i in selected {
         if !st.finished[i] {
             st.finished[i] = true;
-            let skipped = NodeResult {
-                index: i,
-                status: Status::Skipped,
-                outcome: Outcome::default(),
-                message: Some(reason.to_string()),
-                cause: None,
-                seconds: 0.0,
-                queued: 0.0,
-            };
+            let skipped = NodeResult::skipped(i, None, Some(reason));
             on_event(Event::End(&skipped));
             st.done.push(skipped);
         }
