@@ -27,6 +27,30 @@ pub struct Snapshot {
     pub changes: String,
 }
 
+impl Snapshot {
+    /// A snapshot for unit tests: written by lake run `run` when given
+    /// (else by someone else), at hour `id` of 2026-11-30.
+    #[cfg(test)]
+    pub fn sample(id: i64, run: Option<&str>) -> Snapshot {
+        use super::message::{CommitKind, Stamp};
+        let stamp = Stamp {
+            run_id: run.unwrap_or_default().into(),
+            command: "lake run".into(),
+            schedule: None,
+            target: "dev".into(),
+            git: None,
+        };
+        Snapshot {
+            id,
+            time: format!("2026-11-30 {id:02}:00:00.123"),
+            author: None,
+            message: None,
+            info: run.map(|_| stamp.commit(CommitKind::Run)),
+            changes: String::new(),
+        }
+    }
+}
+
 /// Every snapshot of the lake attached as `database`, oldest first.
 pub fn snapshots(session: &Session, database: &str) -> Result<Vec<Snapshot>, WarehouseError> {
     // The time goes through epoch microseconds: `AT TIME ZONE` needs the

@@ -502,7 +502,6 @@ impl Step {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::message::{CommitInfo, Stamp};
 
     fn table(id: i64, schema: &str, name: &str, columns: &str) -> TableEntry {
         TableEntry {
@@ -609,22 +608,7 @@ mod tests {
     }
 
     fn snapshot(id: i64, run: Option<&str>) -> Snapshot {
-        let stamp = Stamp {
-            run_id: run.unwrap_or_default().into(),
-            command: "lake run".into(),
-            schedule: None,
-            target: "dev".into(),
-            git: None,
-        };
-        let info: Option<CommitInfo> = run.map(|_| stamp.commit(CommitKind::Run));
-        Snapshot {
-            id,
-            time: String::new(),
-            author: None,
-            message: None,
-            info,
-            changes: String::new(),
-        }
+        Snapshot::sample(id, run)
     }
 
     fn refusal(r: Result<Target, Diagnostic>) -> String {

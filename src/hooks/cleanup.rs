@@ -196,24 +196,9 @@ fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::message::Stamp;
 
     fn snapshot(id: i64, run: Option<&str>) -> Snapshot {
-        let stamp = Stamp {
-            run_id: run.unwrap_or_default().into(),
-            command: "lake run".into(),
-            schedule: None,
-            target: "dev".into(),
-            git: None,
-        };
-        Snapshot {
-            id,
-            time: format!("2026-11-30 {id:02}:00:00.123"),
-            author: None,
-            message: None,
-            info: run.map(|_| stamp.commit(CommitKind::Run)),
-            changes: String::new(),
-        }
+        Snapshot::sample(id, run)
     }
 
     #[test]
