@@ -251,7 +251,7 @@ fn a_commit_conflict_with_another_writer_is_retried() {
     p.lake_ok(&["run"]);
     let mut child = start_slow_run(&p);
     let conn = duckdb::Connection::open_in_memory().unwrap();
-    let attach = writable_prod_attach(&p);
+    let attach = util::rows::attach_prod_sql(&util::extension_dir(), &p.unique, None, false);
     conn.execute_batch(&attach).unwrap();
     conn.execute_batch("CREATE OR REPLACE TABLE lake.stage.a AS SELECT 99 AS n")
         .unwrap();
@@ -270,26 +270,6 @@ fn a_commit_conflict_with_another_writer_is_retried() {
         latest_info(&p)["run_id"],
         p.run_results()["metadata"]["run_id"]
     );
-}
-
-/// Attaches `p`'s PostgreSQL + S3 lake for writing, as a second writer.
-fn writable_prod_attach(p: &TempProject) -> String {
-    let v = |k: &str| std::env::var(k).unwrap();
-    format!(
-        "SET autoinstall_known_extensions = false; SET extension_directory = '{ext}'; LOAD ducklake; \
-         LOAD postgres_scanner; LOAD httpfs; \
-         CREATE SECRET (TYPE s3, KEY_ID '{key}', SECRET '{secret}', ENDPOINT '{endpoint}', URL_STYLE 'path', USE_SSL false, REGION 'us-east-1'); \
-         ATTACH 'ducklake:postgres:dbname=postgres host=127.0.0.1 port={port} user=postgres password={pw}' AS lake \
-           (DATA_PATH 's3://{bucket}/{u}/', METADATA_SCHEMA '{u}')",
-        key = v("LAKE_TEST_S3_KEY_ID"),
-        secret = v("LAKE_TEST_S3_SECRET"),
-        endpoint = v("LAKE_TEST_S3_ENDPOINT"),
-        port = v("LAKE_TEST_PG_PORT"),
-        pw = v("LAKE_TEST_PG_PASSWORD"),
-        bucket = v("LAKE_TEST_S3_BUCKET"),
-        u = p.unique,
-        ext = util::extension_dir().display(),
-    )
 }
 
 /// `--fail-fast` in one snapshot: the run stops at the first failure and

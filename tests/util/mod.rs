@@ -211,24 +211,7 @@ impl TempProject {
         let root = self.dir.path();
         let attach = match self.lake {
             Lake::Embedded => rows::attach_embedded_sql(&dir, root, true),
-            Lake::Prod => {
-                let v = |k: &str| std::env::var(k).unwrap();
-                format!(
-                    "SET autoinstall_known_extensions = false; SET extension_directory = '{ext}'; LOAD ducklake; \
-                     LOAD postgres_scanner; LOAD httpfs; \
-                     CREATE SECRET (TYPE s3, KEY_ID '{key}', SECRET '{secret}', ENDPOINT '{endpoint}', URL_STYLE 'path', USE_SSL false, REGION 'us-east-1'); \
-                     ATTACH 'ducklake:postgres:dbname=postgres host=127.0.0.1 port={port} user=postgres password={pw}' AS lake \
-                       (DATA_PATH 's3://{bucket}/{u}/', METADATA_SCHEMA '{u}', READ_ONLY)",
-                    key = v("LAKE_TEST_S3_KEY_ID"),
-                    secret = v("LAKE_TEST_S3_SECRET"),
-                    endpoint = s3_endpoint.map(str::to_string).unwrap_or_else(|| v("LAKE_TEST_S3_ENDPOINT")),
-                    port = v("LAKE_TEST_PG_PORT"),
-                    pw = v("LAKE_TEST_PG_PASSWORD"),
-                    bucket = v("LAKE_TEST_S3_BUCKET"),
-                    u = self.unique,
-                    ext = dir.display(),
-                )
-            }
+            Lake::Prod => rows::attach_prod_sql(&dir, &self.unique, s3_endpoint, true),
         };
         conn.execute_batch(&attach).expect("attach the lake");
         text_rows(&conn, sql)
