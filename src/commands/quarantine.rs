@@ -10,6 +10,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use super::{load, warehouse_failure, Failure};
 use crate::cli::{GlobalArgs, QuarantineAction, EXIT_ERROR, EXIT_LOCKED, EXIT_OK};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::history::message::{CommitKind, Stamp};
 use crate::lock::{self, LockError};
 use crate::plan::ledger::ensure_tables;
 use crate::plan::quarantine::{mark_dropped, release, select_quarantine, QuarantineRow, Stage};
@@ -43,9 +44,18 @@ pub fn run(global: &GlobalArgs, action: &QuarantineAction) -> Result<u8, Failure
     let wh = crate::warehouse::Warehouse::open(&project.target).map_err(warehouse_failure)?;
     let session = wh.session().map_err(warehouse_failure)?;
     let db = project.target.database.clone();
-    for sql in ensure_tables(&db) {
-        session.execute_batch(&sql).map_err(warehouse_failure)?;
-    }
+    // Every change here is a snapshot that says which command made it.
+    let stamp = Stamp::new(&project.root, &project.target.name, None, wh.secrets());
+    let tagged = |sql: Vec<String>, what: &str| {
+        let mut info = stamp.commit(CommitKind::Hook);
+        info.hook = Some(format!("quarantine {what}"));
+        let mut sql = sql;
+        sql.push(info.statement(&db));
+        session
+            .execute_in_transaction(&sql)
+            .map_err(warehouse_failure)
+    };
+    tagged(ensure_tables(&db), "ledger tables")?;
     let entries = read_entries(&session, &db)?;
     match action {
         QuarantineAction::List => {
@@ -57,7 +67,7 @@ pub fn run(global: &GlobalArgs, action: &QuarantineAction) -> Result<u8, Failure
             let Some(sql) = release(&db, &chosen) else {
                 return Ok(EXIT_OK);
             };
-            session.execute_batch(&sql).map_err(warehouse_failure)?;
+            tagged(vec![sql], "retry")?;
             crate::stdoutln!(
                 "released {}: the next run fetches or loads {} again",
                 count(chosen.len()),
@@ -69,7 +79,7 @@ pub fn run(global: &GlobalArgs, action: &QuarantineAction) -> Result<u8, Failure
             let chosen = choose(&entries, files, *all, "drop")?;
             let code = delete_landed(&project, &entries, &chosen);
             if let Some(sql) = mark_dropped(&db, &chosen) {
-                session.execute_batch(&sql).map_err(warehouse_failure)?;
+                tagged(vec![sql], "drop")?;
             }
             crate::stdoutln!(
                 "dropped {}: never loaded, skipped until the source object changes",
