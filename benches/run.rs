@@ -1,14 +1,22 @@
-//! Run benchmark: a generated 1,000-model project (small data) through
-//! `lake run` on the embedded DuckLake, reporting lake's own overhead (wall
-//! time minus the summed per-node execution time from run_results.json, at
-//! one thread so the two are comparable), and the same project through
-//! dbt-core + dbt-duckdb attached to an identical DuckLake, side by side.
+//! Run benchmark, two generated projects (small data), each run by `lake run`
+//! on the embedded DuckLake and by dbt-core + dbt-duckdb attached to an
+//! identical DuckLake, side by side:
 //!
-//! Run: `cargo bench --bench run` (add a model count, e.g. `-- 200`).
+//! - **layered** (issue 3): 1,000 models raw -> stage -> mart, reporting lake's
+//!   own overhead (wall time minus the summed per-node execution time from
+//!   run_results.json, at one thread so the two are comparable).
+//! - **chain** (issue 12): 200 and 1,000 table models, each reading the one
+//!   before it, rebuilt at one thread by lake publishing one snapshot per run
+//!   (the default), by lake with `--commit per-node`, and by dbt: the deep DAG
+//!   where DuckLake's per-commit latency decides the wall time.
+//!
+//! Run: `cargo bench --bench run`; `-- chain` or `-- layered` runs one shape,
+//! model counts replace the defaults (`-- chain 200`). Timed rebuilds repeat
+//! `$LAKE_BENCH_REPEAT` times (default 3) and report medians.
 //! dbt is taken from `$LAKE_BENCH_DBT`, else `~/.cache/lake/dbt-venv/bin/dbt`
 //! (make it with `python3 -m venv ~/.cache/lake/dbt-venv && ~/.cache/lake/dbt-venv/bin/pip
 //! install 'dbt-core~=1.11.0' 'dbt-duckdb~=1.11.0' duckdb==1.5.5`); without it
-//! only lake is measured.
+//! only lake is measured. `$LAKE_BENCH_BIN` times another lake binary.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -36,22 +44,49 @@ fn timed(dir: &Path, cmd: &mut Command) -> f64 {
     secs
 }
 
-fn lake_run(dir: &Path, threads: usize) -> (f64, f64) {
+/// `lake` as the tests start it, or `$LAKE_BENCH_BIN` in its place (a copy
+/// of the binary, so a build finishing beside a long benchmark cannot swap
+/// the program between two timed runs).
+fn lake(dir: &Path) -> Command {
+    let cmd = lake_command(dir);
+    let Some(bin) = std::env::var_os("LAKE_BENCH_BIN") else {
+        return cmd;
+    };
+    let mut copy = Command::new(bin);
+    copy.current_dir(dir);
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => copy.env(key, value),
+            None => copy.env_remove(key),
+        };
+    }
+    copy
+}
+
+/// `lake run --threads N` plus `extra` arguments: wall seconds and the
+/// run's run_results.json.
+fn lake_run(dir: &Path, threads: usize, extra: &[&str]) -> (f64, serde_json::Value) {
     let wall = timed(
         dir,
-        lake_command(dir).args(["run", "--threads", &threads.to_string()]),
+        lake(dir)
+            .args(["run", "--threads", &threads.to_string()])
+            .args(extra),
     );
-    let results: serde_json::Value = serde_json::from_str(
+    let results = serde_json::from_str(
         &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
     )
     .unwrap();
-    let busy: f64 = results["results"]
+    (wall, results)
+}
+
+/// Summed per-node execution seconds of a run_results.json.
+fn busy(results: &serde_json::Value) -> f64 {
+    results["results"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["execution_time"].as_f64().unwrap())
-        .sum();
-    (wall, busy)
+        .sum()
 }
 
 fn dbt_profile(dir: &Path) {
@@ -71,11 +106,44 @@ fn dbt_profile(dir: &Path) {
     );
 }
 
-fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1_000);
+/// The dbt executable, if there is one (see the header).
+fn dbt_binary() -> Option<PathBuf> {
+    let dbt = std::env::var_os("LAKE_BENCH_DBT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/lake/dbt-venv/bin/dbt")
+        });
+    if dbt.is_file() {
+        return Some(dbt);
+    }
+    eprintln!(
+        "dbt not found at {}: skipped (see the header of benches/run.rs)",
+        dbt.display()
+    );
+    None
+}
+
+/// `dbt run --threads 1` on the project in `dir` (its DuckLake beside it):
+/// wall seconds.
+fn dbt_run(dir: &Path, dbt: &Path) -> f64 {
+    timed(
+        dir,
+        Command::new(dbt).args([
+            "run",
+            "--threads",
+            "1",
+            "--profiles-dir",
+            "dbt_profiles",
+            "--target-path",
+            "dbt_target",
+            "--log-path",
+            "dbt_logs",
+        ]),
+    )
+}
+
+/// The issue-3 table: the layered project of `n` models.
+fn layered(n: usize, dbt: Option<&Path>) {
     let dir = tempfile::tempdir().unwrap();
     support::generate(dir.path(), n, true);
     println!(
@@ -86,51 +154,158 @@ fn main() {
         "lake run --threads 1 (creates the lake)",
         "lake run --threads 1 (replaces every model)",
     ] {
-        let (wall, busy) = lake_run(dir.path(), 1);
-        let overhead = wall - busy;
+        let (wall, results) = lake_run(dir.path(), 1, &[]);
+        let overhead = wall - busy(&results);
         println!(
-            "| `{label}` | {wall:.2} | {busy:.2} | {overhead:.2} | {:.2} |",
+            "| `{label}` | {wall:.2} | {:.2} | {overhead:.2} | {:.2} |",
+            busy(&results),
             overhead * 1000.0 / n as f64
         );
     }
     for threads in [2, 4, 8] {
-        let (wall, _) = lake_run(dir.path(), threads);
+        let (wall, _) = lake_run(dir.path(), threads, &[]);
         println!("| `lake run --threads {threads}` (replaces every model) | {wall:.2} | | | |");
     }
-    let dbt = std::env::var_os("LAKE_BENCH_DBT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/lake/dbt-venv/bin/dbt")
-        });
-    if !dbt.is_file() {
+    if let Some(dbt) = dbt {
+        dbt_profile(dir.path());
+        for label in [
+            "dbt run --threads 1 (creates the lake)",
+            "dbt run --threads 1 (replaces every model)",
+        ] {
+            let wall = dbt_run(dir.path(), dbt);
+            println!("| `{label}` | {wall:.2} | | | |");
+        }
+    }
+    keep(dir);
+}
+
+/// The median: one slow round on a shared machine must not move the result.
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let m = xs.len() / 2;
+    if xs.len().is_multiple_of(2) {
+        (xs[m - 1] + xs[m]) / 2.0
+    } else {
+        xs[m]
+    }
+}
+
+/// Wall seconds of each timed rebuild of one chain, per runner.
+#[derive(Default)]
+struct ChainTimes {
+    one_snapshot: Vec<f64>,
+    per_node: Vec<f64>,
+    dbt: Vec<f64>,
+}
+
+/// A one-snapshot rebuild: wall seconds and the snapshot it published,
+/// checked to be the only one after `before` when that is given.
+fn one_snapshot_run(dir: &Path, before: Option<i64>) -> (f64, i64) {
+    let (wall, results) = lake_run(dir, 1, &[]);
+    assert_eq!(results["metadata"]["commit"], "run");
+    let snapshot = results["metadata"]["snapshot"].as_i64().unwrap();
+    if let Some(before) = before {
+        assert_eq!(
+            snapshot,
+            before + 1,
+            "a run published more than one snapshot"
+        );
+    }
+    (wall, snapshot)
+}
+
+/// Rebuilds the chain `repeat` times with each runner, interleaved so load
+/// changes on the machine hit all three alike; each runner built its lake
+/// once before (untimed), so every timed run replaces every model. The
+/// first timed one-snapshot run must follow the creating run's snapshot
+/// directly (later ones follow the per-node runs' many commits).
+fn time_chain(dir: &Path, dbt: Option<&Path>, repeat: usize) -> ChainTimes {
+    let mut t = ChainTimes::default();
+    let (_, created) = one_snapshot_run(dir, None);
+    if let Some(dbt) = dbt {
+        dbt_profile(dir);
+        eprintln!("dbt created its lake in {:.2} s", dbt_run(dir, dbt));
+    }
+    for i in 0..repeat {
+        let (wall, _) = one_snapshot_run(dir, (i == 0).then_some(created));
+        t.one_snapshot.push(wall);
+        let (wall, results) = lake_run(dir, 1, &["--commit", "per-node"]);
+        assert_eq!(results["metadata"]["commit"], "per-node");
+        t.per_node.push(wall);
+        if let Some(dbt) = dbt {
+            t.dbt.push(dbt_run(dir, dbt));
+        }
+        // Each round as it ends, so a benchmark stopped early still tells.
         eprintln!(
-            "dbt not found at {}: skipped (see the header of benches/run.rs)",
-            dbt.display()
+            "round {}/{repeat} (s): one snapshot {:.2}, per-node {:.2}, dbt {}",
+            i + 1,
+            t.one_snapshot[i],
+            t.per_node[i],
+            t.dbt.get(i).map_or("-".into(), |d| format!("{d:.2}"))
         );
-        return;
     }
-    dbt_profile(dir.path());
-    for label in [
-        "dbt run --threads 1 (creates the lake)",
-        "dbt run --threads 1 (replaces every model)",
-    ] {
-        let wall = timed(
-            dir.path(),
-            Command::new(&dbt).args([
-                "run",
-                "--threads",
-                "1",
-                "--profiles-dir",
-                "dbt_profiles",
-                "--target-path",
-                "dbt_target",
-                "--log-path",
-                "dbt_logs",
-            ]),
+    t
+}
+
+/// The issue-12 table: chains of each size in `sizes`.
+fn chain(sizes: &[usize], dbt: Option<&Path>, repeat: usize) {
+    println!(
+        "| chained models | lake, one snapshot (s) | lake, --commit per-node (s) | dbt-duckdb (s) | dbt / lake | per-node / one snapshot |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let dir = tempfile::tempdir().unwrap();
+        support::chain::generate_chain(dir.path(), n);
+        let mut t = time_chain(dir.path(), dbt, repeat);
+        eprintln!(
+            "{n} chained models, seconds per run: one snapshot {:.2?}, per-node {:.2?}, dbt {:.2?}",
+            t.one_snapshot, t.per_node, t.dbt
         );
-        println!("| `{label}` | {wall:.2} | | | |");
+        let one = median(&mut t.one_snapshot);
+        let per_node = median(&mut t.per_node);
+        let (dbt_cell, ratio) = if t.dbt.is_empty() {
+            ("-".to_string(), "-".to_string())
+        } else {
+            let d = median(&mut t.dbt);
+            (format!("{d:.2}"), format!("{:.1}x", d / one))
+        };
+        println!(
+            "| {n} | {one:.2} | {per_node:.2} | {dbt_cell} | {ratio} | {:.1}x |",
+            per_node / one
+        );
+        keep(dir);
     }
+}
+
+/// Leaves the project behind when `$LAKE_BENCH_KEEP` is set.
+fn keep(dir: tempfile::TempDir) {
     if std::env::var_os("LAKE_BENCH_KEEP").is_some() {
         eprintln!("kept the project at {}", dir.keep().display());
+    }
+}
+
+fn main() {
+    // cargo bench passes `--bench`; words pick a shape, numbers model counts.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let only = |shape: &str| args.iter().any(|a| a == shape);
+    let both = !only("chain") && !only("layered");
+    let repeat: usize = std::env::var("LAKE_BENCH_REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(3);
+    let dbt = dbt_binary();
+    if both || only("layered") {
+        layered(sizes.first().copied().unwrap_or(1_000), dbt.as_deref());
+        println!();
+    }
+    if both || only("chain") {
+        let sizes = if sizes.is_empty() {
+            vec![200, 1_000]
+        } else {
+            sizes
+        };
+        chain(&sizes, dbt.as_deref(), repeat);
     }
 }
