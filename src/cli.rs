@@ -110,7 +110,9 @@ pub struct RunArgs {
     /// Rebuild incremental models from scratch.
     #[arg(long)]
     pub full_refresh: bool,
-    /// Worker threads, at least 1 (default: the profile's `threads`, else the core count).
+    /// Worker threads with `--commit per-node`, at least 1 (default: the
+    /// profile's `threads`, else the core count). A one-snapshot run uses one
+    /// connection; DuckDB still uses every core inside each statement.
     #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Stop starting nodes after the first failure.
