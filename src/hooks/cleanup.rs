@@ -18,48 +18,79 @@ use crate::warehouse::sql_str;
 
 /// Runs the cleanup hook.
 pub fn run(env: &HookEnv<'_>, args: &CleanupArgs) -> Result<HookReport, String> {
-    let span: jiff::Span = args.retention.parse().map_err(|e| {
+    let cutoff = cutoff(&args.retention)?;
+    let expired = expire(env, &cutoff, args.keep_runs)?;
+    let merged = if args.merge { merge(env)? } else { 0 };
+    let (removed, bytes) = remove_files(env)?;
+    let reach = reach(&snapshots(env.session, &env.project.target.database).map_err(err)?);
+    Ok(HookReport {
+        summary: format!(
+            "cleanup: expired {expired} snapshot{} older than {}, merged files in {merged} table{}, removed {removed} file{} ({}); kept the snapshots of the last {} run{}: {reach}",
+            if expired == 1 { "" } else { "s" },
+            args.retention,
+            if merged == 1 { "" } else { "s" },
+            if removed == 1 { "" } else { "s" },
+            human_bytes(bytes),
+            args.keep_runs,
+            if args.keep_runs == 1 { "" } else { "s" },
+        ),
+        problems: Vec::new(),
+    })
+}
+
+fn err(e: crate::warehouse::WarehouseError) -> String {
+    format!("cleanup: {}", e.message)
+}
+
+/// Now minus `retention`, as a UTC timestamp literal's text.
+fn cutoff(retention: &str) -> Result<String, String> {
+    let span: jiff::Span = retention.parse().map_err(|e| {
         format!(
-            "`cleanup` hook: retention `{}` is not a duration ({e}); write e.g. `7 days` or `12 hours`",
-            args.retention
+            "`cleanup` hook: retention `{retention}` is not a duration ({e}); write e.g. `7 days` or `12 hours`"
         )
     })?;
     let cutoff = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .checked_sub(span)
         .map_err(|e| format!("`cleanup` hook: retention: {e}"))?;
-    let cutoff = cutoff.strftime("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
-    let db = sql_str(&env.project.target.database);
-    let s = env.session;
-    let err = |e: crate::warehouse::WarehouseError| format!("cleanup: {}", e.message);
+    Ok(cutoff.strftime("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
+}
 
-    let keep_from = keep_from(
-        &snapshots(s, &env.project.target.database).map_err(err)?,
-        args.keep_runs,
-    );
-    let doomed_snapshots: Vec<String> = s
+/// Expires the snapshots older than `cutoff` and older than the last
+/// `keep_runs` runs need; returns how many.
+fn expire(env: &HookEnv<'_>, cutoff: &str, keep_runs: usize) -> Result<usize, String> {
+    let s = env.session;
+    let database = &env.project.target.database;
+    let keep_from = keep_from(&snapshots(s, database).map_err(err)?, keep_runs);
+    let doomed: Vec<String> = s
         .query(&format!(
             "SELECT snapshot_id FROM {}.snapshots() WHERE snapshot_time < TIMESTAMPTZ '{cutoff}' \
              AND snapshot_id < {keep_from} ORDER BY 1",
-            crate::sql::identifier(&env.project.target.database)
+            crate::sql::identifier(database)
         ))
         .map_err(err)?
         .rows
         .into_iter()
         .filter_map(|r| r.into_iter().next().flatten())
         .collect();
-    let expired = if doomed_snapshots.is_empty() {
-        0
-    } else {
-        s.query(&format!(
-            "SELECT * FROM ducklake_expire_snapshots('{db}', versions => [{}])",
-            doomed_snapshots.join(", ")
-        ))
-        .map_err(err)?
-        .rows
-        .len()
-    };
-    let merged = if args.merge { merge(env)? } else { 0 };
+    if doomed.is_empty() {
+        return Ok(0);
+    }
+    Ok(s.query(&format!(
+        "SELECT * FROM ducklake_expire_snapshots('{}', versions => [{}])",
+        sql_str(database),
+        doomed.join(", ")
+    ))
+    .map_err(err)?
+    .rows
+    .len())
+}
+
+/// Deletes every file no remaining snapshot needs; returns how many and
+/// their bytes.
+fn remove_files(env: &HookEnv<'_>) -> Result<(usize, u64), String> {
+    let s = env.session;
+    let db = sql_str(&env.project.target.database);
     let doomed: Vec<String> = s
         .query(&format!(
             "SELECT path FROM ducklake_cleanup_old_files('{db}', cleanup_all => true, dry_run => true)"
@@ -89,20 +120,7 @@ pub fn run(env: &HookEnv<'_>, args: &CleanupArgs) -> Result<HookReport, String> 
         .map_err(err)?
         .rows
         .len();
-    let reach = reach(&snapshots(s, &env.project.target.database).map_err(err)?);
-    Ok(HookReport {
-        summary: format!(
-            "cleanup: expired {expired} snapshot{} older than {}, merged files in {merged} table{}, removed {removed} file{} ({}); kept the snapshots of the last {} run{}: {reach}",
-            if expired == 1 { "" } else { "s" },
-            args.retention,
-            if merged == 1 { "" } else { "s" },
-            if removed == 1 { "" } else { "s" },
-            human_bytes(bytes),
-            args.keep_runs,
-            if args.keep_runs == 1 { "" } else { "s" },
-        ),
-        problems: Vec::new(),
-    })
+    Ok((removed, bytes))
 }
 
 /// Merges adjacent small files in one transaction tagged as this hook's
@@ -124,7 +142,7 @@ fn merge(env: &HookEnv<'_>) -> Result<usize, String> {
         s.execute_batch(&info.statement(database))?;
         Ok(merged)
     })
-    .map_err(|e: crate::warehouse::WarehouseError| format!("cleanup: {}", e.message))
+    .map_err(err)
 }
 
 /// The oldest snapshot the last `keep_runs` lake runs need: the one just
