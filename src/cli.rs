@@ -107,9 +107,17 @@ pub struct RunArgs {
     /// Selection.
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Rebuild incremental models from scratch.
+    /// Rebuild incremental models from scratch (and every other node:
+    /// nothing is reused).
     #[arg(long)]
     pub full_refresh: bool,
+    /// Run every selected node, even those whose last build still stands.
+    /// By default a model, seed or test is reused (status `reused`) when its
+    /// SQL and config are unchanged, nothing it reads changed since its last
+    /// build, and it reads no clock, chance or file (`lake ls --select
+    /// state:changed` lists what would run).
+    #[arg(long)]
+    pub no_reuse: bool,
     /// Worker threads with `--commit per-node`, at least 1 (default: the
     /// profile's `threads`, else the core count). A one-snapshot run uses one
     /// connection; DuckDB still uses every core inside each statement.
@@ -138,6 +146,12 @@ pub struct RunArgs {
     /// `commit:`.
     #[arg(long, value_enum, value_name = "MODE")]
     pub commit: Option<crate::project::CommitMode>,
+    /// What data tests read: `changed` (default) checks a model's rows
+    /// written since the test last passed and reuses a test whose inputs did
+    /// not change; `all` checks whole tables, every run (else the schedule's
+    /// `test-scope:`).
+    #[arg(long, value_enum, value_name = "SCOPE")]
+    pub test_scope: Option<crate::project::config::TestScope>,
 }
 
 /// `--threads`: a count of workers, at least 1; zero workers would start

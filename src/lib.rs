@@ -5,7 +5,8 @@
 //! [`project`] (load and validate files) -> [`render`] (Jinja to SQL, discover
 //! dependencies) -> [`graph`] (DAG, cycles, order) -> [`select`] (dbt
 //! selectors) -> [`plan`] (SQL per materialization, pure) -> [`execute`]
-//! (parallel scheduler) -> [`artifacts`] (compiled SQL, manifest, run
+//! (parallel scheduler; [`state`] says which nodes' last builds still
+//! stand) -> [`artifacts`] (compiled SQL, manifest, run
 //! results). [`warehouse`] is the only module that talks to DuckDB and
 //! [`storage`] the only one that talks to S3 or landing folders;
 //! [`hooks`] are a schedule's steps around its models (extract, cleanup),
@@ -36,5 +37,6 @@ pub mod render;
 pub mod select;
 pub mod serve;
 pub mod sql;
+pub mod state;
 pub mod storage;
 pub mod warehouse;

@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='date_part',
+          batch_from={'purchases': 'event_timestamp',
+                      'conversion': {'via': 'purchases', 'on': 'session_id'}}) }}
 -- Products bought per traffic source and hour.
 select
     c.utm_source,

@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='date_part',
+          batch_from={'transitions': 'event_timestamp',
+                      'devices': {'via': 'transitions', 'on': 'session_id'}}) }}
 -- Page views per event kind, hour and device/browser segment. A page of no
 -- known kind is still counted, with event NULL.
 select

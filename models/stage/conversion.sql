@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='microbatch', unique_key='session_id',
+          batch_from={'browser_events': 'click_id',
+                      'location_events': {'via': 'browser_events', 'on': 'event_id'}}) }}
 -- First-touch attribution: the referer and campaign of each session's first page view.
 select
     session_id,

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='microbatch', unique_key='session_id',
+          batch_from={'geo_events': 'click_id'}) }}
 -- Where each session came from.
 select distinct
     click_id as session_id,

@@ -1,3 +1,4 @@
+{{ config(materialized='incremental', incremental_strategy='microbatch', unique_key='session_id') }}
 -- One row per /confirmation view. A product page view means "added to cart";
 -- a confirmation buys the products viewed since the session's previous one.
 with numbered as (

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='microbatch', unique_key='session_id',
+          batch_from={'browser_events': 'click_id'}) }}
 -- The browser of each session.
 select distinct
     click_id as session_id,

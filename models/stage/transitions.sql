@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='event_timestamp',
+          batch_from={'location_events': {'via': 'browser_events', 'on': 'event_id'}}) }}
 -- Every page view with its page, in the order the session saw them.
 select
     b.click_id as session_id,

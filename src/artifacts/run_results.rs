@@ -75,6 +75,10 @@ struct Entry<'a> {
     /// Problems that did not stop the node (quarantined files).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     problems: &'a [String],
+    /// What a microbatch model recomputed: `12 hours`, `1,840 sessions`,
+    /// or `everything: <why>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recomputed: Option<&'a str>,
 }
 
 /// Writes run_results.json (node results, then a schedule's hook results)
@@ -133,6 +137,7 @@ pub fn write_run_results(
             action: (!r.outcome.action.is_empty()).then_some(r.outcome.action.as_str()),
             run_path,
             problems: &r.outcome.problems,
+            recomputed: r.outcome.recomputed.as_deref(),
         });
     }
     let doc = RunResults {

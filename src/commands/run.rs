@@ -82,6 +82,10 @@ struct RunSettings<'p> {
     /// A schedule without `select` runs only its hooks.
     hooks_only: bool,
     full_refresh: bool,
+    /// Unchanged nodes are reused (not with --no-reuse or --full-refresh).
+    reuse: bool,
+    /// Flag, else schedule, else `changed`.
+    test_scope: crate::project::config::TestScope,
     /// Flag, else schedule, else profile, else the core count.
     threads: usize,
     fail_fast: bool,
@@ -118,6 +122,13 @@ impl<'p> RunSettings<'p> {
             select,
             hooks_only: schedule.is_some_and(|s| s.select.is_empty()),
             full_refresh: args.full_refresh || schedule.is_some_and(|s| s.full_refresh),
+            reuse: !(args.no_reuse
+                || args.full_refresh
+                || schedule.is_some_and(|s| s.full_refresh)),
+            test_scope: args
+                .test_scope
+                .or(schedule.and_then(|s| s.test_scope))
+                .unwrap_or_default(),
             threads,
             fail_fast: args.fail_fast,
             wait: Duration::from_secs(args.wait),
@@ -197,6 +208,10 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
         return Ok(EXIT_OK);
     }
     let hooks = prepare(&project, &opts, settings.schedule, settings.project_hooks())?;
+    let built = crate::state::BuildState {
+        built: crate::state::store::read(&main, wh.database()).map_err(warehouse_failure)?,
+        versions: Default::default(),
+    };
     announce(&project, &settings, selected.len());
     let cancel = stop_on_interrupt(&wh);
     Run {
@@ -212,6 +227,7 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
         clock,
         started_at,
         stamp,
+        built,
     }
     .go()
 }
@@ -348,6 +364,8 @@ struct Run<'a> {
     started_at: String,
     /// Run id and the rest of what each snapshot of this run carries.
     stamp: Stamp,
+    /// Each node's last build, as the lake recorded it.
+    built: crate::state::BuildState,
 }
 
 impl Run<'_> {
@@ -439,6 +457,15 @@ impl Run<'_> {
             landing: landing.as_ref(),
             cancel: &self.cancel,
             stamp: &self.stamp,
+            state: &self.built,
+            reuse: self.settings.reuse,
+            test_scope: self.settings.test_scope,
+            metadata_schema: match &self.project.target.catalog {
+                Catalog::Postgres {
+                    metadata_schema, ..
+                } => metadata_schema.as_deref(),
+                Catalog::Duckdb { .. } => None,
+            },
         }
     }
 
@@ -519,10 +546,13 @@ impl Run<'_> {
             .collect();
         schemas.sort_by(|a, b| a.schema.cmp(&b.schema));
         schemas.dedup_by(|a, b| a.schema == b.schema);
-        schemas
+        let mut sql: Vec<String> = schemas
             .into_iter()
             .map(crate::plan::create_schema)
-            .collect()
+            .collect();
+        sql.push(crate::plan::ledger::ensure_tables(self.wh.database())[0].clone());
+        sql.push(crate::state::store::ddl(self.wh.database()));
+        sql
     }
 
     /// Creates every target schema up front (per-node commits): two
@@ -620,6 +650,10 @@ struct RunnerParts<'r> {
     landing: Option<&'r BlockingStore>,
     cancel: &'r AtomicBool,
     stamp: &'r Stamp,
+    state: &'r crate::state::BuildState,
+    reuse: bool,
+    test_scope: crate::project::config::TestScope,
+    metadata_schema: Option<&'r str>,
 }
 
 impl<'r> RunnerParts<'r> {
@@ -633,6 +667,11 @@ impl<'r> RunnerParts<'r> {
             landing: self.landing,
             cancel: self.cancel,
             stamp: self.stamp,
+            state: std::cell::RefCell::new(self.state.clone()),
+            reuse: self.reuse,
+            test_scope: self.test_scope,
+            memory: Default::default(),
+            metadata_schema: self.metadata_schema,
         }
     }
 }

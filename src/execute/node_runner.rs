@@ -11,10 +11,12 @@
 //! is staged or written: a model that breaks its contract fails with the
 //! differences listed, and its table stays as it was.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Instant;
 
+use super::microbatch::{Delta, TxMemory};
 use super::scheduler::{Outcome, Status, Timing, Worker};
 use crate::graph::Dag;
 use crate::history::message::{CommitKind, Published, Stamp};
@@ -42,19 +44,34 @@ pub struct NodeRunner<'a> {
     pub cancel: &'a std::sync::atomic::AtomicBool,
     /// The run's identity, stamped on every snapshot this worker commits.
     pub stamp: &'a Stamp,
+    /// Earlier builds and the lake's relation versions, refreshed when a
+    /// transaction starts.
+    pub state: RefCell<crate::state::BuildState>,
+    /// Whether unchanged nodes are reused (off: `--no-reuse`,
+    /// `--full-refresh`).
+    pub reuse: bool,
+    /// What data tests read: rows changed since they last passed, or all.
+    pub test_scope: crate::project::config::TestScope,
+    /// What the open transaction rewrote so far.
+    pub memory: RefCell<TxMemory>,
+    /// A PostgreSQL catalog's metadata schema (to read versions).
+    pub metadata_schema: Option<&'a str>,
 }
 
 type RunResult = super::scheduler::WorkResult;
 
 /// A prepared write: the plan's statements (run inside a transaction the
 /// runner opens), and what to drop once it committed or failed.
-struct WritePlan {
-    write: plan::Write,
-    cleanup: Option<String>,
+pub(super) struct WritePlan {
+    pub(super) write: plan::Write,
+    pub(super) cleanup: Option<String>,
+    /// What the write does to the node's relation, for the nodes after it
+    /// in the same transaction.
+    pub(super) delta: Delta,
 }
 
 /// Why a node could not be prepared.
-enum Refusal {
+pub(super) enum Refusal {
     /// DuckDB or the plan refused the model's SQL; the runner adds where
     /// in the model file.
     Sql(String),
@@ -73,7 +90,9 @@ impl From<String> for Refusal {
 type Built = Result<(Status, Outcome), Box<(Refusal, Outcome)>>;
 
 /// What one node needs.
-enum Work {
+pub(super) enum Work {
+    /// Nothing: its last build still stands.
+    Reused,
     /// Statements inside a transaction.
     Write(WritePlan),
     /// Nothing to write (ephemeral, source); already successful.
@@ -116,10 +135,15 @@ impl NodeRunner<'_> {
     fn prepare(&self, i: usize, outcome: &mut Outcome) -> Result<Work, Refusal> {
         let node = &self.dag.nodes[i];
         let sql = node.compiled_sql.as_deref().unwrap_or("");
+        if self.reusable(i) {
+            outcome.action = "reused".into();
+            return Ok(Work::Reused);
+        }
         let write = |write| {
             Ok(Work::Write(WritePlan {
                 write,
                 cleanup: None,
+                delta: Delta::Replaced,
             }))
         };
         if let (NodeKind::Model, Some(contract)) = (node.kind, &node.contract) {
@@ -152,7 +176,8 @@ impl NodeRunner<'_> {
             }
             (NodeKind::Test, _) => {
                 outcome.action = "test".into();
-                Ok(Work::Test(plan::test_count(sql)))
+                let sql = self.test_slice(i, sql, outcome);
+                Ok(Work::Test(plan::test_count(&sql)))
             }
             _ => {
                 outcome.action = "source".into();
@@ -172,11 +197,16 @@ impl NodeRunner<'_> {
         outcome: &mut Outcome,
     ) -> Result<Work, Refusal> {
         let full = node.config.full_refresh.unwrap_or(self.full_refresh);
+        if node.config.strategy() == crate::project::config::IncrementalStrategy::Microbatch {
+            let i = self.dag.position(&node.unique_id).unwrap_or_default();
+            return self.prepare_microbatch(i, rel, sql, full, outcome);
+        }
         if full || !self.exists(rel) {
             outcome.action = "incremental (full build)".into();
             return Ok(Work::Write(WritePlan {
                 write: plan::table(node, rel, sql),
                 cleanup: None,
+                delta: Delta::Replaced,
             }));
         }
         outcome.action = format!("incremental ({})", node.config.strategy());
@@ -194,6 +224,7 @@ impl NodeRunner<'_> {
             Ok(write) => Ok(Work::Write(WritePlan {
                 write,
                 cleanup: Some(cleanup),
+                delta: Delta::Replaced,
             })),
             Err(e) => {
                 let _ = self.session.execute_batch(&cleanup);
@@ -207,8 +238,15 @@ impl NodeRunner<'_> {
     fn commit_group(&self, plans: &mut [(usize, WritePlan, Outcome)]) -> Result<(), String> {
         self.session
             .in_transaction(|| {
-                for (_, plan, outcome) in plans.iter_mut() {
+                let mut records = Vec::new();
+                for (i, plan, outcome) in plans.iter_mut() {
                     self.write_one(&plan.write, outcome, true)?;
+                    outcome.record = self.record(*i, outcome);
+                    records.extend(outcome.record.clone());
+                }
+                for sql in crate::state::store::write(self.database(), &records, &self.stamp.run_id)
+                {
+                    self.session.execute(&sql)?;
                 }
                 let mut info = self.stamp.commit(CommitKind::Run);
                 info.nodes = plans
@@ -318,6 +356,7 @@ impl NodeRunner<'_> {
         match self.prepare(i, &mut outcome) {
             Err(e) => Err(Box::new((e, outcome))),
             Ok(Work::Nothing) => Ok((Status::Success, outcome)),
+            Ok(Work::Reused) => Ok((Status::Reused, outcome)),
             Ok(Work::Load) => {
                 let node = &self.dag.nodes[i];
                 let (Some(rel), Some(landing)) = (&node.relation, self.landing) else {
@@ -381,12 +420,19 @@ impl NodeRunner<'_> {
             Ok(Work::Write(plan)) => {
                 let r = self.write_one(&plan.write, &mut outcome, false);
                 self.cleanup(&plan);
+                if r.is_ok() {
+                    self.note_written(i, plan.delta);
+                    outcome.record = self.record(i, &mut outcome);
+                }
                 r.map(|()| Status::Success).map_err(|e| e.message.into())
             }
             Ok(Work::Test(q)) => {
                 outcome.statements.push(q.clone());
-                self.session
-                    .query_count(&q)
+                let counted = self.session.query_count(&q);
+                if let Ok(0) = counted {
+                    outcome.record = self.record(i, &mut outcome);
+                }
+                counted
                     .map(|n| {
                         outcome.failures = Some(n);
                         if n == 0 {
@@ -398,6 +444,7 @@ impl NodeRunner<'_> {
                     .map_err(|e| e.message.into())
             }
             Ok(Work::Nothing) => Ok(Status::Success),
+            Ok(Work::Reused) => Ok(Status::Reused),
             Ok(Work::Load) => Err(Refusal::Sql(
                 "a load model commits per landed file; it cannot run inside the run's transaction"
                     .into(),
@@ -422,6 +469,9 @@ impl Worker for NodeRunner<'_> {
 
     fn run(&mut self, i: usize) -> RunResult {
         let _turn = self.session.write_lock();
+        if let Err(e) = self.refresh() {
+            return Err(Box::new((e, Outcome::default())));
+        }
         self.run_one(i)
     }
 
@@ -436,6 +486,16 @@ impl Worker for NodeRunner<'_> {
         let asked = Instant::now();
         let _turn = self.session.write_lock();
         let queued = asked.elapsed().as_secs_f64();
+        if let Err(e) = self.refresh() {
+            let failed = |i: usize| {
+                (
+                    i,
+                    Err(Box::new((e.clone(), Outcome::default()))),
+                    Timing::default(),
+                )
+            };
+            return batch.iter().map(|&i| failed(i)).collect();
+        }
         let mut results = self.run_batch_in_turn(batch);
         for (_, _, timing) in &mut results {
             timing.queued += queued;

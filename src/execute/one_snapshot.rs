@@ -55,7 +55,7 @@ enum Attempt {
     /// Every remaining node ran: commit.
     Finished(HashMap<usize, NodeResult>),
     /// Node `.0` failed (message, outcome, seconds); roll back.
-    Failed(usize, String, Outcome, f64, HashMap<usize, NodeResult>),
+    Failed(usize, String, Box<Outcome>, f64, HashMap<usize, NodeResult>),
     /// The transaction could not even start.
     Broken(String),
 }
@@ -78,10 +78,10 @@ pub fn execute(
             Attempt::Failed(i, message, outcome, seconds, done) => {
                 rollback(runner);
                 if opts.cancel.load(Ordering::SeqCst) {
-                    book.interrupted(Some((i, message, outcome, seconds)), done);
+                    book.interrupted(Some((i, message, *outcome, seconds)), done);
                     break;
                 }
-                book.failed(i, message, outcome, seconds);
+                book.failed(i, message, *outcome, seconds);
                 if opts.fail_fast {
                     book.stop_after_failure(&done);
                 }
@@ -172,6 +172,14 @@ fn commit(
     let all_ok = decided_ok && done.values().all(|r| r.status.ok());
     info.status = Some(if all_ok { "success" } else { "partial" }.into());
     let fail = |e: crate::warehouse::WarehouseError| e.message;
+    let records: Vec<crate::state::Record> = done
+        .values()
+        .filter(|r| r.status.ok())
+        .filter_map(|r| r.outcome.record.clone())
+        .collect();
+    for sql in crate::state::store::write(database, &records, &stamp.run_id) {
+        session.execute(&sql).map_err(fail)?;
+    }
     session.execute(&info.statement(database)).map_err(fail)?;
     session.execute_batch("COMMIT").map_err(fail)?;
     let after = current();
@@ -285,6 +293,15 @@ impl<'a> Book<'a> {
                 return Attempt::Broken(e.message);
             }
         }
+        let pending: Vec<usize> = self
+            .order
+            .iter()
+            .copied()
+            .filter(|i| !self.decided.contains_key(i))
+            .collect();
+        if let Err(e) = runner.begin_attempt(&pending) {
+            return Attempt::Broken(e);
+        }
         let mut done: HashMap<usize, NodeResult> = HashMap::new();
         for i in self.order.clone() {
             if self.decided.contains_key(&i) {
@@ -309,7 +326,7 @@ impl<'a> Book<'a> {
                 }
                 Err(failed) => {
                     let (message, outcome) = *failed;
-                    return Attempt::Failed(i, message, outcome, seconds, done);
+                    return Attempt::Failed(i, message, Box::new(outcome), seconds, done);
                 }
             }
         }

@@ -82,6 +82,7 @@ impl<'a> Reporter<'a> {
                 )
             }
             Status::Error => format!("ERROR {label} [{:.2}s]", r.seconds),
+            Status::Reused => format!("REUSE {label} [unchanged since its last build]"),
             Status::Skipped => match (r.cause, &r.message) {
                 (Some(c), _) => format!("SKIP  {label} [{} did not succeed]", self.label(c)),
                 (None, Some(m)) => format!("SKIP  {label} [{m}]"),
@@ -94,8 +95,12 @@ impl<'a> Reporter<'a> {
 /// `PASS=.. ERROR=.. SKIP=..` for the closing line.
 pub fn summary(results: &[NodeResult], seconds: f64) -> String {
     let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+    let reused = match count(Status::Reused) {
+        0 => String::new(),
+        n => format!(" REUSED={n}"),
+    };
     format!(
-        "Done in {seconds:.2}s. PASS={} FAIL={} ERROR={} SKIP={} TOTAL={}",
+        "Done in {seconds:.2}s. PASS={}{reused} FAIL={} ERROR={} SKIP={} TOTAL={}",
         count(Status::Success) + count(Status::Pass),
         count(Status::Fail),
         count(Status::Error),

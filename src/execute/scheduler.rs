@@ -25,12 +25,14 @@ pub enum Status {
     Pass,
     /// Test found failing rows.
     Fail,
+    /// Not run: its last build still stands (nothing it reads changed).
+    Reused,
 }
 
 impl Status {
     /// True when descendants may run.
     pub fn ok(self) -> bool {
-        matches!(self, Status::Success | Status::Pass)
+        matches!(self, Status::Success | Status::Pass | Status::Reused)
     }
 }
 
@@ -48,6 +50,11 @@ pub struct Outcome {
     /// Problems that did not stop the node (a landed file quarantined
     /// among many loaded): descendants run, the run exits 1.
     pub problems: Vec<String>,
+    /// What a microbatch model recomputed (`12 hours`, or `everything:
+    /// <why>`), for the log and run_results.json.
+    pub recomputed: Option<String>,
+    /// The build state to record with the node's data when it commits.
+    pub record: Option<crate::state::Record>,
 }
 
 /// How long a node took: its own work, and the wait for its turn before.

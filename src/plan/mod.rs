@@ -11,6 +11,7 @@
 pub mod contract;
 pub mod ledger;
 pub mod load;
+pub mod microbatch;
 pub mod quarantine;
 
 use std::path::Path;

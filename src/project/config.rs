@@ -7,6 +7,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
+pub use super::batch_config::{BatchConfig, BatchFrom, BatchSize};
+
 /// How a model is persisted in the lake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +117,10 @@ named_enum! {
         DeleteInsert => "delete+insert",
         /// dbt's merge; lake runs it as delete+insert on the key.
         Merge => "merge",
+        /// Recompute exactly the batches (`event_time` hours, or
+        /// `unique_key` values) the parents' changes touch since this
+        /// model last ran (see `batch_config`).
+        Microbatch => "microbatch",
     }
 }
 
@@ -183,6 +189,10 @@ pub struct NodeConfig {
     /// dbt's model contract (`contract: {enforced: true}`).
     #[serde(skip_serializing_if = "ContractConfig::is_off")]
     pub contract: ContractConfig,
+    /// Microbatch and reuse settings (`event_time`, `batch_size`,
+    /// `batch_from`, `volatile`).
+    #[serde(flatten)]
+    pub batch: BatchConfig,
 }
 
 /// dbt's `contract:` config. With `enforced`, the model's query must return
@@ -223,6 +233,7 @@ impl Default for NodeConfig {
             meta: IndexMap::new(),
             landing: None,
             contract: ContractConfig::default(),
+            batch: BatchConfig::default(),
         }
     }
 }
@@ -249,6 +260,10 @@ pub const CONFIG_KEYS: &[&str] = &[
     "contract",
     "docs",
     "description",
+    "event_time",
+    "batch_size",
+    "batch_from",
+    "volatile",
 ];
 
 /// Why a config key/value was refused; the caller adds file and line.
@@ -340,6 +355,7 @@ impl NodeConfig {
             }
             "contract" => self.contract = contract(key, value)?,
             "docs" | "description" => {}
+            key if super::batch_config::KEYS.contains(&key) => self.batch.apply(key, value)?,
             other => {
                 return Err(ConfigError {
                     message: format!("unknown config key `{other}`"),
@@ -557,4 +573,22 @@ pub enum CommitMode {
     /// A commit per group of ready nodes, as they finish: for runs of
     /// hours, where finished work must survive a late failure or a kill.
     PerNode,
+}
+
+/// What data tests read in a run: the whole tables, or only the rows
+/// written since the test last passed (a schedule's `test-scope:`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestScope {
+    /// A test of a model reads the model's rows written since the test
+    /// last passed (new hours, recomputed batches, a rebuilt table in
+    /// full), and is reused when nothing it reads changed: the hourly job's
+    /// tests cost what the new data costs. A singular test, and the other
+    /// side of a `relationships` test, read whole tables.
+    #[default]
+    Changed,
+    /// Every test reads whole tables and runs every time (the daily
+    /// schedule's check of everything the hourly slices did not see, such
+    /// as a duplicate across two hours).
+    All,
 }

@@ -2,6 +2,7 @@
 //! profile, and every model, seed, macro, test and property file into plain
 //! data, validated once so later stages never re-check the raw files.
 
+pub mod batch_config;
 pub mod config;
 pub mod dashboards;
 pub mod discovery;
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-pub use config::{CommitMode, Materialization, NodeConfig};
+pub use config::{BatchFrom, BatchSize, CommitMode, Materialization, NodeConfig};
 pub use profiles::{Target, S3};
 pub use project_file::{Hook, Schedule};
 pub use properties::ColumnProperties;

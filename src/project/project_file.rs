@@ -129,6 +129,9 @@ pub struct ScheduleFile {
     /// How this schedule's runs publish (else the project's `commit:`).
     #[serde(default)]
     pub commit: Option<super::CommitMode>,
+    /// What its data tests read: `changed` rows (default) or `all`.
+    #[serde(default)]
+    pub test_scope: Option<super::config::TestScope>,
 }
 
 /// A schedule hook: plain SQL, or a built-in step with its arguments.
@@ -192,6 +195,8 @@ pub struct Schedule {
     pub threads: Option<usize>,
     /// How its runs publish, if set.
     pub commit: Option<super::CommitMode>,
+    /// What its data tests read, if set.
+    pub test_scope: Option<super::config::TestScope>,
 }
 
 /// Walks a `models:`/`seeds:` config tree into folder configs, validating
@@ -373,6 +378,7 @@ fn schedule(file: &Written<'_>, name: &str, s: &ScheduleFile, diags: &mut Diagno
         full_refresh: s.full_refresh,
         threads: s.threads,
         commit: s.commit,
+        test_scope: s.test_scope,
     }
 }
 

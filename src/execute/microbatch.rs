@@ -1,0 +1,315 @@
+//! Which batches a change-driven incremental model recomputes: from its
+//! parents' changes since the snapshot it last consumed (its watermark),
+//! read with DuckLake's `table_changes`, plus the rows parents rewrote
+//! earlier in the same transaction (kept in temporary tables, since
+//! `table_changes` cannot see a transaction's own writes). A parent that
+//! was replaced, or whose changes cannot be mapped to batches, makes the
+//! model rebuild in full, and the run says why.
+//!
+//! Committed changes are read when the transaction starts, before any
+//! write: DuckLake 1.5.5's `table_changes` on a table the transaction
+//! already wrote returns only the transaction's rows.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::graph::Dag;
+use crate::nodes::Node;
+use crate::plan::microbatch::{
+    batches_of_changes, batches_through, committed_changes, BatchSet, Batching, ParentFilter,
+};
+use crate::project::{BatchFrom, Materialization};
+use crate::sql::{identifier, string_literal};
+use crate::state::{relation_key, BuildState};
+use crate::warehouse::Session;
+
+/// How a relation changed earlier in the open transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delta {
+    /// Only some batches: their old and new rows are in this temporary
+    /// table.
+    Rows(String),
+    /// Rebuilt in full: its children rebuild in full too.
+    Replaced,
+}
+
+/// What the parents' committed changes mean for one microbatch model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Partial {
+    /// Rebuild in full, for this reason.
+    Full(String),
+    /// The batches are in this temporary table (column `b`).
+    Batches(String),
+    /// No parent changed since the watermark.
+    Nothing,
+}
+
+/// What one node must recompute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Affected {
+    /// Everything, for this reason.
+    Full(String),
+    /// These batches (possibly none).
+    Batches(BatchSet),
+}
+
+/// What the open transaction has done so far, for the nodes after.
+#[derive(Debug, Default)]
+pub struct TxMemory {
+    /// Relations (`schema.name`) rewritten so far.
+    pub written: HashSet<String>,
+    /// How each rewritten relation changed.
+    pub deltas: HashMap<String, Delta>,
+    /// Microbatch models' committed parent changes, read at the start.
+    pub committed: HashMap<usize, Partial>,
+}
+
+/// What reading changes needs.
+pub struct Ctx<'a> {
+    /// The connection (inside the run's transaction, or before a node's).
+    pub session: &'a Session,
+    /// The graph.
+    pub dag: &'a Dag,
+    /// Earlier builds and relation versions.
+    pub state: &'a BuildState,
+}
+
+/// The temporary table a microbatch model's changed rows go to.
+pub fn delta_table(i: usize) -> String {
+    format!("__lake_delta_{i}")
+}
+
+impl Ctx<'_> {
+    /// The batches node `i`'s parents' committed changes touch. Call it
+    /// before the transaction writes anything.
+    pub fn committed(&self, i: usize, fingerprint: &str) -> Result<Partial, String> {
+        let node = &self.dag.nodes[i];
+        let batching = Batching::of(node)?;
+        let versions = &self.state.versions;
+        let Some(built) = self.state.built.get(&node.unique_id) else {
+            return Ok(Partial::Full("no earlier build recorded".into()));
+        };
+        if built.fingerprint != fingerprint {
+            return Ok(Partial::Full("its SQL or config changed".into()));
+        }
+        let w = built.watermark;
+        if w < versions.oldest {
+            return Ok(Partial::Full(format!(
+                "its watermark, snapshot {w}, was expired by cleanup"
+            )));
+        }
+        let mut queries = Vec::new();
+        for p in self.dag.parents(i) {
+            let parent = &self.dag.nodes[p];
+            let Some(key) = relation_key(parent) else {
+                continue;
+            };
+            if versions.of(&key).is_none_or(|v| v <= w) {
+                continue;
+            }
+            let created = versions.created(&key).unwrap_or_default();
+            if created > w && created != built.built_in {
+                return Ok(Partial::Full(format!("{key} was replaced")));
+            }
+            let rel = parent
+                .relation
+                .as_ref()
+                .expect("a relation key has a relation");
+            let changes =
+                committed_changes(rel, (w + 1).max(created), versions.current, built.built_in);
+            match self.batch_query(i, &batching, p, &changes) {
+                Ok(q) => queries.push(q),
+                // Unmappable changes matter only if there are any: its
+                // newest version may be the model's own last commit.
+                Err(reason) if self.any_row(&changes)? => return Ok(Partial::Full(reason)),
+                Err(_) => {}
+            }
+        }
+        if queries.is_empty() {
+            return Ok(Partial::Nothing);
+        }
+        let table = format!("__lake_committed_{i}");
+        self.session
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE {table} AS SELECT DISTINCT b FROM ({}) AS q",
+                queries.join("\nUNION ALL\n")
+            ))
+            .map_err(|e| e.message)?;
+        Ok(Partial::Batches(table))
+    }
+
+    /// The batches node `i` recomputes: its committed part (`partial`)
+    /// and what its parents rewrote earlier in this transaction.
+    pub fn affected(
+        &self,
+        i: usize,
+        partial: Partial,
+        memory: &TxMemory,
+    ) -> Result<Affected, String> {
+        let batching = Batching::of(&self.dag.nodes[i])?;
+        let mut sources = Vec::new();
+        match partial {
+            Partial::Full(reason) => return Ok(Affected::Full(reason)),
+            Partial::Batches(table) => sources.push(format!("SELECT b FROM {table}")),
+            Partial::Nothing => {}
+        }
+        for p in self.dag.parents(i) {
+            let Some(key) = relation_key(&self.dag.nodes[p]) else {
+                continue;
+            };
+            match memory.deltas.get(&key) {
+                Some(Delta::Replaced) => {
+                    return Ok(Affected::Full(format!(
+                        "{key} was rebuilt in full in this run"
+                    )))
+                }
+                Some(Delta::Rows(table)) => {
+                    match self.batch_query(i, &batching, p, &identifier(table)) {
+                        Ok(q) => sources.push(q),
+                        Err(reason) => return Ok(Affected::Full(reason)),
+                    }
+                }
+                None => {}
+            }
+        }
+        if sources.is_empty() {
+            return Ok(Affected::Batches(BatchSet::default()));
+        }
+        let table = format!("__lake_batches_{i}");
+        let fail = |e: crate::warehouse::WarehouseError| e.message;
+        self.session
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE {table} AS SELECT DISTINCT b FROM ({}) AS q",
+                sources.join("\nUNION ALL\n")
+            ))
+            .map_err(fail)?;
+        let summary = self
+            .session
+            .query(&format!(
+                "SELECT count(*), count(*) - count(b), CAST(min(b) AS VARCHAR), \
+                 CAST(max(b) AS VARCHAR), typeof(min(b)) FROM {table}"
+            ))
+            .map_err(fail)?;
+        let row = summary.rows.into_iter().next().unwrap_or_default();
+        let text = |k: usize| row.get(k).cloned().flatten();
+        let count: usize = text(0).and_then(|n| n.parse().ok()).unwrap_or(0);
+        let literal = |v: String| {
+            format!(
+                "CAST({} AS {})",
+                string_literal(&v),
+                text(4).unwrap_or_default()
+            )
+        };
+        let range = match batching {
+            Batching::Time { .. } => text(2).map(literal).zip(text(3).map(literal)),
+            Batching::Key { .. } => None,
+        };
+        Ok(Affected::Batches(BatchSet {
+            table,
+            count,
+            null: text(1).is_some_and(|n| n != "0"),
+            range,
+        }))
+    }
+
+    /// The parents a recompute of node `i` reads only for its batches:
+    /// those whose rows carry the batch (not those looked up through
+    /// another parent, nor those lake cannot map).
+    pub fn parent_filters(&self, i: usize) -> Vec<ParentFilter> {
+        let Ok(batching) = Batching::of(&self.dag.nodes[i]) else {
+            return Vec::new();
+        };
+        let model = &self.dag.nodes[i];
+        self.dag
+            .parents(i)
+            .into_iter()
+            .filter(|&p| {
+                !matches!(
+                    model.config.batch.batch_from.get(&self.dag.nodes[p].name),
+                    Some(BatchFrom::Via { .. })
+                )
+            })
+            .filter_map(|p| {
+                let expr = self.direct(model, &batching, p).ok()?;
+                let relation = self.dag.nodes[p].relation.as_ref()?.to_string();
+                Some(ParentFilter { relation, expr })
+            })
+            .collect()
+    }
+
+    /// Whether a changes query has a row.
+    fn any_row(&self, changes: &str) -> Result<bool, String> {
+        self.session
+            .query_count(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {changes} AS c LIMIT 1)"
+            ))
+            .map(|n| n > 0)
+            .map_err(|e| e.message)
+    }
+
+    /// The query giving the batches of parent `p`'s changed rows
+    /// (`changes`); `Err` says why they cannot be mapped to batches.
+    fn batch_query(
+        &self,
+        i: usize,
+        batching: &Batching,
+        p: usize,
+        changes: &str,
+    ) -> Result<String, String> {
+        let model = &self.dag.nodes[i];
+        let parent = &self.dag.nodes[p];
+        match model.config.batch.batch_from.get(&parent.name) {
+            Some(BatchFrom::Via { via, on }) => {
+                let q = self
+                    .dag
+                    .parents(i)
+                    .into_iter()
+                    .find(|&q| self.dag.nodes[q].name == *via)
+                    .ok_or_else(|| {
+                        format!(
+                            "batch_from of `{}` looks up `{via}`, which it does not ref()",
+                            parent.name
+                        )
+                    })?;
+                let expr = self.direct(model, batching, q)?;
+                let rel = self.dag.nodes[q].relation.as_ref().ok_or("no relation")?;
+                Ok(batches_through(batching, rel, &expr, on, changes))
+            }
+            _ => Ok(batches_of_changes(
+                batching,
+                &self.direct(model, batching, p)?,
+                changes,
+            )),
+        }
+    }
+
+    /// Where parent `p`'s rows keep the model's batch: `batch_from`, a
+    /// column of the same name, or (for time batches) its `event_time`.
+    fn direct(&self, model: &Node, batching: &Batching, p: usize) -> Result<String, String> {
+        let parent = &self.dag.nodes[p];
+        if let Some(BatchFrom::Expr(e)) = model.config.batch.batch_from.get(&parent.name) {
+            return Ok(e.clone());
+        }
+        let key = relation_key(parent).unwrap_or_default();
+        if parent.config.materialized == Materialization::Ephemeral {
+            return Err(format!(
+                "it reads ephemeral model {key}, whose changes lake cannot see"
+            ));
+        }
+        let column = batching.column();
+        let rel = parent.relation.as_ref().ok_or("no relation")?;
+        let columns = self
+            .session
+            .columns(&rel.to_string())
+            .map_err(|e| e.message)?;
+        if columns.iter().any(|(c, _)| c.eq_ignore_ascii_case(column)) {
+            return Ok(identifier(column));
+        }
+        match (batching, &parent.config.batch.event_time) {
+            (Batching::Time { .. }, Some(time)) => Ok(identifier(time)),
+            _ => Err(format!(
+                "{key} changed, and it has no column `{column}` to tell which batches \
+                 (map it with batch_from)"
+            )),
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The node runner's side of build state: deciding that a node's last
+//! build still stands (status `reused`), recording a new build with its
+//! data, and planning a microbatch model's recompute from what changed.
+
+use super::microbatch::{delta_table, Affected, Ctx, Delta, Partial, TxMemory};
+use super::node_runner::{NodeRunner, Refusal, Work, WritePlan};
+use super::scheduler::Outcome;
+use crate::nodes::{NodeKind, Relation};
+use crate::plan;
+use crate::plan::microbatch::Batching;
+use crate::project::config::{IncrementalStrategy, TestScope};
+use crate::project::Materialization;
+use crate::state::fingerprint::fingerprint;
+use crate::state::volatile::volatility;
+use crate::state::{relation_key, Record, Versions};
+
+impl NodeRunner<'_> {
+    /// Node `i`'s fingerprint (tests run on the whole table).
+    fn fingerprint_of(&self, i: usize) -> String {
+        fingerprint(&self.dag.nodes[i], "")
+    }
+
+    /// Whether node `i`'s last build still stands, so it need not run.
+    pub(super) fn reusable(&self, i: usize) -> bool {
+        let node = &self.dag.nodes[i];
+        let kind_reuses = match node.kind {
+            NodeKind::Seed | NodeKind::Test => true,
+            NodeKind::Model => !matches!(
+                node.config.materialized,
+                Materialization::Load | Materialization::Ephemeral
+            ),
+            NodeKind::Source => false,
+        };
+        let whole_tests = node.kind == NodeKind::Test && self.test_scope == TestScope::All;
+        if !self.reuse || !kind_reuses || whole_tests {
+            return false;
+        }
+        let memory = self.memory.borrow();
+        let reason =
+            self.state
+                .borrow()
+                .must_run(self.dag, i, &self.fingerprint_of(i), &memory.written);
+        tracing::debug!(node = %node.unique_id, reason = ?reason, "reuse");
+        reason.is_none()
+    }
+
+    /// Reads the lake's relation versions again (a node of its own
+    /// transaction, or a new attempt) and forgets the last transaction.
+    pub(super) fn refresh(&self) -> Result<(), String> {
+        let versions = Versions::read(&self.session, self.database(), self.metadata_schema)
+            .map_err(|e| e.message)?;
+        self.state.borrow_mut().versions = versions;
+        *self.memory.borrow_mut() = TxMemory::default();
+        Ok(())
+    }
+
+    /// At the start of a run's transaction, before anything is written:
+    /// reads versions and every microbatch model's committed changes.
+    pub fn begin_attempt(&self, order: &[usize]) -> Result<(), String> {
+        self.refresh()?;
+        for &i in order {
+            if !is_microbatch(&self.dag.nodes[i]) {
+                continue;
+            }
+            let partial = self.committed_part(i)?;
+            self.memory.borrow_mut().committed.insert(i, partial);
+        }
+        Ok(())
+    }
+
+    fn committed_part(&self, i: usize) -> Result<Partial, String> {
+        let state = self.state.borrow();
+        let ctx = Ctx {
+            session: &self.session,
+            dag: self.dag,
+            state: &state,
+        };
+        ctx.committed(i, &self.fingerprint_of(i))
+    }
+
+    /// A successful write of node `i`: nodes after it in the transaction
+    /// see its relation as rewritten.
+    pub(super) fn note_written(&self, i: usize, delta: Delta) {
+        if let Some(key) = relation_key(&self.dag.nodes[i]) {
+            let mut memory = self.memory.borrow_mut();
+            memory.written.insert(key.clone());
+            memory.deltas.insert(key, delta);
+        }
+    }
+
+    /// The state row recording node `i`'s build; `None` for a node that
+    /// reads what lake cannot see changing (said in its action).
+    pub(super) fn record(&self, i: usize, outcome: &mut Outcome) -> Option<Record> {
+        let node = &self.dag.nodes[i];
+        if node.config.materialized == Materialization::Load && node.kind == NodeKind::Model {
+            return None;
+        }
+        let volatile = match node.config.batch.volatile {
+            Some(true) => Some("config volatile: true".to_string()),
+            Some(false) => None,
+            None => node
+                .compiled_sql
+                .as_deref()
+                .and_then(|sql| volatility(&self.session, sql)),
+        };
+        if let Some(reason) = volatile {
+            outcome.action = format!("{}, rebuilt every run: {reason}", outcome.action);
+            return None;
+        }
+        let state = self.state.borrow();
+        Some(Record {
+            unique_id: node.unique_id.clone(),
+            fingerprint: self.fingerprint_of(i),
+            inputs: state.seen(self.dag, i, &self.memory.borrow().written),
+            watermark: state.versions.current,
+            recomputed: outcome.recomputed.clone(),
+        })
+    }
+
+    /// Test `i`'s SQL under `test-scope: changed`: the model under test
+    /// is read only for its rows written since the test last passed (with
+    /// the same SQL). Whole tables on its first run, with `test-scope:
+    /// all`, for views and singular tests.
+    pub(super) fn test_slice(&self, i: usize, sql: &str, outcome: &mut Outcome) -> String {
+        let node = &self.dag.nodes[i];
+        let tested = node
+            .attached_node
+            .as_deref()
+            .and_then(|id| self.dag.position(id));
+        let Some(tested) = tested.map(|t| &self.dag.nodes[t]) else {
+            return sql.to_string();
+        };
+        let stored = !matches!(
+            tested.config.materialized,
+            Materialization::View | Materialization::Ephemeral
+        ) && tested.kind != NodeKind::Source;
+        let state = self.state.borrow();
+        let last = state.built.get(&node.unique_id);
+        match (&tested.relation, last) {
+            (Some(rel), Some(last))
+                if stored
+                    && self.test_scope == TestScope::Changed
+                    && last.fingerprint == self.fingerprint_of(i)
+                    && last.watermark >= state.versions.oldest =>
+            {
+                outcome.action = format!("test (rows written since snapshot {})", last.watermark);
+                let slice = plan::microbatch::rows_since(rel, last.watermark, last.built_in);
+                plan::microbatch::replace_relation(sql, &rel.to_string(), &slice)
+            }
+            _ => sql.to_string(),
+        }
+    }
+
+    /// A microbatch model: the batches its parents' changes touch, deleted
+    /// and inserted again; in full when asked, on its first build, or
+    /// when its changes cannot be mapped to batches.
+    pub(super) fn prepare_microbatch(
+        &self,
+        i: usize,
+        rel: &Relation,
+        sql: &str,
+        full_refresh: bool,
+        outcome: &mut Outcome,
+    ) -> Result<Work, Refusal> {
+        let node = &self.dag.nodes[i];
+        let batching = Batching::of(node)?;
+        let state = self.state.borrow();
+        let ctx = Ctx {
+            session: &self.session,
+            dag: self.dag,
+            state: &state,
+        };
+        let affected = if full_refresh {
+            Affected::Full("--full-refresh".into())
+        } else if !self
+            .existing
+            .contains(&(rel.schema.clone(), rel.identifier.clone()))
+        {
+            Affected::Full("its table does not exist yet".into())
+        } else {
+            let precomputed = self.memory.borrow_mut().committed.remove(&i);
+            let partial = match precomputed {
+                Some(p) => p,
+                None => ctx.committed(i, &self.fingerprint_of(i))?,
+            };
+            ctx.affected(i, partial, &self.memory.borrow())?
+        };
+        let (write, delta) = match affected {
+            Affected::Full(reason) => {
+                outcome.recomputed = Some(format!("everything: {reason}"));
+                outcome.action = format!("microbatch (in full: {reason})");
+                (plan::table(node, rel, sql), Delta::Replaced)
+            }
+            Affected::Batches(set) if set.is_empty() => {
+                outcome.recomputed = Some("nothing".into());
+                outcome.action = "microbatch (no parent row changed)".into();
+                return Ok(Work::Nothing);
+            }
+            Affected::Batches(set) => {
+                let what = batching.describe(set.count);
+                outcome.action = format!("microbatch ({what})");
+                outcome.recomputed = Some(what);
+                let delta = delta_table(i);
+                let parents = ctx.parent_filters(i);
+                let write =
+                    plan::microbatch::recompute(node, rel, sql, &batching, &set, &parents, &delta);
+                (write, Delta::Rows(delta))
+            }
+        };
+        Ok(Work::Write(WritePlan {
+            write,
+            cleanup: None,
+            delta,
+        }))
+    }
+}
+
+fn is_microbatch(node: &crate::nodes::Node) -> bool {
+    node.kind == NodeKind::Model
+        && node.config.materialized == Materialization::Incremental
+        && node.config.strategy() == IncrementalStrategy::Microbatch
+}
