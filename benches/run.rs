@@ -1,6 +1,6 @@
 //! Run benchmark, two generated projects (small data), each run by `lake run`
 //! on the embedded DuckLake and by dbt-core + dbt-duckdb attached to an
-//! identical DuckLake, side by side:
+//! identical DuckLake, side by side, and lake's reuse of unchanged nodes:
 //!
 //! - **layered** (issue 3): 1,000 models raw -> stage -> mart, reporting lake's
 //!   own overhead (wall time minus the summed per-node execution time from
@@ -9,10 +9,19 @@
 //!   before it, rebuilt at one thread by lake publishing one snapshot per run
 //!   (the default), by lake with `--commit per-node`, and by dbt: the deep DAG
 //!   where DuckLake's per-commit latency decides the wall time.
+//! - **reuse** (issue 13): the layered project of 1,000 models, once rebuilt
+//!   in full (`--no-reuse`) and once run with nothing changed, where every
+//!   node is `reused`: the no-change run's share of a full rebuild (target:
+//!   at most 5%).
 //!
-//! Run: `cargo bench --bench run`; `-- chain` or `-- layered` runs one shape,
-//! model counts replace the defaults (`-- chain 200`). Timed rebuilds repeat
-//! `$LAKE_BENCH_REPEAT` times (default 3) and report medians.
+//! lake reuses a node whose SQL, config and inputs did not change since its
+//! last build, so every timed lake run meant to rebuild models passes
+//! `--no-reuse` (the run creating a lake has nothing to reuse anyway).
+//!
+//! Run: `cargo bench --bench run`; `-- chain`, `-- layered` or `-- reuse`
+//! runs one shape, model counts replace the defaults (`-- chain 200`,
+//! `-- reuse 1000`). Timed runs repeat `$LAKE_BENCH_REPEAT` times (default 3)
+//! and report medians.
 //! dbt is taken from `$LAKE_BENCH_DBT`, else `~/.cache/lake/dbt-venv/bin/dbt`
 //! (make it with `python3 -m venv ~/.cache/lake/dbt-venv && ~/.cache/lake/dbt-venv/bin/pip
 //! install 'dbt-core~=1.11.0' 'dbt-duckdb~=1.11.0' duckdb==1.5.5`); without it
@@ -150,11 +159,14 @@ fn layered(n: usize, dbt: Option<&Path>) {
         "| {n} models | wall (s) | summed node time (s) | overhead (s) | overhead per model (ms) |"
     );
     println!("|---|---:|---:|---:|---:|");
-    for label in [
-        "lake run --threads 1 (creates the lake)",
-        "lake run --threads 1 (replaces every model)",
+    for (label, extra) in [
+        ("lake run --threads 1 (creates the lake)", &[][..]),
+        (
+            "lake run --threads 1 --no-reuse (replaces every model)",
+            &["--no-reuse"][..],
+        ),
     ] {
-        let (wall, results) = lake_run(dir.path(), 1, &[]);
+        let (wall, results) = lake_run(dir.path(), 1, extra);
         let overhead = wall - busy(&results);
         println!(
             "| `{label}` | {wall:.2} | {:.2} | {overhead:.2} | {:.2} |",
@@ -163,8 +175,10 @@ fn layered(n: usize, dbt: Option<&Path>) {
         );
     }
     for threads in [2, 4, 8] {
-        let (wall, _) = lake_run(dir.path(), threads, &[]);
-        println!("| `lake run --threads {threads}` (replaces every model) | {wall:.2} | | | |");
+        let (wall, _) = lake_run(dir.path(), threads, &["--no-reuse"]);
+        println!(
+            "| `lake run --threads {threads} --no-reuse` (replaces every model) | {wall:.2} | | | |"
+        );
     }
     if let Some(dbt) = dbt {
         dbt_profile(dir.path());
@@ -198,10 +212,11 @@ struct ChainTimes {
     dbt: Vec<f64>,
 }
 
-/// A one-snapshot rebuild: wall seconds and the snapshot it published,
-/// checked to be the only one after `before` when that is given.
+/// A one-snapshot rebuild of every model (`--no-reuse`): wall seconds and
+/// the snapshot it published, checked to be the only one after `before`
+/// when that is given.
 fn one_snapshot_run(dir: &Path, before: Option<i64>) -> (f64, i64) {
-    let (wall, results) = lake_run(dir, 1, &[]);
+    let (wall, results) = lake_run(dir, 1, &["--no-reuse"]);
     assert_eq!(results["metadata"]["commit"], "run");
     let snapshot = results["metadata"]["snapshot"].as_i64().unwrap();
     if let Some(before) = before {
@@ -216,9 +231,10 @@ fn one_snapshot_run(dir: &Path, before: Option<i64>) -> (f64, i64) {
 
 /// Rebuilds the chain `repeat` times with each runner, interleaved so load
 /// changes on the machine hit all three alike; each runner built its lake
-/// once before (untimed), so every timed run replaces every model. The
-/// first timed one-snapshot run must follow the creating run's snapshot
-/// directly (later ones follow the per-node runs' many commits).
+/// once before (untimed), and every timed lake run passes `--no-reuse`, so
+/// every timed run replaces every model. The first timed one-snapshot run
+/// must follow the creating run's snapshot directly (later ones follow the
+/// per-node runs' many commits).
 fn time_chain(dir: &Path, dbt: Option<&Path>, repeat: usize) -> ChainTimes {
     let mut t = ChainTimes::default();
     let (_, created) = one_snapshot_run(dir, None);
@@ -229,7 +245,7 @@ fn time_chain(dir: &Path, dbt: Option<&Path>, repeat: usize) -> ChainTimes {
     for i in 0..repeat {
         let (wall, _) = one_snapshot_run(dir, (i == 0).then_some(created));
         t.one_snapshot.push(wall);
-        let (wall, results) = lake_run(dir, 1, &["--commit", "per-node"]);
+        let (wall, results) = lake_run(dir, 1, &["--commit", "per-node", "--no-reuse"]);
         assert_eq!(results["metadata"]["commit"], "per-node");
         t.per_node.push(wall);
         if let Some(dbt) = dbt {
@@ -277,6 +293,68 @@ fn chain(sizes: &[usize], dbt: Option<&Path>, repeat: usize) {
     }
 }
 
+/// Checks that every node of a run_results.json was `reused`.
+fn assert_all_reused(results: &serde_json::Value) {
+    let rows = results["results"].as_array().unwrap();
+    let ran: Vec<String> = rows
+        .iter()
+        .filter(|r| r["status"] != "reused")
+        .map(|r| format!("{} {}", r["unique_id"], r["status"]))
+        .collect();
+    assert!(!rows.is_empty(), "the no-change run reported no node");
+    assert!(ran.is_empty(), "not reused with nothing changed: {ran:?}");
+}
+
+/// Wall seconds of each timed run of the reuse shape.
+#[derive(Default)]
+struct ReuseTimes {
+    full: Vec<f64>,
+    unchanged: Vec<f64>,
+}
+
+/// Times `repeat` rounds of a full rebuild (`--no-reuse`) and a run with
+/// nothing changed, interleaved so load changes on the machine hit both
+/// alike. The project's lake is built twice before, untimed: a dbt-style
+/// incremental model's SQL differs on its first build (`is_incremental()`),
+/// so its reuse state settles on the second run.
+fn time_reuse(dir: &Path, repeat: usize) -> ReuseTimes {
+    let mut t = ReuseTimes::default();
+    lake_run(dir, 1, &[]);
+    lake_run(dir, 1, &[]);
+    for i in 0..repeat {
+        t.full.push(lake_run(dir, 1, &["--no-reuse"]).0);
+        let (wall, results) = lake_run(dir, 1, &[]);
+        assert_all_reused(&results);
+        t.unchanged.push(wall);
+        eprintln!(
+            "round {}/{repeat} (s): full rebuild {:.2}, no change {:.2}",
+            i + 1,
+            t.full[i],
+            t.unchanged[i]
+        );
+    }
+    t
+}
+
+/// The issue-13 table: the layered project of `n` models, rebuilt in full
+/// and run with nothing changed.
+fn reuse(n: usize, repeat: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    support::generate(dir.path(), n, true);
+    let mut t = time_reuse(dir.path(), repeat);
+    let full = median(&mut t.full);
+    let unchanged = median(&mut t.unchanged);
+    println!(
+        "| {n} models | `lake run --threads 1 --no-reuse` (s) | `lake run --threads 1`, nothing changed (s) | no change / full rebuild |"
+    );
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| medians of {repeat} | {full:.2} | {unchanged:.2} | {:.1}% |",
+        unchanged * 100.0 / full
+    );
+    keep(dir);
+}
+
 /// Leaves the project behind when `$LAKE_BENCH_KEEP` is set.
 fn keep(dir: tempfile::TempDir) {
     if std::env::var_os("LAKE_BENCH_KEEP").is_some() {
@@ -289,23 +367,29 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let only = |shape: &str| args.iter().any(|a| a == shape);
-    let both = !only("chain") && !only("layered");
+    let all = !only("chain") && !only("layered") && !only("reuse");
     let repeat: usize = std::env::var("LAKE_BENCH_REPEAT")
         .ok()
         .and_then(|r| r.parse().ok())
         .filter(|&r| r > 0)
         .unwrap_or(3);
-    let dbt = dbt_binary();
-    if both || only("layered") {
+    let dbt = (all || only("layered") || only("chain"))
+        .then(dbt_binary)
+        .flatten();
+    if all || only("layered") {
         layered(sizes.first().copied().unwrap_or(1_000), dbt.as_deref());
         println!();
     }
-    if both || only("chain") {
+    if all || only("chain") {
         let sizes = if sizes.is_empty() {
             vec![200, 1_000]
         } else {
-            sizes
+            sizes.clone()
         };
         chain(&sizes, dbt.as_deref(), repeat);
+        println!();
+    }
+    if all || only("reuse") {
+        reuse(sizes.first().copied().unwrap_or(1_000), repeat);
     }
 }

@@ -180,7 +180,14 @@ fn per_node_commits_publish_as_they_go(lake: Lake) {
     let p = chain(lake);
     p.lake_ok(&["run"]);
     let before = snapshot_count(&p);
-    let out = p.lake_ok(&["run", "--commit", "per-node", "--threads", "1"]);
+    let out = p.lake_ok(&[
+        "run",
+        "--commit",
+        "per-node",
+        "--threads",
+        "1",
+        "--no-reuse",
+    ]);
     out.assert_stdout_has("with 1 thread, committing per node");
     // a, then b, then c and d together: three groups.
     assert_eq!(snapshot_count(&p), before + 3, "{}", out.stdout);

@@ -80,7 +80,7 @@ fn writes_land_in_postgres_and_the_bucket_and_read_back() {
     // The catalog, seen by psql.
     assert_eq!(
         psql(&s, &format!("select string_agg(table_name, ',' order by table_name) from {unique}.ducklake_table where end_snapshot is null")),
-        "colors,numbers,summary"
+        "colors,node_state,numbers,summary"
     );
     // The data, listed with an S3 client.
     // aws-sdk-s3: a client independent of lake and DuckDB.

@@ -14,7 +14,16 @@ pub fn run(
     kinds: &[ResourceType],
 ) -> Result<u8, Failure> {
     let c = compile_project(global)?;
-    let sel = apply_selection(&c.dag, select)?;
+    let sel = if crate::select::uses_state(&select.select)
+        || crate::select::uses_state(&select.exclude)
+    {
+        let Some(changed) = changed_nodes(&c)? else {
+            return Ok(crate::cli::EXIT_LOCKED);
+        };
+        super::apply_selection_with_state(&c.dag, select, Some(&changed))?
+    } else {
+        apply_selection(&c.dag, select)?
+    };
     let wanted = |k: NodeKind| {
         kinds.is_empty()
             || kinds.iter().any(|r| {
@@ -57,4 +66,51 @@ pub fn run(
     let _ = out.flush();
     super::exit_fast(c);
     Ok(EXIT_OK)
+}
+
+/// What `state:changed` stands for: the nodes a run would build now, from
+/// the build state and relation versions in the lake (read-only, like
+/// `lake query`). `None` (reported): a run holds an embedded lake.
+fn changed_nodes(
+    c: &super::Compiled,
+) -> Result<Option<std::collections::BTreeSet<usize>>, Failure> {
+    use crate::project::profiles::Catalog;
+    use crate::warehouse::{OpenError, Warehouse};
+    let target = &c.project.target;
+    let reader = match Warehouse::open_reader(target) {
+        Ok(r) => r,
+        Err(OpenError::CatalogBusy(busy)) => {
+            busy.diagnostic().emit_stderr();
+            return Ok(None);
+        }
+        Err(OpenError::Failed(e)) => return Err(super::warehouse_failure(e)),
+    };
+    let metadata_schema = match &target.catalog {
+        Catalog::Postgres {
+            metadata_schema, ..
+        } => metadata_schema.as_deref(),
+        Catalog::Duckdb { .. } => None,
+    };
+    let read = || -> Result<crate::state::BuildState, crate::warehouse::WarehouseError> {
+        let session = reader.catalog()?;
+        let db = reader.database();
+        Ok(crate::state::BuildState {
+            built: crate::state::store::read(&session, db)?,
+            versions: crate::state::Versions::read(&session, db, metadata_schema)?,
+        })
+    };
+    let state = read().map_err(super::warehouse_failure)?;
+    // Rendered as a run renders it: `is_incremental()` is true for tables
+    // that exist, and the fingerprint is of that SQL.
+    let existing = reader
+        .catalog()
+        .and_then(|s| s.existing_relations(reader.database()))
+        .map_err(super::warehouse_failure)?;
+    let opts = crate::render::RenderOptions {
+        run_started_at: c.started_at.clone(),
+        existing,
+        full_refresh: false,
+    };
+    let dag = super::render_and_graph(&c.project, &opts)?;
+    Ok(Some(state.would_run(&dag)))
 }

@@ -23,7 +23,7 @@ use crate::graph::{build_dag, Dag};
 use crate::project::yaml::locate_key;
 use crate::project::{load_project, parse_cli_vars, LoadOptions, Project};
 use crate::render::{render_project, RenderOptions};
-use crate::select::{parse_selector, select_nodes, Selection};
+use crate::select::{parse_selector, Selection};
 
 /// Why a command stopped.
 #[derive(Debug)]
@@ -243,13 +243,24 @@ pub fn warehouse_failure(e: crate::warehouse::WarehouseError) -> Failure {
 
 /// Applies `--select/--exclude`, warning about selectors that matched nothing.
 pub fn apply_selection(dag: &Dag, args: &SelectArgs) -> Result<Selection, Failure> {
-    let sel = select_nodes(dag, &args.select, &args.exclude).map_err(|e| {
-        let mut d = Diagnostic::new(Code::BadSelector, e.message);
-        if let Some(h) = e.help {
-            d = d.with_help(h);
-        }
-        Failure::Usage(d)
-    })?;
+    apply_selection_with_state(dag, args, None)
+}
+
+/// [`apply_selection`] with what `state:changed` stands for.
+pub fn apply_selection_with_state(
+    dag: &Dag,
+    args: &SelectArgs,
+    changed: Option<&std::collections::BTreeSet<usize>>,
+) -> Result<Selection, Failure> {
+    let sel = crate::select::select_with_state(dag, &args.select, &args.exclude, changed).map_err(
+        |e| {
+            let mut d = Diagnostic::new(Code::BadSelector, e.message);
+            if let Some(h) = e.help {
+                d = d.with_help(h);
+            }
+            Failure::Usage(d)
+        },
+    )?;
     for (raw, hint) in &sel.unmatched {
         match hint {
             Some(h) => {

@@ -546,19 +546,22 @@ impl Run<'_> {
             .collect();
         schemas.sort_by(|a, b| a.schema.cmp(&b.schema));
         schemas.dedup_by(|a, b| a.schema == b.schema);
-        let mut sql: Vec<String> = schemas
+        schemas
             .into_iter()
             .map(crate::plan::create_schema)
-            .collect();
-        sql.push(crate::plan::ledger::ensure_tables(self.wh.database())[0].clone());
-        sql.push(crate::state::store::ddl(self.wh.database()));
-        sql
+            .collect()
     }
 
-    /// Creates every target schema up front (per-node commits): two
-    /// workers creating the same schema at once would conflict at commit.
+    /// Creates every target schema and the build-state table up front
+    /// (per-node commits): two workers creating the same schema or table
+    /// at once would conflict at commit.
     fn create_schemas(&self) -> Result<(), Failure> {
-        for sql in self.schema_statements() {
+        let db = self.wh.database();
+        let state_table = [
+            crate::plan::ledger::ensure_tables(db)[0].clone(),
+            crate::state::store::ddl(db),
+        ];
+        for sql in self.schema_statements().into_iter().chain(state_table) {
             self.main.execute_batch(&sql).map_err(warehouse_failure)?;
         }
         Ok(())

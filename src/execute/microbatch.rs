@@ -84,57 +84,78 @@ impl Ctx<'_> {
     pub fn committed(&self, i: usize, fingerprint: &str) -> Result<Partial, String> {
         let node = &self.dag.nodes[i];
         let batching = Batching::of(node)?;
-        let versions = &self.state.versions;
         let Some(built) = self.state.built.get(&node.unique_id) else {
             return Ok(Partial::Full("no earlier build recorded".into()));
         };
         if built.fingerprint != fingerprint {
             return Ok(Partial::Full("its SQL or config changed".into()));
         }
-        let w = built.watermark;
-        if w < versions.oldest {
+        if built.watermark < self.state.versions.oldest {
             return Ok(Partial::Full(format!(
-                "its watermark, snapshot {w}, was expired by cleanup"
+                "its watermark, snapshot {}, was expired by cleanup",
+                built.watermark
             )));
         }
         let mut queries = Vec::new();
         for p in self.dag.parents(i) {
-            let parent = &self.dag.nodes[p];
-            let Some(key) = relation_key(parent) else {
-                continue;
-            };
-            if versions.of(&key).is_none_or(|v| v <= w) {
-                continue;
-            }
-            let created = versions.created(&key).unwrap_or_default();
-            if created > w && created != built.built_in {
-                return Ok(Partial::Full(format!("{key} was replaced")));
-            }
-            let rel = parent
-                .relation
-                .as_ref()
-                .expect("a relation key has a relation");
-            let changes =
-                committed_changes(rel, (w + 1).max(created), versions.current, built.built_in);
-            match self.batch_query(i, &batching, p, &changes) {
-                Ok(q) => queries.push(q),
-                // Unmappable changes matter only if there are any: its
-                // newest version may be the model's own last commit.
-                Err(reason) if self.any_row(&changes)? => return Ok(Partial::Full(reason)),
-                Err(_) => {}
+            match self.committed_query(i, &batching, p, built)? {
+                Ok(Some(q)) => queries.push(q),
+                Ok(None) => {}
+                Err(reason) => return Ok(Partial::Full(reason)),
             }
         }
         if queries.is_empty() {
             return Ok(Partial::Nothing);
         }
         let table = format!("__lake_committed_{i}");
+        self.distinct_batches(&table, &queries)?;
+        Ok(Partial::Batches(table))
+    }
+
+    /// The batches of parent `p`'s changes since the model's watermark:
+    /// `Ok(None)` when it did not change, `Err(why)` when they cannot be
+    /// mapped to batches (the model rebuilds in full).
+    fn committed_query(
+        &self,
+        i: usize,
+        batching: &Batching,
+        p: usize,
+        built: &crate::state::Built,
+    ) -> Result<Result<Option<String>, String>, String> {
+        let (w, versions) = (built.watermark, &self.state.versions);
+        if let Some(reason) = self.unmappable_change(p, w) {
+            return Ok(Err(reason));
+        }
+        let parent = &self.dag.nodes[p];
+        let (Some(key), Some(rel)) = (relation_key(parent), parent.relation.as_ref()) else {
+            return Ok(Ok(None));
+        };
+        if versions.of(&key).is_none_or(|v| v <= w) {
+            return Ok(Ok(None));
+        }
+        let created = versions.created(&key).unwrap_or_default();
+        if created > w && created != built.built_in {
+            return Ok(Err(format!("{key} was replaced")));
+        }
+        let from = (w + 1).max(created);
+        let changes = committed_changes(rel, from, versions.current, built.built_in);
+        match self.batch_query(i, batching, p, &changes) {
+            Ok(q) => Ok(Ok(Some(q))),
+            // Unmappable changes matter only if there are any: its newest
+            // version may be the model's own last commit.
+            Err(reason) if self.any_row(&changes)? => Ok(Err(reason)),
+            Err(_) => Ok(Ok(None)),
+        }
+    }
+
+    /// Keeps the distinct batches `queries` give in temporary `table`.
+    fn distinct_batches(&self, table: &str, queries: &[String]) -> Result<(), String> {
         self.session
             .execute_batch(&format!(
                 "CREATE OR REPLACE TEMP TABLE {table} AS SELECT DISTINCT b FROM ({}) AS q",
                 queries.join("\nUNION ALL\n")
             ))
-            .map_err(|e| e.message)?;
-        Ok(Partial::Batches(table))
+            .map_err(|e| e.message)
     }
 
     /// The batches node `i` recomputes: its committed part (`partial`)
@@ -156,59 +177,48 @@ impl Ctx<'_> {
             let Some(key) = relation_key(&self.dag.nodes[p]) else {
                 continue;
             };
-            match memory.deltas.get(&key) {
-                Some(Delta::Replaced) => {
-                    return Ok(Affected::Full(format!(
-                        "{key} was rebuilt in full in this run"
-                    )))
-                }
-                Some(Delta::Rows(table)) => {
-                    match self.batch_query(i, &batching, p, &identifier(table)) {
-                        Ok(q) => sources.push(q),
-                        Err(reason) => return Ok(Affected::Full(reason)),
-                    }
-                }
-                None => {}
+            let query = match memory.deltas.get(&key) {
+                Some(Delta::Replaced) => Err(format!("{key} was rebuilt in full in this run")),
+                Some(Delta::Rows(table)) => self.batch_query(i, &batching, p, &identifier(table)),
+                None => continue,
+            };
+            match query {
+                Ok(q) => sources.push(q),
+                Err(reason) => return Ok(Affected::Full(reason)),
             }
         }
         if sources.is_empty() {
             return Ok(Affected::Batches(BatchSet::default()));
         }
         let table = format!("__lake_batches_{i}");
-        let fail = |e: crate::warehouse::WarehouseError| e.message;
-        self.session
-            .execute_batch(&format!(
-                "CREATE OR REPLACE TEMP TABLE {table} AS SELECT DISTINCT b FROM ({}) AS q",
-                sources.join("\nUNION ALL\n")
-            ))
-            .map_err(fail)?;
+        self.distinct_batches(&table, &sources)?;
+        self.batch_set(table, &batching).map(Affected::Batches)
+    }
+
+    /// What lake needs to know of the batches in `table`: how many, NULL
+    /// among them, and for time batches the first and last.
+    fn batch_set(&self, table: String, batching: &Batching) -> Result<BatchSet, String> {
         let summary = self
             .session
             .query(&format!(
                 "SELECT count(*), count(*) - count(b), CAST(min(b) AS VARCHAR), \
                  CAST(max(b) AS VARCHAR), typeof(min(b)) FROM {table}"
             ))
-            .map_err(fail)?;
+            .map_err(|e| e.message)?;
         let row = summary.rows.into_iter().next().unwrap_or_default();
         let text = |k: usize| row.get(k).cloned().flatten();
-        let count: usize = text(0).and_then(|n| n.parse().ok()).unwrap_or(0);
-        let literal = |v: String| {
-            format!(
-                "CAST({} AS {})",
-                string_literal(&v),
-                text(4).unwrap_or_default()
-            )
-        };
+        let ty = text(4).unwrap_or_default();
+        let literal = |v: String| format!("CAST({} AS {ty})", string_literal(&v));
         let range = match batching {
             Batching::Time { .. } => text(2).map(literal).zip(text(3).map(literal)),
             Batching::Key { .. } => None,
         };
-        Ok(Affected::Batches(BatchSet {
-            table,
-            count,
+        Ok(BatchSet {
+            count: text(0).and_then(|n| n.parse().ok()).unwrap_or(0),
             null: text(1).is_some_and(|n| n != "0"),
+            table,
             range,
-        }))
+        })
     }
 
     /// The parents a recompute of node `i` reads only for its batches:
@@ -234,6 +244,31 @@ impl Ctx<'_> {
                 Some(ParentFilter { relation, expr })
             })
             .collect()
+    }
+
+    /// A view or ephemeral parent `p` holds no rows of its own, so
+    /// `table_changes` cannot say what changed in it: when anything it
+    /// reads changed after snapshot `w`, the model rebuilds in full.
+    fn unmappable_change(&self, p: usize, w: i64) -> Option<String> {
+        let parent = &self.dag.nodes[p];
+        let rowless = parent.kind == crate::nodes::NodeKind::Model
+            && matches!(
+                parent.config.materialized,
+                Materialization::View | Materialization::Ephemeral
+            );
+        if !rowless {
+            return None;
+        }
+        let versions = &self.state.versions;
+        let changed = crate::state::inputs(self.dag, p)
+            .into_iter()
+            .chain(relation_key(parent))
+            .find(|r| versions.of(r).is_some_and(|v| v > w))?;
+        Some(format!(
+            "it reads {} ({}), which stores no rows: lake cannot tell which batches {changed} changed",
+            parent.name,
+            parent.config.materialized.as_str()
+        ))
     }
 
     /// Whether a changes query has a row.

@@ -95,9 +95,18 @@ impl NodeRunner<'_> {
         if node.config.materialized == Materialization::Load && node.kind == NodeKind::Model {
             return None;
         }
+        let fingerprint = self.fingerprint_of(i);
+        // The same SQL was recorded before, so it was found stable then.
+        let known_stable = self
+            .state
+            .borrow()
+            .built
+            .get(&node.unique_id)
+            .is_some_and(|b| b.fingerprint == fingerprint);
         let volatile = match node.config.batch.volatile {
             Some(true) => Some("config volatile: true".to_string()),
             Some(false) => None,
+            None if known_stable => None,
             None => node
                 .compiled_sql
                 .as_deref()
@@ -110,7 +119,7 @@ impl NodeRunner<'_> {
         let state = self.state.borrow();
         Some(Record {
             unique_id: node.unique_id.clone(),
-            fingerprint: self.fingerprint_of(i),
+            fingerprint,
             inputs: state.seen(self.dag, i, &self.memory.borrow().written),
             watermark: state.versions.current,
             recomputed: outcome.recomputed.clone(),
@@ -170,21 +179,7 @@ impl NodeRunner<'_> {
             dag: self.dag,
             state: &state,
         };
-        let affected = if full_refresh {
-            Affected::Full("--full-refresh".into())
-        } else if !self
-            .existing
-            .contains(&(rel.schema.clone(), rel.identifier.clone()))
-        {
-            Affected::Full("its table does not exist yet".into())
-        } else {
-            let precomputed = self.memory.borrow_mut().committed.remove(&i);
-            let partial = match precomputed {
-                Some(p) => p,
-                None => ctx.committed(i, &self.fingerprint_of(i))?,
-            };
-            ctx.affected(i, partial, &self.memory.borrow())?
-        };
+        let affected = self.affected(&ctx, i, rel, full_refresh)?;
         let (write, delta) = match affected {
             Affected::Full(reason) => {
                 outcome.recomputed = Some(format!("everything: {reason}"));
@@ -212,6 +207,32 @@ impl NodeRunner<'_> {
             cleanup: None,
             delta,
         }))
+    }
+}
+
+impl NodeRunner<'_> {
+    /// What microbatch model `i` recomputes: everything when asked or on
+    /// its first build, else the batches its parents' changes touch.
+    fn affected(
+        &self,
+        ctx: &Ctx<'_>,
+        i: usize,
+        rel: &Relation,
+        full_refresh: bool,
+    ) -> Result<Affected, String> {
+        if full_refresh {
+            return Ok(Affected::Full("--full-refresh".into()));
+        }
+        let key = (rel.schema.clone(), rel.identifier.clone());
+        if !self.existing.contains(&key) {
+            return Ok(Affected::Full("its table does not exist yet".into()));
+        }
+        let precomputed = self.memory.borrow_mut().committed.remove(&i);
+        let partial = match precomputed {
+            Some(p) => p,
+            None => ctx.committed(i, &self.fingerprint_of(i))?,
+        };
+        ctx.affected(i, partial, &self.memory.borrow())
     }
 }
 

@@ -45,7 +45,35 @@ pub fn select_nodes(
     select: &[String],
     exclude: &[String],
 ) -> Result<Selection, SelectorError> {
+    select_with_state(dag, select, exclude, None)
+}
+
+/// Whether any of `selectors` names `state:`, which needs the lake.
+pub fn uses_state(selectors: &[String]) -> bool {
+    selectors.iter().any(|s| s.contains("state:"))
+}
+
+/// [`select_nodes`], with `changed` (the nodes a run would build, from
+/// the lake's build state) for `state:changed`.
+pub fn select_with_state(
+    dag: &Dag,
+    select: &[String],
+    exclude: &[String],
+    changed: Option<&BTreeSet<usize>>,
+) -> Result<Selection, SelectorError> {
+    let state_needed = || SelectorError {
+        message: "`state:changed` needs the lake's build state".into(),
+        help: Some(
+            "use it with `lake ls`, which reads the lake: `lake ls --select state:changed`".into(),
+        ),
+    };
+    if changed.is_none() && (uses_state(select) || uses_state(exclude)) {
+        return Err(state_needed());
+    }
     let mut unmatched = Vec::new();
+    let eval = |dag: &Dag, sel: &Selector, unmatched: &mut Vec<(String, Option<String>)>| {
+        eval(dag, sel, unmatched, changed)
+    };
     let mut chosen: BTreeSet<usize> = if select.is_empty() {
         (0..dag.nodes.len()).collect()
     } else {
@@ -77,12 +105,13 @@ fn eval(
     dag: &Dag,
     sel: &Selector,
     unmatched: &mut Vec<(String, Option<String>)>,
+    changed: Option<&BTreeSet<usize>>,
 ) -> BTreeSet<usize> {
     let mut union = BTreeSet::new();
     for term in &sel.terms {
         let mut acc: Option<BTreeSet<usize>> = None;
         for atom in term {
-            let set = eval_atom(dag, atom, unmatched);
+            let set = eval_atom(dag, atom, unmatched, changed);
             acc = Some(match acc {
                 None => set,
                 Some(prev) => prev.intersection(&set).copied().collect(),
@@ -99,12 +128,17 @@ fn eval_atom(
     dag: &Dag,
     atom: &Atom,
     unmatched: &mut Vec<(String, Option<String>)>,
+    changed: Option<&BTreeSet<usize>>,
 ) -> BTreeSet<usize> {
     let matcher = Matcher::new(atom);
-    let base: BTreeSet<usize> = (0..dag.nodes.len())
-        .filter(|&i| matcher.matches(&dag.nodes[i]))
-        .collect();
-    if base.is_empty() {
+    let base: BTreeSet<usize> = match (&atom.method, changed) {
+        (Method::State, Some(changed)) => changed.clone(),
+        _ => (0..dag.nodes.len())
+            .filter(|&i| matcher.matches(&dag.nodes[i]))
+            .collect(),
+    };
+    // An empty `state:changed` is an answer, not a typo.
+    if base.is_empty() && atom.method != Method::State {
         let names = dag
             .nodes
             .iter()
@@ -242,6 +276,7 @@ impl<'a> Matcher<'a> {
             Method::Tag => node.config.tags.iter().any(|t| self.value_matches(t)),
             Method::ResourceType => node.kind.as_str() == v,
             Method::Source => node.kind == NodeKind::Source && self.fqn_matches(&node.fqn),
+            Method::State => false,
             Method::Config(key) => {
                 if node.kind == NodeKind::Source || node.kind == NodeKind::Test {
                     return false;

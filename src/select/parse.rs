@@ -31,10 +31,20 @@ pub enum Method {
     ResourceType,
     /// `fqn:stage.events`
     Fqn,
+    /// `state:changed`: the nodes a run would not reuse (see `state`).
+    State,
 }
 
 /// Methods a selector may name, for "did you mean".
-pub const METHODS: &[&str] = &["tag", "path", "config", "source", "resource_type", "fqn"];
+pub const METHODS: &[&str] = &[
+    "tag",
+    "path",
+    "config",
+    "source",
+    "resource_type",
+    "fqn",
+    "state",
+];
 
 /// One selector atom with its graph operators.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,6 +353,14 @@ fn parse_method_and_value(
             help: Some(format!("write e.g. `{name}:something`")),
         });
     }
+    if method == Method::State && value != "changed" {
+        return Err(SelectorError {
+            message: format!("unknown state `{value}` in `{raw}`"),
+            help: Some(
+                "lake knows `state:changed`: the nodes a run would build rather than reuse".into(),
+            ),
+        });
+    }
     if method == Method::ResourceType && !RESOURCE_TYPES.contains(&value.as_str()) {
         let help = match did_you_mean(&value, RESOURCE_TYPES) {
             Some(s) => format!("did you mean `resource_type:{s}`?"),
@@ -364,6 +382,7 @@ fn method_named(raw: &str, name: &str) -> Result<Method, SelectorError> {
         "source" => Ok(Method::Source),
         "resource_type" => Ok(Method::ResourceType),
         "fqn" => Ok(Method::Fqn),
+        "state" => Ok(Method::State),
         _ => match name.strip_prefix("config.") {
             Some(key) if !key.is_empty() => Ok(Method::Config(key.to_string())),
             _ => {

@@ -47,8 +47,8 @@ pub fn writes_relation(node: &Node) -> bool {
         )
 }
 
-/// The relations node `i` reads: its refs and sources, and those of the
-/// ephemeral models inlined into it.
+/// The relations node `i` reads: its refs and sources, and those read
+/// through the ephemeral models inlined into it and the views it reads.
 pub fn inputs(dag: &Dag, i: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack: Vec<&String> = dag.nodes[i].depends_on.iter().collect();
@@ -59,12 +59,18 @@ pub fn inputs(dag: &Dag, i: usize) -> Vec<String> {
         }
         let Some(p) = dag.position(id) else { continue };
         let parent = &dag.nodes[p];
-        if parent.config.materialized == Materialization::Ephemeral
-            && parent.kind == NodeKind::Model
-        {
+        let model = parent.kind == NodeKind::Model;
+        // A view stores no rows: reading it reads what it reads.
+        let see_through = model
+            && matches!(
+                parent.config.materialized,
+                Materialization::Ephemeral | Materialization::View
+            );
+        if see_through {
             stack.extend(parent.depends_on.iter());
-        } else if let Some(key) = relation_key(parent) {
-            out.push(key);
+        }
+        if parent.config.materialized != Materialization::Ephemeral || !model {
+            out.extend(relation_key(parent));
         }
     }
     out.sort();
@@ -101,23 +107,52 @@ impl BuildState {
             return Some(format!("{changed} was rebuilt in this run"));
         }
         for input in &inputs {
-            let seen = built
-                .inputs
-                .get(input)
-                .copied()
-                .flatten()
-                .unwrap_or(built.built_in);
-            if !built.inputs.contains_key(input) || !self.versions.unchanged(input, seen) {
+            // Written in the same commit: as that commit left it.
+            let same = match built.inputs.get(input) {
+                None => false,
+                Some(None) => self.versions.untouched_after(input, built.built_in),
+                Some(Some(seen)) => self.versions.unchanged(input, *seen),
+            };
+            if !same {
                 return Some(format!("{input} changed"));
             }
         }
         let own = relation_key(node).filter(|_| writes_relation(node));
         match own {
-            Some(own) if !self.versions.unchanged(&own, built.built_in) => {
+            Some(own) if !self.versions.untouched_after(&own, built.built_in) => {
                 Some(format!("{own} was changed since lake built it"))
             }
             _ => None,
         }
+    }
+
+    /// The nodes a run would build rather than reuse, in DAG order: those
+    /// whose last build no longer stands, and those downstream of one
+    /// that rewrites its relation. Load models are not listed: every run
+    /// loads whatever has landed, and a run with nothing landed changes
+    /// nothing.
+    pub fn would_run(&self, dag: &Dag) -> std::collections::BTreeSet<usize> {
+        let mut written = HashSet::new();
+        let mut out = std::collections::BTreeSet::new();
+        for (i, node) in dag.nodes.iter().enumerate() {
+            let runs = match (node.kind, node.config.materialized) {
+                (NodeKind::Source, _)
+                | (NodeKind::Model, Materialization::Ephemeral | Materialization::Load) => false,
+                _ => {
+                    let fp = fingerprint::fingerprint(node, "");
+                    let reason = self.must_run(dag, i, &fp, &written);
+                    tracing::debug!(node = %node.unique_id, reason = ?reason, "would run");
+                    if reason.is_some() {
+                        written.extend(relation_key(node).filter(|_| writes_relation(node)));
+                    }
+                    reason.is_some()
+                }
+            };
+            if runs {
+                out.insert(i);
+            }
+        }
+        out
     }
 
     /// The versions node `i`'s inputs have as it runs now, for its record:

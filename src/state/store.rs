@@ -85,7 +85,9 @@ pub fn read(session: &Session, database: &str) -> Result<HashMap<String, Built>,
         .collect())
 }
 
-/// Replaces the rows of `records`' nodes in one DELETE and one INSERT.
+/// Replaces the rows of `records`' nodes in one DELETE and one INSERT
+/// (creating the table the first time: a run that builds nothing leaves
+/// the lake as it was).
 pub fn write(database: &str, records: &[Record], run_id: &str) -> Vec<String> {
     let ids: Vec<String> = records
         .iter()
@@ -94,11 +96,15 @@ pub fn write(database: &str, records: &[Record], run_id: &str) -> Vec<String> {
     if ids.is_empty() {
         return Vec::new();
     }
-    let mut sql = vec![format!(
-        "DELETE FROM {} WHERE unique_id IN ({})",
-        table(database),
-        ids.join(", ")
-    )];
+    let mut sql = vec![
+        crate::plan::ledger::ensure_tables(database)[0].clone(),
+        ddl(database),
+        format!(
+            "DELETE FROM {} WHERE unique_id IN ({})",
+            table(database),
+            ids.join(", ")
+        ),
+    ];
     {
         let values: Vec<String> = records
             .iter()
@@ -142,13 +148,14 @@ mod tests {
             recomputed: None,
         };
         let sql = write("lake", &[record("model.p.a"), record("model.p.b")], "r1");
-        assert_eq!(sql.len(), 2);
+        assert_eq!(sql.len(), 4);
+        assert!(sql[1].starts_with("CREATE TABLE IF NOT EXISTS lake._lake.node_state"));
         assert_eq!(
-            sql[0],
+            sql[2],
             "DELETE FROM lake._lake.node_state WHERE unique_id IN ('model.p.a', 'model.p.b')"
         );
         assert!(
-            sql[1].contains(r#"('model.p.a', 'f', '{"raw.x":3,"stage.y":null}', 7, 'r1', NULL)"#)
+            sql[3].contains(r#"('model.p.a', 'f', '{"raw.x":3,"stage.y":null}', 7, 'r1', NULL)"#)
         );
         assert!(write("lake", &[], "r").is_empty());
     }

@@ -78,6 +78,13 @@ impl Versions {
         self.latest.get(relation).copied()
     }
 
+    /// Whether no kept snapshot after `snapshot` changed `relation`: a
+    /// node's own table is as its build left it (which may have written
+    /// no row, as an incremental run with nothing new does).
+    pub fn untouched_after(&self, relation: &str, snapshot: i64) -> bool {
+        self.of(relation).is_none_or(|v| v <= snapshot)
+    }
+
     /// The snapshot that last created `relation`, when a kept one did.
     pub fn created(&self, relation: &str) -> Option<i64> {
         self.created.get(relation).copied()
@@ -159,6 +166,8 @@ mod tests {
         assert_eq!((v.oldest, v.current), (1, 6));
         assert!(v.unchanged("s.t", 3));
         assert!(!v.unchanged("s.t", 2));
+        assert!(v.untouched_after("s.t", 3) && v.untouched_after("s.t", 5));
+        assert!(!v.untouched_after("s.t", 2));
     }
 
     #[test]

@@ -45,8 +45,9 @@ pub struct Lakehouse {
     pub refs: tempfile::TempDir,
 }
 
+/// Hour `n` counted from 2024-05-01T00:00 (hour 24 is the next day's first).
 pub fn hour(n: u32) -> String {
-    format!("2024-05-01T{n:02}:00")
+    format!("2024-05-{:02}T{:02}:00", 1 + n / 24, n % 24)
 }
 
 impl Lakehouse {
