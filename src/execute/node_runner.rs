@@ -168,7 +168,7 @@ impl NodeRunner<'_> {
                     outcome.action = "ephemeral (inlined)".into();
                     Ok(Work::Nothing)
                 }
-                Materialization::Incremental => self.prepare_incremental(node, rel, sql, outcome),
+                Materialization::Incremental => self.prepare_incremental(i, rel, sql, outcome),
             },
             (NodeKind::Seed, Some(rel)) => {
                 outcome.action = "seed".into();
@@ -189,16 +189,18 @@ impl NodeRunner<'_> {
     /// An incremental model: a full build when asked or when its table is
     /// missing; otherwise its new rows are staged (outside the
     /// transaction) and merged per its strategy and `on_schema_change`.
+    /// A `microbatch` model recomputes what its parents' changes touch
+    /// (`super::reuse`).
     fn prepare_incremental(
         &self,
-        node: &Node,
+        i: usize,
         rel: &Relation,
         sql: &str,
         outcome: &mut Outcome,
     ) -> Result<Work, Refusal> {
+        let node = &self.dag.nodes[i];
         let full = node.config.full_refresh.unwrap_or(self.full_refresh);
         if node.config.strategy() == crate::project::config::IncrementalStrategy::Microbatch {
-            let i = self.dag.position(&node.unique_id).unwrap_or_default();
             return self.prepare_microbatch(i, rel, sql, full, outcome);
         }
         if full || !self.exists(rel) {
