@@ -199,8 +199,10 @@ fn write_elsewhere(p: &TempProject, sql: &str) {
         Lake::Embedded => util::rows::attach_embedded_sql(&ext, p.path(), false),
         Lake::Prod => util::rows::attach_prod_sql(&ext, &p.unique, None, false),
     };
-    conn.execute_batch(&attach).unwrap();
-    conn.execute_batch(sql).unwrap();
+    conn.execute_batch(&attach)
+        .unwrap_or_else(|e| panic!("attaching the lake: {e}"));
+    conn.execute_batch(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// A table lake reads but another process writes: when it changes, the
@@ -328,4 +330,38 @@ fn one_changed_model_of_a_thousand_runs_with_its_descendants_only() {
             "{schema}.{name} differs from a full rebuild"
         );
     }
+}
+
+/// A microbatch model whose watermark snapshot the daily cleanup expired
+/// cannot read the changes since: it rebuilds in full, and says so.
+#[test]
+fn an_expired_watermark_rebuilds_in_full_and_says_so() {
+    let p = TempProject::new();
+    p.file(
+        "project.yml",
+        "name: demo\nschedules:\n  daily:\n    cron: \"0 0 * * *\"\n    select: []\n    post-hooks:\n      \
+         - cleanup: { retention: 0 seconds, keep-runs: 1 }\n",
+    )
+    .file(
+        "models/stage/hits.sql",
+        "{{ config(materialized='table') }}\
+         select timestamp '2024-05-01' + to_hours(range) as ts from range({{ var('n', 3) }})\n",
+    )
+    .file(
+        "models/mart/per_hour.sql",
+        "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='ts') }}\
+         select ts, count(*) as n from {{ ref('hits') }} group by all\n",
+    );
+    p.lake_ok(&["run"]);
+    for n in ["{n: 4}", "{n: 5}"] {
+        p.lake_ok(&["run", "--select", "hits", "--vars", n]);
+    }
+    p.lake_ok(&["run", "--schedule", "daily"]);
+    let out = p.lake_ok(&["run", "--select", "per_hour"]);
+    out.assert_stdout_has("microbatch (in full: its watermark, snapshot");
+    out.assert_stdout_has("was expired by cleanup");
+    assert_eq!(
+        p.rows("select count(*), sum(n) from lake.mart.per_hour"),
+        vec![vec!["5".to_string(), "5".to_string()]]
+    );
 }
