@@ -74,7 +74,6 @@ pub fn run(
 fn changed_nodes(
     c: &super::Compiled,
 ) -> Result<Option<std::collections::BTreeSet<usize>>, Failure> {
-    use crate::project::profiles::Catalog;
     use crate::warehouse::{OpenError, Warehouse};
     let target = &c.project.target;
     let reader = match Warehouse::open_reader(target) {
@@ -85,27 +84,20 @@ fn changed_nodes(
         }
         Err(OpenError::Failed(e)) => return Err(super::warehouse_failure(e)),
     };
-    let metadata_schema = match &target.catalog {
-        Catalog::Postgres {
-            metadata_schema, ..
-        } => metadata_schema.as_deref(),
-        Catalog::Duckdb { .. } => None,
-    };
-    let read = || -> Result<crate::state::BuildState, crate::warehouse::WarehouseError> {
+    let metadata_schema = target.catalog.metadata_schema();
+    let read = || -> Result<_, crate::warehouse::WarehouseError> {
         let session = reader.catalog()?;
         let db = reader.database();
-        Ok(crate::state::BuildState {
-            built: crate::state::store::read(&session, db)?,
+        let existing = crate::history::read::current_relations(&session, db, metadata_schema)?;
+        let state = crate::state::BuildState {
+            built: crate::state::store::read(&session, db, &existing)?,
             versions: crate::state::Versions::read(&session, db, metadata_schema)?,
-        })
+        };
+        Ok((state, existing))
     };
-    let state = read().map_err(super::warehouse_failure)?;
     // Rendered as a run renders it: `is_incremental()` is true for tables
     // that exist, and the fingerprint is of that SQL.
-    let existing = reader
-        .catalog()
-        .and_then(|s| s.existing_relations(reader.database()))
-        .map_err(super::warehouse_failure)?;
+    let (state, existing) = read().map_err(super::warehouse_failure)?;
     let opts = crate::render::RenderOptions {
         run_started_at: c.started_at.clone(),
         existing,

@@ -190,8 +190,8 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
         wh.secrets(),
     );
     let main = wh.session().map_err(warehouse_failure)?;
-    let existing = main
-        .existing_relations(wh.database())
+    let metadata_schema = project.target.catalog.metadata_schema();
+    let existing = crate::history::read::current_relations(&main, wh.database(), metadata_schema)
         .map_err(warehouse_failure)?;
     let opts = RenderOptions {
         run_started_at: started_at.clone(),
@@ -209,7 +209,8 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
     }
     let hooks = prepare(&project, &opts, settings.schedule, settings.project_hooks())?;
     let built = crate::state::BuildState {
-        built: crate::state::store::read(&main, wh.database()).map_err(warehouse_failure)?,
+        built: crate::state::store::read(&main, wh.database(), &opts.existing)
+            .map_err(warehouse_failure)?,
         versions: Default::default(),
     };
     announce(&project, &settings, selected.len());
@@ -460,12 +461,7 @@ impl Run<'_> {
             state: &self.built,
             reuse: self.settings.reuse,
             test_scope: self.settings.test_scope,
-            metadata_schema: match &self.project.target.catalog {
-                Catalog::Postgres {
-                    metadata_schema, ..
-                } => metadata_schema.as_deref(),
-                Catalog::Duckdb { .. } => None,
-            },
+            metadata_schema: self.project.target.catalog.metadata_schema(),
         }
     }
 

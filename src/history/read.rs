@@ -3,7 +3,7 @@
 //! changed; and which snapshot a reader's `--at` (a run id, a snapshot id
 //! or a time) stands for.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::message::CommitInfo;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
@@ -112,6 +112,48 @@ pub fn changes(
         .collect())
 }
 
+/// The catalog's metadata schema as SQL: `__ducklake_metadata_<lake>`,
+/// then the PostgreSQL catalog's `METADATA_SCHEMA` when it sets one.
+fn metadata(database: &str, metadata_schema: Option<&str>) -> String {
+    let meta = identifier(&format!("__ducklake_metadata_{database}"));
+    match metadata_schema {
+        Some(s) => format!("{meta}.{}", identifier(s)),
+        None => meta,
+    }
+}
+
+/// `(schema, name)` of every table and view the lake holds now, read from
+/// the DuckLake metadata tables: DuckDB's `duckdb_tables()` makes DuckLake
+/// load its whole catalog first (~1.9 s for 1,000 tables), this takes a
+/// millisecond, which a run where every node is reused is mostly made of.
+/// Falls back to DuckDB's listing when the metadata cannot be read so.
+pub fn current_relations(
+    session: &Session,
+    database: &str,
+    metadata_schema: Option<&str>,
+) -> Result<HashSet<(String, String)>, WarehouseError> {
+    let schema = metadata(database, metadata_schema);
+    let sql = format!(
+        "SELECT s.schema_name, t.table_name FROM {schema}.ducklake_table t \
+           JOIN {schema}.ducklake_schema s USING (schema_id) \
+           WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL \
+         UNION ALL SELECT s.schema_name, v.view_name FROM {schema}.ducklake_view v \
+           JOIN {schema}.ducklake_schema s USING (schema_id) \
+           WHERE v.end_snapshot IS NULL AND s.end_snapshot IS NULL"
+    );
+    match session.query(&sql) {
+        Ok(rows) => Ok(rows
+            .rows
+            .into_iter()
+            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
+            .collect()),
+        Err(e) => {
+            tracing::debug!(error = %e.message, "listing relations through DuckDB instead");
+            session.existing_relations(database)
+        }
+    }
+}
+
 /// `schema.name` of every table, view and schema the catalog has ever
 /// held, by catalog id (what [`Changes`] name them by), read from the
 /// DuckLake metadata tables (`ducklake_table`, `ducklake_view`,
@@ -125,11 +167,7 @@ pub fn catalog_names(
     database: &str,
     metadata_schema: Option<&str>,
 ) -> BTreeMap<i64, String> {
-    let meta = identifier(&format!("__ducklake_metadata_{database}"));
-    let schema = match metadata_schema {
-        Some(s) => format!("{meta}.{}", identifier(s)),
-        None => meta,
-    };
+    let schema = metadata(database, metadata_schema);
     let sql = format!(
         "SELECT t.table_id, s.schema_name || '.' || t.table_name \
            FROM {schema}.ducklake_table t JOIN {schema}.ducklake_schema s USING (schema_id) \

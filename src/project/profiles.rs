@@ -257,6 +257,20 @@ pub enum Catalog {
     },
 }
 
+impl Catalog {
+    /// The PostgreSQL catalog's `METADATA_SCHEMA`, where lake reads the
+    /// DuckLake metadata tables itself; `None` for its default and for a
+    /// DuckDB file catalog.
+    pub fn metadata_schema(&self) -> Option<&str> {
+        match self {
+            Catalog::Postgres {
+                metadata_schema, ..
+            } => metadata_schema.as_deref(),
+            Catalog::Duckdb { .. } => None,
+        }
+    }
+}
+
 /// Resolved S3 settings.
 #[derive(Debug, Clone, Serialize)]
 pub struct S3 {

@@ -5,7 +5,7 @@
 //! DuckLake's own `snapshot_id` virtual column, not something lake has
 //! to guess before it commits.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::plan::ledger::ledger_table;
 use crate::sql::string_literal;
@@ -57,8 +57,14 @@ pub struct Record {
 }
 
 /// Every node's last build; empty when the table does not exist yet.
-pub fn read(session: &Session, database: &str) -> Result<HashMap<String, Built>, WarehouseError> {
-    let exists = session.existing_relations(database)?.contains(&(
+/// `existing` is the lake's relations, as `history::read::current_relations`
+/// lists them.
+pub fn read(
+    session: &Session,
+    database: &str,
+    existing: &HashSet<(String, String)>,
+) -> Result<HashMap<String, Built>, WarehouseError> {
+    let exists = existing.contains(&(
         crate::plan::ledger::LEDGER_SCHEMA.into(),
         "node_state".into(),
     ));
