@@ -91,25 +91,31 @@ pub fn of_run<'a>(all: &'a [Snapshot], run_id: &str) -> Vec<&'a Snapshot> {
 /// touched.
 pub type Changes = BTreeMap<String, Vec<String>>;
 
-/// Every snapshot's [`Changes`], by snapshot id. Read as JSON, not from
-/// the map's printed text, so names holding commas or brackets survive.
+/// Every snapshot's [`Changes`], by snapshot id. Read as rows of the
+/// map's entries, not from its printed text, so names holding commas or
+/// brackets survive (and without `to_json`, whose extension would cost
+/// every run a load).
 pub fn changes(
     session: &Session,
     database: &str,
 ) -> Result<BTreeMap<i64, Changes>, WarehouseError> {
     let rows = session.query(&format!(
-        "SELECT snapshot_id, to_json(changes) FROM {}.snapshots()",
+        "SELECT snapshot_id, e.key, unnest(e.value) FROM \
+           (SELECT snapshot_id, unnest(map_entries(changes)) AS e FROM {}.snapshots()) \
+         UNION ALL SELECT snapshot_id, NULL, NULL FROM {0}.snapshots()",
         identifier(database)
     ))?;
-    Ok(rows
-        .rows
-        .into_iter()
-        .filter_map(|r| {
-            let id = r.first()?.as_deref()?.parse().ok()?;
-            let json = r.get(1)?.as_deref().unwrap_or("{}");
-            Some((id, serde_json::from_str(json).unwrap_or_default()))
-        })
-        .collect())
+    let mut all: BTreeMap<i64, Changes> = BTreeMap::new();
+    for r in rows.rows {
+        let Some(id) = r.first().cloned().flatten().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        let entry = all.entry(id).or_default();
+        if let (Some(Some(kind)), Some(Some(value))) = (r.get(1), r.get(2)) {
+            entry.entry(kind.clone()).or_default().push(value.clone());
+        }
+    }
+    Ok(all)
 }
 
 /// The catalog's metadata schema as SQL: `__ducklake_metadata_<lake>`,

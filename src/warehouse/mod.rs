@@ -252,6 +252,13 @@ pub struct OpenScript {
     pub use_lake: String,
 }
 
+/// Extensions DuckDB loads by itself when a statement first needs them
+/// (`autoload_known_extensions`), so lake only makes sure they are
+/// installed: a `LOAD` checks the signature of the whole file (about
+/// 0.1 s each here), a fixed cost on every run, even one that reuses
+/// every node and reads no file.
+const LOADED_ON_DEMAND: &[&str] = &["json", "parquet"];
+
 /// Name of the S3 secret lake creates.
 const S3_SECRET: &str = "lake_s3";
 /// Name of the PostgreSQL-catalog secret lake creates.
@@ -542,9 +549,15 @@ impl Warehouse {
         wh.interrupter.register(&wh.conn);
         // Only the extension part is used here: secrets come later.
         let script = OpenScript::new(target, Access::Write, Credentials::Placeholders);
-        wh.exec(&set_extension_directory_sql(&script.extension_dir))?;
+        let dir = &script.extension_dir;
+        wh.exec(&set_extension_directory_sql(dir))?;
+        let platform = wh.platform();
         for name in &script.extensions {
-            wh.ensure_extension(name, &script.extension_dir)?;
+            let installed = extensions::installed_path(dir, DUCKDB_VERSION, &platform, name);
+            if LOADED_ON_DEMAND.contains(name) && installed.is_file() {
+                continue;
+            }
+            wh.ensure_extension(name, dir)?;
         }
         Ok(wh)
     }
