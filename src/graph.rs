@@ -298,6 +298,7 @@ mod tests {
             description: None,
             columns: Vec::new(),
             attached_node: None,
+            relationship: None,
             contract: None,
         }
     }

@@ -96,6 +96,22 @@ pub struct Node {
     /// return, checked before every build.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contract: Option<Contract>,
+    /// For `relationships` tests: both sides, so a run that tests only
+    /// new rows can look their keys up in the parent's new rows first.
+    /// Run-time only: the manifest keeps dbt's shape.
+    #[serde(skip)]
+    pub relationship: Option<Relationship>,
+}
+
+/// The two sides of a `relationships` test, as its SQL names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Relationship {
+    /// The tested (child) column, quoted.
+    pub column: String,
+    /// The parent relation, as rendered.
+    pub parent: String,
+    /// The parent's column, quoted.
+    pub field: String,
 }
 
 /// A model's enforced contract (dbt's `contract: {enforced: true}`),

@@ -249,10 +249,88 @@ fn a_parent_rewritten_elsewhere_rebuilds_its_children(lake: Lake) {
     );
 }
 
+/// `relationships` on new rows: each new child key is looked up in the
+/// parent's new rows first, then (only if missing there) in the whole
+/// parent, so a key only old parent rows hold passes and a key no parent
+/// row holds fails, with the same failing rows as a whole-table test.
+fn a_relationships_test_on_new_rows_still_sees_the_whole_parent(lake: Lake) {
+    let p = TempProject::on(lake);
+    let batched = |source: &str| {
+        format!(
+            "{{{{ config(materialized='incremental', incremental_strategy='microbatch', \
+             event_time='ts') }}}}select ts, k from {{{{ source('ext', '{source}') }}}}\n"
+        )
+    };
+    p.file(
+        "models/sources.yml",
+        "version: 2\nsources:\n  - name: ext\n    schema: landing\n    tables:\n      \
+         - name: parents\n      - name: children\n",
+    )
+    .file("models/stage/parent.sql", &batched("parents"))
+    .file("models/stage/child.sql", &batched("children"))
+    .file(
+        "models/stage/_stage.yml",
+        "version: 2\nmodels:\n  - name: child\n    columns:\n      - name: k\n        tests:\n          \
+         - relationships: {to: ref('parent'), field: k}\n",
+    );
+    std::fs::create_dir_all(p.path().join(".lake/data")).unwrap();
+    write_elsewhere(
+        &p,
+        "CREATE SCHEMA lake.landing; \
+         CREATE TABLE lake.landing.parents AS SELECT TIMESTAMP '2024-05-01 00:10' AS ts, 1 AS k; \
+         CREATE TABLE lake.landing.children AS SELECT TIMESTAMP '2024-05-01 00:20' AS ts, 1 AS k",
+    );
+    p.lake_ok(&["build"]);
+    // A new hour: key 2 is in the parent's new rows, key 1 only in its old.
+    write_elsewhere(
+        &p,
+        "INSERT INTO lake.landing.parents VALUES (TIMESTAMP '2024-05-01 01:10', 2); \
+         INSERT INTO lake.landing.children VALUES \
+           (TIMESTAMP '2024-05-01 01:20', 2), (TIMESTAMP '2024-05-01 01:30', 1)",
+    );
+    let out = p.lake_ok(&["build"]);
+    let test = test_result(&p);
+    assert_eq!(test["status"], "pass", "{}", out.stdout);
+    assert_sliced(&test);
+    // Key 9 is in no parent row: the test fails on exactly that row.
+    write_elsewhere(
+        &p,
+        "INSERT INTO lake.landing.children VALUES \
+           (TIMESTAMP '2024-05-01 02:20', 9), (TIMESTAMP '2024-05-01 02:30', 1)",
+    );
+    let out = p.lake(&["build"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let test = test_result(&p);
+    assert_eq!(test["status"], "fail", "{}", out.stdout);
+    assert_eq!(test["failures"], 1, "{}", out.stdout);
+    assert_sliced(&test);
+}
+
+/// `run_results.json`'s entry of the one relationships test.
+fn test_result(p: &TempProject) -> serde_json::Value {
+    p.run_results()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unique_id"] == "test.demo.relationships_child_k")
+        .cloned()
+        .expect("the relationships test's result")
+}
+
+/// The test read only the child's new rows (else it proves nothing).
+fn assert_sliced(test: &serde_json::Value) {
+    let action = test["action"].as_str().unwrap_or_default();
+    assert!(
+        action.starts_with("test (rows written since snapshot"),
+        "{test}"
+    );
+}
+
 on_both_targets!(
     thirty_hours_one_at_a_time_equal_a_full_rebuild,
     no_new_hour_reuses_everything_and_publishes_nothing,
     a_parent_rewritten_elsewhere_rebuilds_its_children,
+    a_relationships_test_on_new_rows_still_sees_the_whole_parent,
 );
 
 /// In the generated 1,000-model project, changing one model's SQL runs

@@ -218,6 +218,7 @@ fn to_node(g: &Graph, s: &Spec) -> Node {
         description: None,
         columns: Vec::new(),
         contract: None,
+        relationship: None,
     }
 }
 

@@ -5,9 +5,10 @@
 use super::microbatch::{delta_table, Affected, Ctx, Delta, Partial, TxMemory};
 use super::node_runner::{NodeRunner, Refusal, Work, WritePlan};
 use super::scheduler::Outcome;
-use crate::nodes::{NodeKind, Relation};
+use crate::nodes::{NodeKind, Relation, Relationship};
 use crate::plan;
 use crate::plan::microbatch::Batching;
+use crate::plan::test_slice::relationship_in_two_steps;
 use crate::project::config::{IncrementalStrategy, TestScope};
 use crate::project::Materialization;
 use crate::state::fingerprint::fingerprint;
@@ -139,25 +140,39 @@ impl NodeRunner<'_> {
         let Some(tested) = tested.map(|t| &self.dag.nodes[t]) else {
             return sql.to_string();
         };
-        let stored = !matches!(
-            tested.config.materialized,
-            Materialization::View | Materialization::Ephemeral
-        ) && tested.kind != NodeKind::Source;
         let state = self.state.borrow();
         let last = state.built.get(&node.unique_id);
         match (&tested.relation, last) {
             (Some(rel), Some(last))
-                if stored
+                if stored(tested)
                     && self.test_scope == TestScope::Changed
                     && last.fingerprint == self.fingerprint_of(i)
                     && last.watermark >= state.versions.oldest =>
             {
                 outcome.action = format!("test (rows written since snapshot {})", last.watermark);
                 let slice = plan::microbatch::rows_since(rel, last.watermark, last.built_in);
-                plan::microbatch::replace_relation(sql, &rel.to_string(), &slice)
+                match self.stored_parent(i) {
+                    Some((r, parent)) => {
+                        let recent =
+                            plan::microbatch::rows_since(parent, last.watermark, last.built_in);
+                        relationship_in_two_steps(r, &slice, &recent)
+                    }
+                    None => plan::microbatch::replace_relation(sql, &rel.to_string(), &slice),
+                }
             }
             _ => sql.to_string(),
         }
+    }
+
+    /// A `relationships` test's sides and its parent's table, when the
+    /// parent stores rows lake can tell new ones of.
+    fn stored_parent(&self, i: usize) -> Option<(&Relationship, &Relation)> {
+        let r = self.dag.nodes[i].relationship.as_ref()?;
+        self.dag.parents(i).into_iter().find_map(|p| {
+            let parent = &self.dag.nodes[p];
+            let rel = parent.relation.as_ref()?;
+            (stored(parent) && rel.to_string() == r.parent).then_some((r, rel))
+        })
     }
 
     /// A microbatch model: the batches its parents' changes touch, deleted
@@ -240,4 +255,13 @@ fn is_microbatch(node: &crate::nodes::Node) -> bool {
     node.kind == NodeKind::Model
         && node.config.materialized == Materialization::Incremental
         && node.config.strategy() == IncrementalStrategy::Microbatch
+}
+
+/// Whether `node`'s relation is a lake table (whose rows carry the
+/// snapshot that wrote them), not a view, an ephemeral CTE or a source.
+fn stored(node: &crate::nodes::Node) -> bool {
+    !matches!(
+        node.config.materialized,
+        Materialization::View | Materialization::Ephemeral
+    ) && node.kind != NodeKind::Source
 }

@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod load;
 pub mod microbatch;
 pub mod quarantine;
+pub mod test_slice;
 
 use std::path::Path;
 
@@ -345,6 +346,7 @@ mod tests {
             description: None,
             columns: vec![],
             attached_node: None,
+            relationship: None,
             contract: None,
         };
         (n, rel)

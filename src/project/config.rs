@@ -583,8 +583,9 @@ pub enum TestScope {
     /// A test of a model reads the model's rows written since the test
     /// last passed (new hours, recomputed batches, a rebuilt table in
     /// full), and is reused when nothing it reads changed: the hourly job's
-    /// tests cost what the new data costs. A singular test, and the other
-    /// side of a `relationships` test, read whole tables.
+    /// tests cost what the new data costs. A singular test reads whole
+    /// tables; a `relationships` test reads the whole parent only for keys
+    /// its new rows do not hold.
     #[default]
     Changed,
     /// Every test reads whole tables and runs every time (the daily

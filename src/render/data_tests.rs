@@ -8,7 +8,7 @@ use super::places::{dependencies, node_id};
 use super::templates::Templates;
 use super::{diagnose, generic_tests};
 use crate::diagnostic::{display_path, Diagnostic, Diagnostics, Span};
-use crate::nodes::{Node, NodeKind};
+use crate::nodes::{Node, NodeKind, Relationship};
 use crate::project::{GenericTest, NodeConfig, Project, SourceFile, TestedNode};
 
 /// Nodes of the singular tests that render; the others' problems go to `diags`.
@@ -57,6 +57,7 @@ fn singular_test(
         sql,
         deps.first().cloned(),
         deps,
+        None,
     ))
 }
 
@@ -103,6 +104,7 @@ fn generic_test(
     deps.sort();
     deps.dedup();
     let sql = generic_tests::test_sql(t, &relation, to_relation.as_deref());
+    let relationship = to_relation.map(|parent| generic_tests::relationship(t, parent));
     Ok(Some(test_node(
         project,
         &t.name,
@@ -110,6 +112,7 @@ fn generic_test(
         sql,
         Some(attached_id),
         deps,
+        relationship,
     )))
 }
 
@@ -143,6 +146,7 @@ fn test_node(
     sql: String,
     attached_node: Option<String>,
     depends_on: Vec<String>,
+    relationship: Option<Relationship>,
 ) -> Node {
     Node {
         unique_id: format!("test.{}.{name}", project.name),
@@ -159,5 +163,6 @@ fn test_node(
         columns: Vec::new(),
         attached_node,
         contract: None,
+        relationship,
     }
 }

@@ -1,6 +1,7 @@
 //! SQL for the generic data tests. Each query returns the failing rows, so
 //! a test passes when it returns none (dbt's convention).
 
+use crate::nodes::Relationship;
 use crate::project::properties::TestKind;
 use crate::project::GenericTest;
 use crate::sql::{identifier, string_literal};
@@ -38,12 +39,24 @@ pub fn test_sql(test: &GenericTest, relation: &str, to_relation: Option<&str>) -
             )
         }
         TestKind::Relationships => {
-            let field = test.args.get("field").and_then(Json::as_str).map(identifier).unwrap_or_default();
-            let parent = to_relation.unwrap_or("");
+            let r = relationship(test, to_relation.unwrap_or("").to_string());
             format!(
-                "select child.{col} as from_field\nfrom {relation} as child\nleft join {parent} as parent on child.{col} = parent.{field}\nwhere child.{col} is not null and parent.{field} is null\n"
+                "select child.{col} as from_field\nfrom {relation} as child\nleft join {parent} as parent on child.{col} = parent.{field}\nwhere child.{col} is not null and parent.{field} is null\n",
+                col = r.column,
+                parent = r.parent,
+                field = r.field
             )
         }
+    }
+}
+
+/// The sides of a `relationships` test whose `to` rendered as `parent`.
+pub fn relationship(test: &GenericTest, parent: String) -> Relationship {
+    let ident = |v: Option<&str>| v.map(identifier).unwrap_or_default();
+    Relationship {
+        column: ident(test.column.as_deref()),
+        parent,
+        field: ident(test.args.get("field").and_then(Json::as_str)),
     }
 }
 

@@ -29,6 +29,7 @@ pub fn seed_nodes(project: &Project, diags: &mut Diagnostics) -> Vec<Node> {
             description: s.description.clone(),
             columns: s.columns.clone(),
             attached_node: None,
+            relationship: None,
             contract: None,
         });
     }
@@ -59,6 +60,7 @@ pub fn source_nodes(project: &Project) -> Vec<Node> {
                 description: src.description.clone(),
                 columns: src.columns.clone(),
                 attached_node: None,
+                relationship: None,
                 contract: None,
             }
         })

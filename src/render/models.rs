@@ -251,6 +251,7 @@ impl RenderedModel<'_> {
             description: m.description.clone(),
             columns: m.columns.clone(),
             attached_node: None,
+            relationship: None,
             contract,
         })
     }
