@@ -24,14 +24,18 @@ const STAGE: [&str; 7] = [
     "purchases",
 ];
 
-/// `run_results.json`'s entry of model `name`.
+/// `run_results.json`'s entry of model `name` (the repo's project).
 fn result_of(p: &TempProject, name: &str) -> serde_json::Value {
-    let id = format!("model.browser_events.{name}");
+    result_of_id(p, &format!("model.browser_events.{name}"))
+}
+
+/// `run_results.json`'s entry of node `id`.
+fn result_of_id(p: &TempProject, id: &str) -> serde_json::Value {
     p.run_results()["results"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["unique_id"] == id.as_str())
+        .find(|r| r["unique_id"] == id)
         .cloned()
         .unwrap_or_else(|| panic!("{id} not in run_results.json"))
 }
@@ -326,7 +330,57 @@ fn assert_sliced(test: &serde_json::Value) {
     );
 }
 
+/// A distinct row-by-row model of one parent recomputes its key batches
+/// from the parent's appended rows and its own old rows; a deletion
+/// upstream makes it read the parent's rows of those keys again.
+fn a_distinct_model_reads_only_appended_rows_until_one_is_deleted(lake: Lake) {
+    let p = TempProject::on(lake);
+    p.file(
+        "models/sources.yml",
+        "version: 2\nsources:\n  - name: ext\n    schema: landing\n    tables:\n      - name: hits\n",
+    )
+    .file(
+        "models/stage/keys.sql",
+        "{{ config(materialized='incremental', incremental_strategy='microbatch', unique_key='k') }}\
+         select distinct k, upper(v) as v from {{ source('ext', 'hits') }} where v <> 'skip'\n",
+    );
+    std::fs::create_dir_all(p.path().join(".lake/data")).unwrap();
+    write_elsewhere(
+        &p,
+        "CREATE SCHEMA lake.landing; \
+         CREATE TABLE lake.landing.hits AS SELECT * FROM (VALUES (1, 'a'), (1, 'a'), (2, 'b')) t(k, v)",
+    );
+    p.lake_ok(&["run"]);
+    let keys = || p.rows("select k, v from lake.stage.keys order by all");
+    let row = |k: &str, v: &str| vec![k.to_string(), v.to_string()];
+    write_elsewhere(
+        &p,
+        "INSERT INTO lake.landing.hits VALUES (1, 'a'), (1, 'c'), (3, 'skip'), (4, 'd')",
+    );
+    let out = p.lake_ok(&["run"]);
+    assert_eq!(
+        result_of_id(&p, "model.demo.keys")["action"],
+        "microbatch (3 ks, from the rows appended to lake.landing.hits)",
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        keys(),
+        vec![row("1", "A"), row("1", "C"), row("2", "B"), row("4", "D")]
+    );
+    write_elsewhere(&p, "DELETE FROM lake.landing.hits WHERE v = 'a'");
+    let out = p.lake_ok(&["run"]);
+    assert_eq!(
+        result_of_id(&p, "model.demo.keys")["action"],
+        "microbatch (1 k)",
+        "{}",
+        out.stdout
+    );
+    assert_eq!(keys(), vec![row("1", "C"), row("2", "B"), row("4", "D")]);
+}
+
 on_both_targets!(
+    a_distinct_model_reads_only_appended_rows_until_one_is_deleted,
     thirty_hours_one_at_a_time_equal_a_full_rebuild,
     no_new_hour_reuses_everything_and_publishes_nothing,
     a_parent_rewritten_elsewhere_rebuilds_its_children,

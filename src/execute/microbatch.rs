@@ -12,10 +12,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::shape::is_distinct_projection;
 use crate::graph::Dag;
 use crate::nodes::Node;
 use crate::plan::microbatch::{
-    batches_of_changes, batches_through, committed_changes, BatchSet, Batching, ParentFilter,
+    batches_of_changes, batches_through, committed_changes, Appended, BatchSet, Batching,
+    ParentFilter,
 };
 use crate::project::{BatchFrom, Materialization};
 use crate::sql::{identifier, string_literal};
@@ -38,7 +40,13 @@ pub enum Partial {
     /// Rebuild in full, for this reason.
     Full(String),
     /// The batches are in this temporary table (column `b`).
-    Batches(String),
+    Batches {
+        /// The temporary table.
+        table: String,
+        /// The one parent's appended rows, when they are the only change
+        /// and the model is a distinct row-by-row projection of it.
+        appended: Option<Appended>,
+    },
     /// No parent changed since the watermark.
     Nothing,
 }
@@ -96,24 +104,57 @@ impl Ctx<'_> {
                 built.watermark
             )));
         }
-        let mut queries = Vec::new();
+        let mut changed = Vec::new();
         for p in self.dag.parents(i) {
             match self.committed_query(i, &batching, p, built)? {
-                Ok(Some(q)) => queries.push(q),
+                Ok(Some((changes, query))) => changed.push((p, changes, query)),
                 Ok(None) => {}
                 Err(reason) => return Ok(Partial::Full(reason)),
             }
         }
-        if queries.is_empty() {
+        if changed.is_empty() {
             return Ok(Partial::Nothing);
         }
         let table = format!("__lake_committed_{i}");
+        let queries: Vec<String> = changed.iter().map(|(_, _, q)| q.clone()).collect();
         self.distinct_batches(&table, &queries)?;
-        Ok(Partial::Batches(table))
+        let appended = match (&batching, changed.as_slice()) {
+            (Batching::Key { .. }, [(p, changes, _)]) => self.appended(i, *p, changes)?,
+            _ => None,
+        };
+        Ok(Partial::Batches { table, appended })
     }
 
-    /// The batches of parent `p`'s changes since the model's watermark:
-    /// `Ok(None)` when it did not change, `Err(why)` when they cannot be
+    /// Parent `p`'s appended rows (`changes` of only inserts), when it is
+    /// node `i`'s one parent and `i` a distinct row-by-row projection of
+    /// it (`shape`), so a recompute of key batches need not read all of it.
+    fn appended(&self, i: usize, p: usize, changes: &str) -> Result<Option<Appended>, String> {
+        let node = &self.dag.nodes[i];
+        let (Some(rel), Some(sql)) = (&self.dag.nodes[p].relation, &node.compiled_sql) else {
+            return Ok(None);
+        };
+        if self.dag.parents(i).len() != 1 {
+            return Ok(None);
+        }
+        let others = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {changes} AS c WHERE change_type <> 'insert' LIMIT 1)"
+        );
+        if self.session.query_count(&others).map_err(|e| e.message)? > 0
+            || !is_distinct_projection(self.session, sql)
+        {
+            return Ok(None);
+        }
+        Ok(Some(Appended {
+            relation: rel.to_string(),
+            rows: format!(
+                "(SELECT * EXCLUDE (snapshot_id, rowid, change_type) FROM {changes} AS c \
+                 WHERE change_type = 'insert')"
+            ),
+        }))
+    }
+
+    /// The batches of parent `p`'s changes since the model's watermark
+    /// (with the changes themselves): `Ok(None)` when it did not change, `Err(why)` when they cannot be
     /// mapped to batches (the model rebuilds in full).
     fn committed_query(
         &self,
@@ -121,7 +162,7 @@ impl Ctx<'_> {
         batching: &Batching,
         p: usize,
         built: &crate::state::Built,
-    ) -> Result<Result<Option<String>, String>, String> {
+    ) -> Result<Result<Option<(String, String)>, String>, String> {
         let (w, versions) = (built.watermark, &self.state.versions);
         if let Some(reason) = self.unmappable_change(p, w) {
             return Ok(Err(reason));
@@ -140,7 +181,7 @@ impl Ctx<'_> {
         let from = (w + 1).max(created);
         let changes = committed_changes(rel, from, versions.current, built.built_in);
         match self.batch_query(i, batching, p, &changes) {
-            Ok(q) => Ok(Ok(Some(q))),
+            Ok(q) => Ok(Ok(Some((changes, q)))),
             // Unmappable changes matter only if there are any: its newest
             // version may be the model's own last commit.
             Err(reason) if self.any_row(&changes)? => Ok(Err(reason)),
@@ -168,11 +209,16 @@ impl Ctx<'_> {
     ) -> Result<Affected, String> {
         let batching = Batching::of(&self.dag.nodes[i])?;
         let mut sources = Vec::new();
+        let mut appended = None;
         match partial {
             Partial::Full(reason) => return Ok(Affected::Full(reason)),
-            Partial::Batches(table) => sources.push(format!("SELECT b FROM {table}")),
+            Partial::Batches { table, appended: a } => {
+                sources.push(format!("SELECT b FROM {table}"));
+                appended = a;
+            }
             Partial::Nothing => {}
         }
+        let committed_only = sources.len();
         for p in self.dag.parents(i) {
             let Some(key) = relation_key(&self.dag.nodes[p]) else {
                 continue;
@@ -190,9 +236,12 @@ impl Ctx<'_> {
         if sources.is_empty() {
             return Ok(Affected::Batches(BatchSet::default()));
         }
+        // Rows rewritten earlier in this transaction are not appended ones.
+        let appended = appended.filter(|_| sources.len() == committed_only);
         let table = format!("__lake_batches_{i}");
         self.distinct_batches(&table, &sources)?;
-        self.batch_set(table, &batching).map(Affected::Batches)
+        let set = self.batch_set(table, &batching)?;
+        Ok(Affected::Batches(BatchSet { appended, ..set }))
     }
 
     /// What lake needs to know of the batches in `table`: how many, NULL
@@ -218,6 +267,7 @@ impl Ctx<'_> {
             null: text(1).is_some_and(|n| n != "0"),
             table,
             range,
+            appended: None,
         })
     }
 

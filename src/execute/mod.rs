@@ -13,5 +13,6 @@ pub mod one_snapshot;
 pub mod report;
 mod reuse;
 pub mod scheduler;
+pub mod shape;
 
 pub use scheduler::{NodeResult, Outcome, Status};

@@ -208,7 +208,13 @@ impl NodeRunner<'_> {
             }
             Affected::Batches(set) => {
                 let what = batching.describe(set.count);
-                outcome.action = format!("microbatch ({what})");
+                outcome.action = match &set.appended {
+                    Some(a) => format!(
+                        "microbatch ({what}, from the rows appended to {})",
+                        a.relation
+                    ),
+                    None => format!("microbatch ({what})"),
+                };
                 outcome.recomputed = Some(what);
                 let delta = delta_table(i);
                 let parents = ctx.parent_filters(i);

@@ -102,6 +102,19 @@ pub struct BatchSet {
     /// For time batches: the first and last batch as typed SQL literals,
     /// so the filter is also a range that prunes files by their statistics.
     pub range: Option<(String, String)>,
+    /// When the only change is rows appended to the one parent of a
+    /// distinct row-by-row model: those rows, which with the batches' old
+    /// rows are all a recompute needs to read.
+    pub appended: Option<Appended>,
+}
+
+/// Rows appended to a model's one parent since the model last read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The parent's relation, as the compiled SQL names it.
+    pub relation: String,
+    /// A subquery of the appended rows, with the parent's columns.
+    pub rows: String,
 }
 
 impl BatchSet {
@@ -145,7 +158,8 @@ pub struct ParentFilter {
 /// receives the batches' old rows and then their new ones, so models
 /// downstream in the same transaction see what changed. The query reads
 /// each parent of `parents` only for these batches, and its output is
-/// filtered to them too.
+/// filtered to them too; with [`BatchSet::appended`] it reads the
+/// batches' old rows and the parent's appended rows instead.
 pub fn recompute(
     node: &Node,
     rel: &Relation,
@@ -158,7 +172,12 @@ pub fn recompute(
     let filter = batches.filter(batching, &identifier(batching.column()));
     let delta = identifier(delta);
     let mut query = super::body(sql).to_string();
-    for p in parents {
+    if let Some(a) = &batches.appended {
+        // The batches' old rows (in `delta` by then) and the new ones.
+        let new_rows = replace_relation(&query, &a.relation, &a.rows);
+        query = format!("SELECT * FROM {delta}\nUNION\nSELECT * FROM (\n{new_rows}\n) AS appended");
+    }
+    for p in parents.iter().filter(|_| batches.appended.is_none()) {
         let slice = format!(
             "(SELECT * FROM {} WHERE {})",
             p.relation,
@@ -272,6 +291,7 @@ mod tests {
                 "CAST('2024-05-01 01:00:00' AS TIMESTAMP)".into(),
                 "CAST('2024-05-01 03:00:00' AS TIMESTAMP)".into(),
             )),
+            appended: None,
         };
         assert_eq!(
             set.filter(&hours(), "event_timestamp"),
@@ -291,6 +311,7 @@ mod tests {
             count: 2,
             null: true,
             range: None,
+            appended: None,
         };
         assert_eq!(
             set.filter(&keys, "session_id"),

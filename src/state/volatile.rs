@@ -52,16 +52,22 @@ const PURE_TABLE_FUNCTIONS: &[&str] = &["range", "generate_series", "unnest"];
 /// Why `sql` is volatile, or `None` when lake can track everything it
 /// reads.
 pub fn volatility(session: &Session, sql: &str) -> Option<String> {
+    match parse_tree(session, sql) {
+        Some(tree) => find(&tree),
+        None => Some("lake cannot parse its SQL to see what it reads".into()),
+    }
+}
+
+/// DuckDB's parse tree of `sql` (`json_serialize_sql`), `None` when it
+/// does not parse.
+pub fn parse_tree(session: &Session, sql: &str) -> Option<Json> {
     let query = format!("SELECT json_serialize_sql({})", string_literal(sql));
-    let tree = session
+    session
         .query(&query)
         .ok()
         .and_then(|r| r.rows.first()?.first()?.clone())
-        .and_then(|text| serde_json::from_str::<Json>(&text).ok());
-    match tree {
-        Some(tree) if tree.get("error") == Some(&Json::Bool(false)) => find(&tree),
-        _ => Some("lake cannot parse its SQL to see what it reads".into()),
-    }
+        .and_then(|text| serde_json::from_str::<Json>(&text).ok())
+        .filter(|tree| tree.get("error") == Some(&Json::Bool(false)))
 }
 
 /// The first volatile thing anywhere in the parse tree.
