@@ -14,7 +14,7 @@ mod support;
 use util::lakehouse::{Lakehouse, MARTS};
 use util::{Lake, TempProject};
 
-const STAGE: [&str; 7] = [
+const STAGE: [&str; 8] = [
     "events",
     "transitions",
     "session_info",
@@ -22,6 +22,7 @@ const STAGE: [&str; 7] = [
     "geo",
     "conversion",
     "purchases",
+    "product_views_hourly",
 ];
 
 /// `run_results.json`'s entry of model `name` (the repo's project).

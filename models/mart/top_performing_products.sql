@@ -1,8 +1,8 @@
--- Product page views (each one an add-to-cart) per product.
+-- Product page views (each one an add-to-cart) per product, summed from
+-- the hourly counts in stage.
 select
-    {{ product_name('page_url_path') }} as product,
-    count(*)                            as cnt
-from {{ ref('transitions') }}
-where starts_with(page_url_path, '/product_')
+    product,
+    sum(cnt)::bigint as cnt
+from {{ ref('product_views_hourly') }}
 group by all
 order by cnt desc, product

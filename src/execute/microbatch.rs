@@ -14,10 +14,10 @@ use std::collections::{HashMap, HashSet};
 
 use super::shape::is_distinct_projection;
 use crate::graph::Dag;
-use crate::nodes::Node;
+use crate::nodes::{Node, Relation};
 use crate::plan::microbatch::{
-    batches_of_changes, batches_through, committed_changes, Appended, BatchSet, Batching,
-    ParentFilter,
+    batches_of_changes, batches_through, committed_changes, table_changes, Appended, BatchSet,
+    Batching, ParentFilter,
 };
 use crate::project::{BatchFrom, Materialization};
 use crate::sql::{identifier, string_literal};
@@ -69,6 +69,10 @@ pub struct TxMemory {
     pub deltas: HashMap<String, Delta>,
     /// Microbatch models' committed parent changes, read at the start.
     pub committed: HashMap<usize, Partial>,
+    /// The temporary table holding a parent's (`schema.name`) committed
+    /// changes since a snapshot: models with the same watermark share one
+    /// `table_changes` read (~0.05 s each at a week of history).
+    pub changes: HashMap<(String, i64), String>,
 }
 
 /// What reading changes needs.
@@ -79,6 +83,8 @@ pub struct Ctx<'a> {
     pub dag: &'a Dag,
     /// Earlier builds and relation versions.
     pub state: &'a BuildState,
+    /// The open transaction's memory (for the changes read so far).
+    pub memory: &'a std::cell::RefCell<TxMemory>,
 }
 
 /// The temporary table a microbatch model's changed rows go to.
@@ -179,7 +185,8 @@ impl Ctx<'_> {
             return Ok(Err(format!("{key} was replaced")));
         }
         let from = (w + 1).max(created);
-        let changes = committed_changes(rel, from, versions.current, built.built_in);
+        let table = self.changes_table(&key, rel, from)?;
+        let changes = committed_changes(&table, built.built_in);
         match self.batch_query(i, batching, p, &changes) {
             Ok(q) => Ok(Ok(Some((changes, q)))),
             // Unmappable changes matter only if there are any: its newest
@@ -187,6 +194,25 @@ impl Ctx<'_> {
             Err(reason) if self.any_row(&changes)? => Ok(Err(reason)),
             Err(_) => Ok(Ok(None)),
         }
+    }
+
+    /// The temporary table of `rel`'s (`key`) committed changes from
+    /// snapshot `from` to the current one, read once per run.
+    fn changes_table(&self, key: &str, rel: &Relation, from: i64) -> Result<String, String> {
+        let id = (key.to_string(), from);
+        if let Some(table) = self.memory.borrow().changes.get(&id) {
+            return Ok(table.clone());
+        }
+        let table = format!("__lake_changes_{}", self.memory.borrow().changes.len());
+        let to = self.state.versions.current;
+        self.session
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {}",
+                table_changes(rel, from, to)
+            ))
+            .map_err(|e| e.message)?;
+        self.memory.borrow_mut().changes.insert(id, table.clone());
+        Ok(table)
     }
 
     /// Keeps the distinct batches `queries` give in temporary `table`.

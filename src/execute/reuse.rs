@@ -75,6 +75,7 @@ impl NodeRunner<'_> {
             session: &self.session,
             dag: self.dag,
             state: &state,
+            memory: &self.memory,
         };
         ctx.committed(i, &self.fingerprint_of(i))
     }
@@ -193,6 +194,7 @@ impl NodeRunner<'_> {
             session: &self.session,
             dag: self.dag,
             state: &state,
+            memory: &self.memory,
         };
         let affected = self.affected(&ctx, i, rel, full_refresh)?;
         let (write, delta) = match affected {

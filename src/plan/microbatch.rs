@@ -258,16 +258,22 @@ pub fn rows_since(rel: &Relation, since: i64, checked: i64) -> String {
     )
 }
 
-/// A parent's committed changes between two snapshots (both included),
-/// leaving out snapshot `skip` (the model's own last build, whose parent
-/// changes it already consumed).
-pub fn committed_changes(rel: &Relation, from: i64, to: i64, skip: i64) -> String {
+/// A parent's committed changes between two snapshots (both included):
+/// DuckLake's `table_changes`, as a table function call.
+pub fn table_changes(rel: &Relation, from: i64, to: i64) -> String {
     format!(
-        "(SELECT * FROM ducklake_table_changes({}, {}, {}, {from}, {to}) WHERE snapshot_id <> {skip})",
+        "ducklake_table_changes({}, {}, {}, {from}, {to})",
         string_literal(&rel.database),
         string_literal(&rel.schema),
         string_literal(&rel.identifier)
     )
+}
+
+/// The changes in `table` (read with [`table_changes`]) but those of
+/// snapshot `skip` (the model's own last build, whose parent changes it
+/// already consumed).
+pub fn committed_changes(table: &str, skip: i64) -> String {
+    format!("(SELECT * FROM {table} WHERE snapshot_id <> {skip})")
 }
 
 #[cfg(test)]
