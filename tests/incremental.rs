@@ -196,6 +196,16 @@ fn clock_and_files_rebuild_every_run() {
     );
 }
 
+/// Source `ext`: `tables` in schema `landing`, which another process
+/// writes (see [`write_elsewhere`]).
+fn external_source(tables: &[&str]) -> String {
+    let entries: String = tables
+        .iter()
+        .map(|t| format!("      - name: {t}\n"))
+        .collect();
+    format!("version: 2\nsources:\n  - name: ext\n    schema: landing\n    tables:\n{entries}")
+}
+
 /// Writes to the lake from outside lake, as a second checkout would.
 fn write_elsewhere(p: &TempProject, sql: &str) {
     let conn = duckdb::Connection::open_in_memory().unwrap();
@@ -214,18 +224,15 @@ fn write_elsewhere(p: &TempProject, sql: &str) {
 /// models reading it rebuild; the others stay reused.
 fn a_parent_rewritten_elsewhere_rebuilds_its_children(lake: Lake) {
     let p = TempProject::on(lake);
-    p.file(
-        "models/sources.yml",
-        "version: 2\nsources:\n  - name: ext\n    schema: landing\n    tables:\n      - name: orders\n",
-    )
-    .file(
-        "models/stage/orders.sql",
-        "{{ config(materialized='table') }}select n from {{ source('ext', 'orders') }}\n",
-    )
-    .file(
-        "models/stage/other.sql",
-        "{{ config(materialized='table') }}select 1 as n\n",
-    );
+    p.file("models/sources.yml", &external_source(&["orders"]))
+        .file(
+            "models/stage/orders.sql",
+            "{{ config(materialized='table') }}select n from {{ source('ext', 'orders') }}\n",
+        )
+        .file(
+            "models/stage/other.sql",
+            "{{ config(materialized='table') }}select 1 as n\n",
+        );
     // The other process makes the lake first.
     std::fs::create_dir_all(p.path().join(".lake/data")).unwrap();
     write_elsewhere(
@@ -266,12 +273,8 @@ fn a_relationships_test_on_new_rows_still_sees_the_whole_parent(lake: Lake) {
              event_time='ts') }}}}select ts, k from {{{{ source('ext', '{source}') }}}}\n"
         )
     };
-    p.file(
-        "models/sources.yml",
-        "version: 2\nsources:\n  - name: ext\n    schema: landing\n    tables:\n      \
-         - name: parents\n      - name: children\n",
-    )
-    .file("models/stage/parent.sql", &batched("parents"))
+    p.file("models/sources.yml", &external_source(&["parents", "children"]))
+        .file("models/stage/parent.sql", &batched("parents"))
     .file("models/stage/child.sql", &batched("children"))
     .file(
         "models/stage/_stage.yml",
@@ -336,11 +339,8 @@ fn assert_sliced(test: &serde_json::Value) {
 /// upstream makes it read the parent's rows of those keys again.
 fn a_distinct_model_reads_only_appended_rows_until_one_is_deleted(lake: Lake) {
     let p = TempProject::on(lake);
-    p.file(
-        "models/sources.yml",
-        "version: 2\nsources:\n  - name: ext\n    schema: landing\n    tables:\n      - name: hits\n",
-    )
-    .file(
+    p.file("models/sources.yml", &external_source(&["hits"]))
+        .file(
         "models/stage/keys.sql",
         "{{ config(materialized='incremental', incremental_strategy='microbatch', unique_key='k') }}\
          select distinct k, upper(v) as v from {{ source('ext', 'hits') }} where v <> 'skip'\n",
