@@ -104,7 +104,7 @@ pub struct Node {
 }
 
 /// The two sides of a `relationships` test, as its SQL names them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relationship {
     /// The tested (child) column, quoted.
     pub column: String,

@@ -160,8 +160,9 @@ impl Ctx<'_> {
     }
 
     /// The batches of parent `p`'s changes since the model's watermark
-    /// (with the changes themselves): `Ok(None)` when it did not change, `Err(why)` when they cannot be
-    /// mapped to batches (the model rebuilds in full).
+    /// (with the changes themselves): `Ok(None)` when it did not change,
+    /// `Err(why)` when they cannot be mapped to batches (the model
+    /// rebuilds in full).
     fn committed_query(
         &self,
         i: usize,

@@ -99,10 +99,13 @@ pub fn changes(
     session: &Session,
     database: &str,
 ) -> Result<BTreeMap<i64, Changes>, WarehouseError> {
+    // Every snapshot once, with or without changes (an empty map unnests
+    // to no row), read from DuckLake once.
     let rows = session.query(&format!(
-        "SELECT snapshot_id, e.key, unnest(e.value) FROM \
-           (SELECT snapshot_id, unnest(map_entries(changes)) AS e FROM {}.snapshots()) \
-         UNION ALL SELECT snapshot_id, NULL, NULL FROM {0}.snapshots()",
+        "WITH s AS MATERIALIZED (SELECT snapshot_id, changes FROM {}.snapshots()) \
+         SELECT snapshot_id, e.key, unnest(e.value) FROM \
+           (SELECT snapshot_id, unnest(map_entries(changes)) AS e FROM s) \
+         UNION ALL SELECT snapshot_id, NULL, NULL FROM s",
         identifier(database)
     ))?;
     let mut all: BTreeMap<i64, Changes> = BTreeMap::new();

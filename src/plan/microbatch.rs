@@ -171,20 +171,22 @@ pub fn recompute(
 ) -> Write {
     let filter = batches.filter(batching, &identifier(batching.column()));
     let delta = identifier(delta);
-    let mut query = super::body(sql).to_string();
-    if let Some(a) = &batches.appended {
+    let body = super::body(sql);
+    let query = match &batches.appended {
         // The batches' old rows (in `delta` by then) and the new ones.
-        let new_rows = replace_relation(&query, &a.relation, &a.rows);
-        query = format!("SELECT * FROM {delta}\nUNION\nSELECT * FROM (\n{new_rows}\n) AS appended");
-    }
-    for p in parents.iter().filter(|_| batches.appended.is_none()) {
-        let slice = format!(
-            "(SELECT * FROM {} WHERE {})",
-            p.relation,
-            batches.filter(batching, &p.expr)
-        );
-        query = replace_relation(&query, &p.relation, &slice);
-    }
+        Some(a) => format!(
+            "SELECT * FROM {delta}\nUNION\nSELECT * FROM (\n{}\n) AS appended",
+            replace_relation(body, &a.relation, &a.rows)
+        ),
+        None => parents.iter().fold(body.to_string(), |query, p| {
+            let slice = format!(
+                "(SELECT * FROM {} WHERE {})",
+                p.relation,
+                batches.filter(batching, &p.expr)
+            );
+            replace_relation(&query, &p.relation, &slice)
+        }),
+    };
     let body: Vec<Statement> = vec![
         change(format!(
             "CREATE OR REPLACE TEMP TABLE {delta} AS SELECT * FROM {rel} WHERE {filter}"
