@@ -159,7 +159,10 @@ pub struct ParentFilter {
 /// downstream in the same transaction see what changed. The query reads
 /// each parent of `parents` only for these batches, and its output is
 /// filtered to them too; with [`BatchSet::appended`] it reads the
-/// batches' old rows and the parent's appended rows instead.
+/// batches' old rows and the parent's appended rows instead. The new rows
+/// are computed once into a temporary table of their own (`{delta}_new`),
+/// so neither the insert nor `delta` reads the model's table again (a
+/// whole-column scan of it at a month of history).
 pub fn recompute(
     node: &Node,
     rel: &Relation,
@@ -170,10 +173,36 @@ pub fn recompute(
     delta: &str,
 ) -> Write {
     let filter = batches.filter(batching, &identifier(batching.column()));
+    let fresh = identifier(&format!("{delta}_new"));
     let delta = identifier(delta);
+    let query = batch_query(sql, batches, batching, parents, &delta);
+    let body: Vec<Statement> = vec![
+        change(format!(
+            "CREATE OR REPLACE TEMP TABLE {delta} AS SELECT * FROM {rel} WHERE {filter}"
+        )),
+        change(format!(
+            "CREATE OR REPLACE TEMP TABLE {fresh} AS\nSELECT * FROM (\n{query}\n) AS batch WHERE {filter}"
+        )),
+        change(format!("DELETE FROM {rel} WHERE {filter}")),
+        rows(format!("INSERT INTO {rel} SELECT * FROM {fresh}")),
+        change(format!("INSERT INTO {delta} SELECT * FROM {fresh}")),
+        change(format!("DROP TABLE {fresh}")),
+    ];
+    Write::new(rel, &node.config, body)
+}
+
+/// The model's query for the batches at hand: over the batches' old rows
+/// (in `delta`) and the parent's appended rows, or with each parent of
+/// `parents` read only for these batches.
+fn batch_query(
+    sql: &str,
+    batches: &BatchSet,
+    batching: &Batching,
+    parents: &[ParentFilter],
+    delta: &str,
+) -> String {
     let body = super::body(sql);
-    let query = match &batches.appended {
-        // The batches' old rows (in `delta` by then) and the new ones.
+    match &batches.appended {
         Some(a) => format!(
             "SELECT * FROM {delta}\nUNION\nSELECT * FROM (\n{}\n) AS appended",
             replace_relation(body, &a.relation, &a.rows)
@@ -186,20 +215,7 @@ pub fn recompute(
             );
             replace_relation(&query, &p.relation, &slice)
         }),
-    };
-    let body: Vec<Statement> = vec![
-        change(format!(
-            "CREATE OR REPLACE TEMP TABLE {delta} AS SELECT * FROM {rel} WHERE {filter}"
-        )),
-        change(format!("DELETE FROM {rel} WHERE {filter}")),
-        rows(format!(
-            "INSERT INTO {rel}\nSELECT * FROM (\n{query}\n) AS batch WHERE {filter}"
-        )),
-        change(format!(
-            "INSERT INTO {delta} SELECT * FROM {rel} WHERE {filter}"
-        )),
-    ];
-    Write::new(rel, &node.config, body)
+    }
 }
 
 /// `sql` with every mention of relation `name` (not a longer name, nor a

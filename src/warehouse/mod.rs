@@ -766,6 +766,29 @@ impl Warehouse {
     }
 }
 
+/// Logs `sql` (secrets redacted) with its wall time when dropped, at
+/// trace level (`LAKE_LOG=lake::sql=trace`): where a slow run's time
+/// goes, statement by statement.
+fn timer(sql: &str, secrets: &[String]) -> Option<StatementTimer> {
+    tracing::enabled!(target: "lake::sql", tracing::Level::TRACE).then(|| StatementTimer {
+        sql: redact(sql, secrets),
+        start: std::time::Instant::now(),
+    })
+}
+
+/// One statement being timed (see `timer`).
+struct StatementTimer {
+    sql: String,
+    start: std::time::Instant,
+}
+
+impl Drop for StatementTimer {
+    fn drop(&mut self) {
+        let ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        tracing::trace!(target: "lake::sql", "{ms:.1} ms: {}", self.sql);
+    }
+}
+
 impl Session {
     /// Held while a worker uses the lake. DuckLake commits from parallel
     /// connections conflicted and exhausted their retries (4 threads, 200
@@ -806,6 +829,7 @@ impl Session {
     /// Runs one statement; returns the rows it wrote (DuckDB reports them
     /// as a one-row `Count` result for CREATE TABLE AS, INSERT and DELETE).
     pub fn execute(&self, sql: &str) -> Result<u64, WarehouseError> {
+        let _timer = timer(sql, &self.secrets);
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.error(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.error(e))?;
         let is_count = rows
@@ -822,11 +846,13 @@ impl Session {
 
     /// Runs statements that return nothing of interest.
     pub fn execute_batch(&self, sql: &str) -> Result<(), WarehouseError> {
+        let _timer = timer(sql, &self.secrets);
         self.conn.execute_batch(sql).map_err(|e| self.error(e))
     }
 
     /// Runs a query and renders every value as text.
     pub fn query(&self, sql: &str) -> Result<Rows, WarehouseError> {
+        let _timer = timer(sql, &self.secrets);
         let wrapped = format!(
             "SELECT COLUMNS(*)::VARCHAR FROM ({}) AS __lake_q",
             sql.trim().trim_end_matches(';')
@@ -928,6 +954,7 @@ impl Session {
 
     /// One number from a query (e.g. a failing-row count).
     pub fn query_count(&self, sql: &str) -> Result<u64, WarehouseError> {
+        let _timer = timer(sql, &self.secrets);
         self.conn
             .query_row(sql, [], |r| r.get::<_, i64>(0))
             .map(|n| n.max(0) as u64)
