@@ -30,6 +30,9 @@ pub enum Code {
     UnknownKey,
     /// A YAML value has the wrong shape or an invalid value.
     InvalidValue,
+    /// A dbt construct lake does not support yet: refused, never ignored,
+    /// so a dbt project never builds something other than dbt would.
+    Unsupported,
     /// A Jinja template does not parse.
     JinjaSyntax,
     /// A Jinja template uses a variable that is not defined.
@@ -65,6 +68,7 @@ impl Code {
             Code::YamlSyntax => "L010",
             Code::UnknownKey => "L011",
             Code::InvalidValue => "L012",
+            Code::Unsupported => "L013",
             Code::JinjaSyntax => "L020",
             Code::UndefinedVariable => "L021",
             Code::UnknownMacro => "L022",

@@ -299,6 +299,7 @@ mod tests {
             columns: Vec::new(),
             attached_node: None,
             relationship: None,
+            seed_types: Default::default(),
             contract: None,
         }
     }

@@ -101,6 +101,22 @@ pub struct Node {
     /// Run-time only: the manifest keeps dbt's shape.
     #[serde(skip)]
     pub relationship: Option<Relationship>,
+    /// For seeds: how the CSV's column types are inferred. Run-time only.
+    #[serde(skip)]
+    pub seed_types: SeedTypes,
+}
+
+/// How a seed's column types are inferred where `column_types` is silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SeedTypes {
+    /// DuckDB's CSV sniffer: whole numbers are BIGINT (lake projects).
+    #[default]
+    Duckdb,
+    /// As dbt-duckdb's agate inference: whole numbers are INTEGER, other
+    /// numbers DOUBLE, `%Y-%m-%d` dates DATE, date-times TIMESTAMP,
+    /// `true`/`false` BOOLEAN, everything else (times too) VARCHAR, so a
+    /// dbt project's seeds get the types dbt gives them.
+    Dbt,
 }
 
 /// The two sides of a `relationships` test, as its SQL names them.

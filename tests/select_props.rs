@@ -219,6 +219,7 @@ fn to_node(g: &Graph, s: &Spec) -> Node {
         columns: Vec::new(),
         contract: None,
         relationship: None,
+        seed_types: Default::default(),
     }
 }
 

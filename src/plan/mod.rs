@@ -303,6 +303,12 @@ pub fn seed(node: &Node, rel: &Relation, csv: &Path) -> Write {
     if let Some(d) = &node.config.delimiter {
         opts.push(format!("delim = {}", sql::string_literal(d)));
     }
+    if node.seed_types == crate::nodes::SeedTypes::Dbt {
+        opts.push(
+            "auto_type_candidates = ['BOOLEAN', 'INTEGER', 'DOUBLE', 'DATE', 'TIMESTAMP', 'VARCHAR']"
+                .into(),
+        );
+    }
     let select = format!(
         "SELECT * FROM read_csv({}, {})",
         sql::string_literal(&csv.display().to_string()),
@@ -347,6 +353,7 @@ mod tests {
             columns: vec![],
             attached_node: None,
             relationship: None,
+            seed_types: Default::default(),
             contract: None,
         };
         (n, rel)

@@ -622,6 +622,67 @@ fn check_test(
 }
 
 /// `<kind>_<node>[_<column>]`, numbered from 2 when taken.
+/// The name dbt gives a generic test (`synthesize_generic_test_names`):
+/// kind, tested node (`source_` first and `<source>_<table>` for a source
+/// table), then every argument's values (the column's too) in the order of
+/// the arguments' names, runs of characters outside `[0-9a-zA-Z_]` made
+/// `_`, joined by `__`: `accepted_values_orders_status__placed__shipped`,
+/// `relationships_orders_customer_id__customer_id__ref_customers_`.
+pub fn dbt_test_name(test: &GenericTest) -> String {
+    let (prefix, node) = match &test.attached_to {
+        TestedNode::Node(name) => ("", name.clone()),
+        TestedNode::Source(source, table) => ("source_", format!("{source}_{table}")),
+    };
+    let mut args: Vec<(&str, Vec<String>)> = test
+        .args
+        .iter()
+        .map(|(name, value)| (name.as_str(), arg_parts(value)))
+        .collect();
+    if let Some(column) = &test.column {
+        args.push(("column_name", vec![column.clone()]));
+    }
+    args.sort_by(|a, b| a.0.cmp(b.0));
+    let parts: Vec<String> = args
+        .into_iter()
+        .flat_map(|(_, parts)| parts)
+        .map(|p| name_safe(&p))
+        .collect();
+    format!("{prefix}{}_{node}_{}", test.kind, parts.join("__"))
+}
+
+/// `text` with each run of characters outside `[0-9a-zA-Z_]` made one `_`.
+fn name_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for c in text.chars() {
+        let safe = c.is_ascii_alphanumeric() || c == '_';
+        if safe {
+            out.push(c);
+        } else if !in_run {
+            out.push('_');
+        }
+        in_run = !safe;
+    }
+    out
+}
+
+/// An argument's values as dbt's test names spell them: a mapping's
+/// values, a list's items, or the value itself, each as Python's `str()`.
+fn arg_parts(value: &Json) -> Vec<String> {
+    let text = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        Json::Bool(true) => "True".into(),
+        Json::Bool(false) => "False".into(),
+        Json::Null => "None".into(),
+        other => other.to_string(),
+    };
+    match value {
+        Json::Object(m) => m.values().map(text).collect(),
+        Json::Array(items) => items.iter().map(text).collect(),
+        v => vec![text(v)],
+    }
+}
+
 fn unique_test_name(taken: &[GenericTest], kind: &str, node: &str, column: Option<&str>) -> String {
     let base = match column {
         Some(c) => format!("{kind}_{node}_{c}"),
@@ -634,4 +695,35 @@ fn unique_test_name(taken: &[GenericTest], kind: &str, node: &str, column: Optio
         n += 1;
     }
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test(kind: &str, column: &str, args: Json) -> GenericTest {
+        GenericTest {
+            name: String::new(),
+            kind: kind.into(),
+            attached_to: TestedNode::Node("orders".into()),
+            column: Some(column.into()),
+            args: serde_json::from_value(args).unwrap(),
+            defined_in: PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn generic_tests_are_named_as_dbt_names_them() {
+        let values = serde_json::json!({"values": ["placed", "return pending", 3, true]});
+        assert_eq!(
+            dbt_test_name(&test("accepted_values", "status", values)),
+            "accepted_values_orders_status__placed__return_pending__3__True"
+        );
+        let to = serde_json::json!({"to": "ref('customers')", "field": "id"});
+        assert_eq!(
+            dbt_test_name(&test("relationships", "customer_id", to)),
+            "relationships_orders_customer_id__id__ref_customers_"
+        );
+        assert_eq!(name_safe("a_(b)) c"), "a__b_c");
+    }
 }

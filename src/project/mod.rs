@@ -24,6 +24,31 @@ pub use properties::ColumnProperties;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
+/// Whose conventions a project follows, from the file that declares it.
+/// They differ in where models go: lake puts a model in the schema its
+/// first folder names (`models/stage/x.sql` is `stage.x`); dbt puts every
+/// model and seed in the target's schema, or in `<target schema>_<custom>`
+/// for a `schema` config, as dbt's default `generate_schema_name` does, so
+/// a dbt project's relations land where dbt would put them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Conventions {
+    /// `project.yml`.
+    #[default]
+    Lake,
+    /// `dbt_project.yml`, read when there is no `project.yml`.
+    Dbt,
+}
+
+impl Conventions {
+    /// The file that declares a project of these conventions.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Conventions::Lake => "project.yml",
+            Conventions::Dbt => "dbt_project.yml",
+        }
+    }
+}
+
 /// What the command line says about where and how to load.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -147,8 +172,10 @@ pub struct Project {
     pub name: String,
     /// Where the lake is.
     pub target: Target,
-    /// project.yml itself, for diagnostics.
+    /// project.yml (or dbt_project.yml) itself, for diagnostics.
     pub project_file: SourceFile,
+    /// Whether it is a lake or a dbt project.
+    pub conventions: Conventions,
     /// Variables for `var()`, `--vars` applied.
     pub vars: IndexMap<String, Json>,
     /// Models, sorted by name.
@@ -208,9 +235,11 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
             ),
         )
     })?;
-    let project_file = read_project_file(&root)?;
+    let (project_file, conventions) = read_project_file(&root)?;
     let raw: project_file::ProjectFile = yaml::parse(&project_file.path, &project_file.text)?;
     let mut diags = Diagnostics::default();
+    project_file::dbt_only_keys(&project_file.path, &project_file.text, &raw, &mut diags);
+    refuse_snapshots(&root, &raw, conventions, &mut diags);
     let folder_configs = |section: &str, tree: Option<&serde_yaml::Value>, diags: &mut _| {
         let (path, text) = (&project_file.path, &project_file.text);
         project_file::folder_configs(path, text, section, &raw.name, tree, diags)
@@ -225,11 +254,16 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
     );
     let found = discovery::discover(
         &root,
-        &search_paths(&raw),
+        &search_paths(&raw, conventions),
         &model_folders,
         &seed_folders,
         &mut diags,
     );
+    refuse_naming_macros(&found.macros, &mut diags);
+    let mut found = found;
+    if conventions == Conventions::Dbt {
+        name_tests_as_dbt(&mut found.generic_tests);
+    }
     let profile = raw.profile.clone().unwrap_or_else(|| raw.name.clone());
     let target = profiles::resolve_target(
         &root,
@@ -263,24 +297,127 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         commit: raw.commit.unwrap_or_default(),
         target_dir: root.join(raw.target_path.clone().unwrap_or_else(|| "target".into())),
         project_file,
+        conventions,
         root,
     })
 }
 
-fn read_project_file(root: &Path) -> Result<SourceFile, Diagnostic> {
-    let path = PathBuf::from("project.yml");
-    let text = std::fs::read_to_string(root.join(&path)).map_err(|e| {
-        Diagnostic::new(
-            Code::Io,
-            format!("no project.yml in {}: {e}", root.display()),
-        )
-        .with_help("run lake from the project folder or pass --project-dir")
-    })?;
-    Ok(SourceFile { path, text })
+/// dbt snapshots are not run by lake yet: one in a snapshot folder is an
+/// error at its file, not a relation silently missing.
+fn refuse_snapshots(
+    root: &Path,
+    raw: &project_file::ProjectFile,
+    conventions: Conventions,
+    diags: &mut Diagnostics,
+) {
+    let folders: Vec<String> = match (&raw.snapshot_paths, conventions) {
+        (Some(v), _) => serde_yaml::from_value(v.clone()).unwrap_or_default(),
+        (None, Conventions::Dbt) => vec!["snapshots".into()],
+        (None, Conventions::Lake) => Vec::new(),
+    };
+    for folder in folders {
+        let files = walkdir::WalkDir::new(root.join(&folder))
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "sql"));
+        for file in files {
+            let shown = file.path().strip_prefix(root).unwrap_or(file.path());
+            let text = std::fs::read_to_string(file.path()).unwrap_or_default();
+            let line = text
+                .lines()
+                .position(|l| l.contains("snapshot"))
+                .unwrap_or(0)
+                + 1;
+            diags.push(
+                Diagnostic::new(Code::Unsupported, "lake does not run dbt snapshots yet")
+                    .at(shown, &text, Some(crate::diagnostic::Span::Line(line)), "a dbt snapshot")
+                    .with_help("build the history with an incremental model instead, or move the file out of the snapshot folder"),
+            );
+        }
+    }
 }
 
-/// Where project.yml says the files are, else dbt's default folders.
-fn search_paths(raw: &project_file::ProjectFile) -> discovery::Paths {
+/// Gives a dbt project's generic tests dbt's names, so `--select` and
+/// run_results.json name them as dbt does (a name taken twice keeps a
+/// `_2` suffix, where dbt would refuse the project).
+fn name_tests_as_dbt(tests: &mut [GenericTest]) {
+    let mut taken = std::collections::HashSet::new();
+    for t in tests.iter_mut() {
+        let base = discovery::dbt_test_name(t);
+        let mut name = base.clone();
+        let mut n = 2;
+        while !taken.insert(name.clone()) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        t.name = name;
+    }
+}
+
+/// dbt lets a project override where relations go with these macros;
+/// lake does not call them yet, so defining one is an error at its line
+/// rather than relations silently landing elsewhere than dbt puts them.
+const NAMING_MACROS: [&str; 3] = [
+    "generate_schema_name",
+    "generate_alias_name",
+    "generate_database_name",
+];
+
+fn refuse_naming_macros(macros: &[SourceFile], diags: &mut Diagnostics) {
+    for file in macros {
+        for (n, line) in file.text.lines().enumerate() {
+            let defined = NAMING_MACROS.iter().find(|name| {
+                let rest = line
+                    .trim_start()
+                    .trim_start_matches("{%")
+                    .trim_start_matches('-');
+                let rest = rest.trim_start().strip_prefix("macro");
+                rest.is_some_and(|r| r.trim_start().starts_with(&format!("{name}(")))
+            });
+            if let Some(name) = defined {
+                diags.push(
+                    Diagnostic::new(
+                        Code::Unsupported,
+                        format!("lake does not call a project's `{name}` macro yet"),
+                    )
+                    .at(&file.path, &file.text, Some(crate::diagnostic::Span::Line(n + 1)), "defined here")
+                    .with_help("lake names relations as dbt's default macro does; remove this override, or set `schema`/`alias` configs instead"),
+                );
+            }
+        }
+    }
+}
+
+/// `project.yml`, else `dbt_project.yml`, with the conventions it means.
+fn read_project_file(root: &Path) -> Result<(SourceFile, Conventions), Diagnostic> {
+    for conventions in [Conventions::Lake, Conventions::Dbt] {
+        let path = PathBuf::from(conventions.file_name());
+        match std::fs::read_to_string(root.join(&path)) {
+            Ok(text) => return Ok((SourceFile { path, text }, conventions)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(Diagnostic::new(
+                    Code::Io,
+                    format!("cannot read {}: {e}", root.join(&path).display()),
+                ))
+            }
+        }
+    }
+    Err(Diagnostic::new(
+        Code::Io,
+        format!("no project.yml or dbt_project.yml in {}", root.display()),
+    )
+    .with_help("run lake from the project folder or pass --project-dir"))
+}
+
+/// Where project.yml says the files are, else dbt's default folders (and
+/// lake's `tests/sql` for a lake project's singular tests).
+fn search_paths(raw: &project_file::ProjectFile, conventions: Conventions) -> discovery::Paths {
+    let tests = match conventions {
+        Conventions::Lake => "tests/sql",
+        Conventions::Dbt => "tests",
+    };
     let paths = |v: &Option<Vec<String>>, default: &str| {
         v.clone().unwrap_or_else(|| vec![default.to_string()])
     };
@@ -288,7 +425,7 @@ fn search_paths(raw: &project_file::ProjectFile) -> discovery::Paths {
         models: paths(&raw.model_paths, "models"),
         seeds: paths(&raw.seed_paths, "seeds"),
         macros: paths(&raw.macro_paths, "macros"),
-        tests: paths(&raw.test_paths, "tests/sql"),
+        tests: paths(&raw.test_paths, tests),
     }
 }
 

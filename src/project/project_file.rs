@@ -97,6 +97,103 @@ pub struct ProjectFile {
     /// How runs publish: `run` (one snapshot per run) or `per-node`.
     #[serde(default)]
     pub commit: Option<super::CommitMode>,
+    // dbt's keys: each changes only what dbt itself does (its version
+    // check, its other folders, its logs, packages and query comments), so
+    // a dbt_project.yml loads as it is; `dbt_only_keys` logs them. The
+    // `tests:`, `snapshots:` and `sources:` config trees are refused while
+    // lake does not apply them: ignoring them would change results.
+    /// dbt's version range check.
+    #[serde(default)]
+    pub require_dbt_version: Option<serde_yaml::Value>,
+    /// Folders of analyses (compiled by dbt, never run).
+    #[serde(default)]
+    pub analysis_paths: Option<serde_yaml::Value>,
+    /// Folders of snapshots (a snapshot found there is refused).
+    #[serde(default)]
+    pub snapshot_paths: Option<serde_yaml::Value>,
+    /// Folders of docs blocks.
+    #[serde(default)]
+    pub docs_paths: Option<serde_yaml::Value>,
+    /// Folders of assets for dbt docs.
+    #[serde(default)]
+    pub asset_paths: Option<serde_yaml::Value>,
+    /// Where dbt installs packages.
+    #[serde(default)]
+    pub packages_install_path: Option<serde_yaml::Value>,
+    /// Where dbt writes its logs.
+    #[serde(default)]
+    pub log_path: Option<serde_yaml::Value>,
+    /// dbt's comment on every query.
+    #[serde(default)]
+    pub query_comment: Option<serde_yaml::Value>,
+    /// dbt's global flags (`send_anonymous_usage_stats`, ...).
+    #[serde(default)]
+    pub flags: Option<serde_yaml::Value>,
+    /// Identifier quoting: lake always quotes identifiers.
+    #[serde(default)]
+    pub quoting: Option<serde_yaml::Value>,
+    /// Macro dispatch search order.
+    #[serde(default)]
+    pub dispatch: Option<serde_yaml::Value>,
+    /// Config tree of data tests (refused when not empty).
+    #[serde(default)]
+    pub tests: Option<serde_yaml::Value>,
+    /// The same, dbt 1.8's name (refused when not empty).
+    #[serde(default, rename = "data_tests")]
+    pub data_tests: Option<serde_yaml::Value>,
+    /// Config tree of snapshots (refused when not empty).
+    #[serde(default)]
+    pub snapshots: Option<serde_yaml::Value>,
+    /// Config tree of sources (refused when not empty).
+    #[serde(default)]
+    pub sources: Option<serde_yaml::Value>,
+}
+
+/// Logs the dbt-only keys a project file sets (debug level), and refuses
+/// the config trees lake does not apply yet, each at its line.
+pub fn dbt_only_keys(path: &Path, source: &str, raw: &ProjectFile, diags: &mut Diagnostics) {
+    let d = raw;
+    let ignored = [
+        ("require-dbt-version", &d.require_dbt_version),
+        ("analysis-paths", &d.analysis_paths),
+        ("snapshot-paths", &d.snapshot_paths),
+        ("docs-paths", &d.docs_paths),
+        ("asset-paths", &d.asset_paths),
+        ("packages-install-path", &d.packages_install_path),
+        ("log-path", &d.log_path),
+        ("query-comment", &d.query_comment),
+        ("flags", &d.flags),
+        ("quoting", &d.quoting),
+        ("dispatch", &d.dispatch),
+    ];
+    for (key, value) in ignored {
+        if value.is_some() {
+            tracing::debug!(file = %path.display(), key, "dbt-only key, ignored by lake");
+        }
+    }
+    let refused = [
+        ("tests", &d.tests),
+        ("data_tests", &d.data_tests),
+        ("snapshots", &d.snapshots),
+        ("sources", &d.sources),
+    ];
+    for (key, value) in refused {
+        let empty = value
+            .as_ref()
+            .is_none_or(|v| v.is_null() || v.as_mapping().is_some_and(|m| m.is_empty()));
+        if !empty {
+            diags.push(
+                Diagnostic::new(
+                    Code::Unsupported,
+                    format!("lake does not apply a `{key}:` config tree yet"),
+                )
+                .at(path, source, yaml::locate_key(source, &[key]), "not applied")
+                .with_help(format!(
+                    "remove `{key}:` for now: lake applies the `models:` and `seeds:` trees, properties files and config() calls"
+                )),
+            );
+        }
+    }
 }
 
 /// One schedule as written.

@@ -164,5 +164,6 @@ fn test_node(
         attached_node,
         contract: None,
         relationship,
+        seed_types: Default::default(),
     }
 }

@@ -3,8 +3,8 @@
 use super::contract;
 use super::places::{seed_relation, source_relation};
 use crate::diagnostic::Diagnostics;
-use crate::nodes::{Node, NodeKind};
-use crate::project::{NodeConfig, Project};
+use crate::nodes::{Node, NodeKind, SeedTypes};
+use crate::project::{Conventions, NodeConfig, Project};
 
 /// A node per seed; a seed that claims a contract is reported in `diags`.
 pub fn seed_nodes(project: &Project, diags: &mut Diagnostics) -> Vec<Node> {
@@ -30,6 +30,10 @@ pub fn seed_nodes(project: &Project, diags: &mut Diagnostics) -> Vec<Node> {
             columns: s.columns.clone(),
             attached_node: None,
             relationship: None,
+            seed_types: match project.conventions {
+                Conventions::Lake => SeedTypes::Duckdb,
+                Conventions::Dbt => SeedTypes::Dbt,
+            },
             contract: None,
         });
     }
@@ -61,6 +65,7 @@ pub fn source_nodes(project: &Project) -> Vec<Node> {
                 columns: src.columns.clone(),
                 attached_node: None,
                 relationship: None,
+                seed_types: Default::default(),
                 contract: None,
             }
         })

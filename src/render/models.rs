@@ -252,6 +252,7 @@ impl RenderedModel<'_> {
             columns: m.columns.clone(),
             attached_node: None,
             relationship: None,
+            seed_types: Default::default(),
             contract,
         })
     }

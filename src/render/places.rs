@@ -10,7 +10,9 @@ use super::ephemeral;
 use super::functions::{Capture, Resolver};
 use super::relation::JinjaRelation;
 use crate::nodes::Relation;
-use crate::project::{Materialization, ModelFile, NodeConfig, Project, SeedFile, SourceTable};
+use crate::project::{
+    Conventions, Materialization, ModelFile, NodeConfig, Project, SeedFile, SourceTable,
+};
 
 /// Every model's relation and config, indexed like `project.models`.
 #[derive(Debug, Clone)]
@@ -100,27 +102,42 @@ pub fn this(relation: &Relation) -> Value {
 }
 
 fn model_relation(project: &Project, m: &ModelFile, config: &NodeConfig) -> Relation {
-    Relation {
-        database: project.target.database.clone(),
-        schema: config
+    let schema = match project.conventions {
+        Conventions::Lake => config
             .schema
             .clone()
             .or_else(|| m.folders.first().cloned())
             .unwrap_or_else(|| project.target.schema.clone()),
+        Conventions::Dbt => dbt_schema(project, config.schema.as_deref()),
+    };
+    Relation {
+        database: project.target.database.clone(),
+        schema,
         identifier: config.alias.clone().unwrap_or_else(|| m.name.clone()),
     }
 }
 
 /// Where a seed is loaded.
 pub fn seed_relation(project: &Project, s: &SeedFile) -> Relation {
+    let custom = s.config.schema.as_deref();
+    let schema = match project.conventions {
+        Conventions::Lake => custom.map_or_else(|| project.target.schema.clone(), str::to_string),
+        Conventions::Dbt => dbt_schema(project, custom),
+    };
     Relation {
         database: project.target.database.clone(),
-        schema: s
-            .config
-            .schema
-            .clone()
-            .unwrap_or_else(|| project.target.schema.clone()),
+        schema,
         identifier: s.config.alias.clone().unwrap_or_else(|| s.name.clone()),
+    }
+}
+
+/// dbt's default `generate_schema_name`: the target's schema, or
+/// `<target schema>_<custom>` for a `schema` config.
+fn dbt_schema(project: &Project, custom: Option<&str>) -> String {
+    let target = &project.target.schema;
+    match custom.map(str::trim) {
+        Some(custom) => format!("{target}_{custom}"),
+        None => target.clone(),
     }
 }
 

@@ -1,0 +1,226 @@
+//! dbt projects, unchanged: lake reads `dbt_project.yml`, puts relations
+//! where dbt puts them, and builds the same relations as dbt-core +
+//! dbt-duckdb (recorded by `tests/dbt/conformance.sh --record` into each
+//! project's `expected.json`: names, kinds, column types, rows, test
+//! statuses). Constructs lake does not support yet are errors at their
+//! file and line.
+
+mod util;
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+use util::rows::attach_embedded_sql;
+use util::{extension_dir, lake_command, repo_root, text_rows, TempProject};
+
+/// Every relation of the embedded lake at `root`, and each data test's
+/// status, in `tests/dbt/relations.py`'s shape.
+fn relations(root: &Path) -> Value {
+    let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+    conn.execute_batch(&attach_embedded_sql(&extension_dir(), root, true))
+        .expect("attach the lake");
+    let listed = text_rows(
+        &conn,
+        "SELECT table_schema, table_name, table_type FROM information_schema.tables \
+         WHERE table_catalog = 'lake' AND table_schema NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1, 2",
+    );
+    let mut out = Vec::new();
+    for r in listed {
+        let (schema, name) = (&r[0], &r[1]);
+        let columns = text_rows(
+            &conn,
+            &format!(
+                "SELECT column_name, data_type FROM information_schema.columns \
+                 WHERE table_catalog = 'lake' AND table_schema = '{schema}' \
+                 AND table_name = '{name}' ORDER BY ordinal_position"
+            ),
+        );
+        let mut rows = text_rows(
+            &conn,
+            &format!("SELECT * FROM lake.\"{schema}\".\"{name}\""),
+        );
+        rows.sort();
+        let kind = if r[2] == "VIEW" { "view" } else { "table" };
+        out.push(
+            json!({"schema": schema, "name": name, "kind": kind, "columns": columns, "rows": rows}),
+        );
+    }
+    json!({"relations": out, "tests": test_statuses(root)})
+}
+
+fn test_statuses(root: &Path) -> Value {
+    let text = std::fs::read_to_string(root.join("target/run_results.json")).expect("run_results");
+    let results: Value = serde_json::from_str(&text).expect("json");
+    let mut statuses = serde_json::Map::new();
+    for r in results["results"].as_array().expect("results") {
+        let id = r["unique_id"].as_str().expect("unique_id");
+        if let Some(name) = id.strip_prefix("test.").and_then(|t| t.split('.').nth(1)) {
+            statuses.insert(name.to_string(), r["status"].clone());
+        }
+    }
+    Value::Object(statuses)
+}
+
+/// A copy of `tests/dbt/<name>` (its recorded results left behind).
+fn dbt_project(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let from = repo_root().join("tests/dbt").join(name);
+    for entry in walkdir::WalkDir::new(&from) {
+        let entry = entry.expect("walk");
+        let dest = dir.path().join(entry.path().strip_prefix(&from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else if entry.file_name() != "expected.json" {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn every_dbt_project_builds_what_dbt_built() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo_root().join("tests/dbt")).expect("tests/dbt") {
+        let path = entry.expect("entry").path();
+        let Ok(expected) = std::fs::read_to_string(path.join("expected.json")) else {
+            continue;
+        };
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let project = dbt_project(&name);
+        let out = lake_command(project.path())
+            .arg("build")
+            .output()
+            .expect("lake build");
+        let expected: Value = serde_json::from_str(&expected).expect("expected.json");
+        let failing = expected["tests"]
+            .as_object()
+            .is_some_and(|t| t.values().any(|s| s != "pass"));
+        assert_eq!(
+            out.status.success(),
+            !failing,
+            "{name}: lake build:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = relations(project.path());
+        let names = |v: &Value| -> Vec<String> {
+            let list = v["relations"].as_array().expect("relations");
+            list.iter()
+                .map(|r| format!("{}.{}", r["schema"], r["name"]))
+                .collect()
+        };
+        assert_eq!(names(&got), names(&expected), "{name}: relations");
+        for (g, e) in got["relations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(expected["relations"].as_array().unwrap())
+        {
+            assert_eq!(
+                g, e,
+                "{name}: {}.{} differs from dbt's",
+                e["schema"], e["name"]
+            );
+        }
+        assert_eq!(
+            got["tests"], expected["tests"],
+            "{name}: data test statuses"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no tests/dbt project has an expected.json");
+}
+
+/// A project folder holding only what `files` gives (no project.yml).
+fn dbt_files(files: &[(&str, &str)]) -> TempProject {
+    let p = TempProject::new();
+    std::fs::remove_file(p.path().join("project.yml")).unwrap();
+    for (path, text) in files {
+        p.file(path, text);
+    }
+    p
+}
+
+const DBT_PROJECT: &str = "name: shop\nconfig-version: 2\nprofile: shop\n";
+
+fn refused(p: &TempProject) -> String {
+    let out = p.lake(&["compile"]);
+    assert_eq!(
+        out.code, 1,
+        "expected a project error: {}{}",
+        out.stdout, out.stderr
+    );
+    out.stderr
+        .replace(&p.path().display().to_string(), "[PROJECT]")
+}
+
+#[test]
+fn a_folder_without_either_project_file_is_refused() {
+    let p = dbt_files(&[("models/a.sql", "select 1 as id\n")]);
+    insta::assert_snapshot!(refused(&p));
+}
+
+#[test]
+fn a_tests_config_tree_is_refused_at_its_line() {
+    let p = dbt_files(&[
+        (
+            "dbt_project.yml",
+            &format!("{DBT_PROJECT}tests:\n  shop:\n    +severity: warn\n"),
+        ),
+        ("models/a.sql", "select 1 as id\n"),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}
+
+#[test]
+fn a_generate_schema_name_override_is_refused_at_its_line() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as id\n"),
+        (
+            "macros/schemas.sql",
+            "-- custom schemas without the target's prefix\n{% macro generate_schema_name(custom_schema_name, node) -%}\n  {{ custom_schema_name or target.schema }}\n{%- endmacro %}\n",
+        ),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}
+
+#[test]
+fn a_snapshot_is_refused_at_its_file() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as id\n"),
+        (
+            "snapshots/orders_history.sql",
+            "{% snapshot orders_history %}select 1{% endsnapshot %}\n",
+        ),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}
+
+#[test]
+fn dbt_only_keys_load_and_models_go_to_the_target_schema() {
+    let p = dbt_files(&[
+        (
+            "dbt_project.yml",
+            "name: shop\nversion: '1.0.0'\nconfig-version: 2\nrequire-dbt-version: '>=1.5.0'\nprofile: shop\n\
+             analysis-paths: [analyses]\nclean-targets: [target]\nflags:\n  send_anonymous_usage_stats: false\n\
+             models:\n  shop:\n    +materialized: table\n    staging:\n      +materialized: view\n    finance:\n      +schema: finance\n",
+        ),
+        ("models/staging/stg_a.sql", "select 1 as id\n"),
+        ("models/finance/revenue.sql", "select id from {{ ref('stg_a') }}\n"),
+        ("models/b.sql", "select id from {{ ref('revenue') }}\n"),
+    ]);
+    p.lake_ok(&["build"]);
+    let listed = p.rows(
+        "SELECT table_schema, table_name, table_type FROM information_schema.tables \
+         WHERE table_catalog = 'lake' AND table_schema NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1, 2",
+    );
+    assert_eq!(
+        listed,
+        [
+            ["main", "b", "BASE TABLE"],
+            ["main", "stg_a", "VIEW"],
+            ["main_finance", "revenue", "BASE TABLE"],
+        ]
+    );
+}
