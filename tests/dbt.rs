@@ -224,3 +224,15 @@ fn dbt_only_keys_load_and_models_go_to_the_target_schema() {
         ]
     );
 }
+
+#[test]
+fn run_query_is_refused_at_the_line_that_calls_it() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        (
+            "models/a.sql",
+            "{% set methods = run_query('select distinct method from payments') %}\nselect 1 as id\n",
+        ),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}

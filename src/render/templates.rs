@@ -142,6 +142,9 @@ fn add_globals(env: &mut Environment<'static>, project: &Project, opts: &RenderO
         },
     );
     env.add_global("run_started_at", opts.run_started_at.clone());
+    // dbt's flag for "SQL will run": lake renders to run (or to show what
+    // would run), never only to parse.
+    env.add_global("execute", true);
     env.add_global("project_name", project.name.clone());
     env.add_global("project_root", project.root.display().to_string());
 }

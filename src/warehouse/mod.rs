@@ -120,6 +120,10 @@ pub struct Warehouse {
     secrets: Vec<String>,
     database: String,
     interrupter: Interrupter,
+    /// Whether the lake is attached: from then on every connection uses
+    /// it as its default database, so an unqualified `main.audit` in a
+    /// hook or model is the lake's, as in dbt-duckdb.
+    attached: bool,
     /// What provisioning did, for `lake debug` and logs.
     pub notes: Vec<String>,
 }
@@ -544,6 +548,7 @@ impl Warehouse {
             secrets,
             database: target.database.clone(),
             interrupter: Interrupter::default(),
+            attached: false,
             notes: Vec::new(),
         };
         wh.interrupter.register(&wh.conn);
@@ -726,7 +731,10 @@ impl Warehouse {
         self.exec(&sql).map_err(|e| {
             WarehouseError::new(format!("cannot attach the {what}: {}", e.message))
                 .with_help("check the catalog settings of the target (`lake debug`)")
-        })
+        })?;
+        self.exec(&use_sql(&target.database))?;
+        self.attached = true;
+        Ok(())
     }
 
     /// Runs SQL on the main connection.
@@ -737,6 +745,10 @@ impl Warehouse {
     /// A new connection to the same DuckDB, for one worker thread.
     pub fn session(&self) -> Result<Session, WarehouseError> {
         let conn = self.conn.try_clone().map_err(|e| self.error(e))?;
+        if self.attached {
+            conn.execute_batch(&use_sql(&self.database))
+                .map_err(|e| self.error(e))?;
+        }
         self.interrupter.register(&conn);
         Ok(Session {
             conn,

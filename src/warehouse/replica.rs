@@ -41,7 +41,7 @@ impl Replica {
         tables: &[Relation],
         known: Option<i64>,
     ) -> Result<Taken, OpenError> {
-        let wh = Warehouse::open_reader(target)?.0;
+        let mut wh = Warehouse::open_reader(target)?.0;
         let db = wh.database().to_string();
         let snapshot = current_snapshot(&wh, &db)?;
         if known == Some(snapshot) {
@@ -61,6 +61,7 @@ impl Replica {
             ))?;
         }
         wh.exec(&format!("USE memory; DETACH {}", quote(&db)))?;
+        wh.attached = false;
         Ok(Taken::New(Box::new(Replica {
             warehouse: Mutex::new(wh),
             snapshot,
