@@ -203,8 +203,12 @@ impl Reader {
     /// rewrite in the SQL. A snapshot DuckLake does not have is DuckDB's
     /// error; callers check it against `snapshots()` first.
     pub fn pin(mut self, target: &Target, snapshot: i64) -> Result<Reader, OpenError> {
-        self.0
-            .exec(&format!("DETACH {}", identifier(self.0.database())))?;
+        // DuckDB refuses to detach the default database.
+        self.0.exec(&format!(
+            "USE memory; DETACH {}",
+            identifier(self.0.database())
+        ))?;
+        self.0.attached = false;
         self.0.attach_when_free(
             target,
             Access::Read,
