@@ -688,9 +688,14 @@ fn unique_test_name(taken: &[GenericTest], kind: &str, node: &str, column: Optio
         Some(c) => format!("{kind}_{node}_{c}"),
         None => format!("{kind}_{node}"),
     };
+    first_free(base, |name| taken.iter().any(|t| t.name == name))
+}
+
+/// `base`, or `base_2`, `base_3`, ... : the first name not `taken`.
+pub fn first_free(base: String, taken: impl Fn(&str) -> bool) -> String {
     let mut name = base.clone();
     let mut n = 2;
-    while taken.iter().any(|t| t.name == name) {
+    while taken(&name) {
         name = format!("{base}_{n}");
         n += 1;
     }

@@ -252,7 +252,7 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         &raw.schedules,
         &mut diags,
     );
-    let found = discovery::discover(
+    let mut found = discovery::discover(
         &root,
         &search_paths(&raw, conventions),
         &model_folders,
@@ -260,7 +260,6 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         &mut diags,
     );
     refuse_naming_macros(&found.macros, &mut diags);
-    let mut found = found;
     if conventions == Conventions::Dbt {
         name_tests_as_dbt(&mut found.generic_tests);
     }
@@ -344,13 +343,8 @@ fn refuse_snapshots(
 fn name_tests_as_dbt(tests: &mut [GenericTest]) {
     let mut taken = std::collections::HashSet::new();
     for t in tests.iter_mut() {
-        let base = discovery::dbt_test_name(t);
-        let mut name = base.clone();
-        let mut n = 2;
-        while !taken.insert(name.clone()) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
+        let name = discovery::first_free(discovery::dbt_test_name(t), |n| taken.contains(n));
+        taken.insert(name.clone());
         t.name = name;
     }
 }

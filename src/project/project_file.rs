@@ -151,8 +151,7 @@ pub struct ProjectFile {
 
 /// Logs the dbt-only keys a project file sets (debug level), and refuses
 /// the config trees lake does not apply yet, each at its line.
-pub fn dbt_only_keys(path: &Path, source: &str, raw: &ProjectFile, diags: &mut Diagnostics) {
-    let d = raw;
+pub fn dbt_only_keys(path: &Path, source: &str, d: &ProjectFile, diags: &mut Diagnostics) {
     let ignored = [
         ("require-dbt-version", &d.require_dbt_version),
         ("analysis-paths", &d.analysis_paths),
