@@ -85,6 +85,9 @@ pub enum RunLock {
     File(File),
     /// The connection holding the advisory lock.
     Postgres(Box<postgres::Client>),
+    /// An in-memory database (dbt-duckdb's `:memory:`): each process has
+    /// its own, so there is nothing to share and nothing to lock.
+    Private,
 }
 
 /// Why the lock was not taken.
@@ -108,6 +111,12 @@ const POLL: Duration = Duration::from_millis(250);
 pub fn acquire(target: &Target, deadline: &Deadline) -> Result<RunLock, LockError> {
     match &target.catalog {
         Catalog::Duckdb { path } => lock_file(&path.with_extension("lock"), deadline),
+        Catalog::Plain { path: None } => Ok(RunLock::Private),
+        // Hidden beside a dbt project's database file, which it shares.
+        Catalog::Plain { path: Some(path) } => {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            lock_file(&path.with_file_name(format!(".{name}.lock")), deadline)
+        }
         Catalog::Postgres {
             host,
             port,

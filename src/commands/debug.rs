@@ -116,6 +116,13 @@ fn print_target(t: &Target) {
         } => {
             crate::stdoutln!("  catalog       PostgreSQL {user}@{host}:{port}/{database}")
         }
+        Catalog::Plain { path } => {
+            let db = path
+                .as_ref()
+                .map_or("in memory".into(), |p| p.display().to_string());
+            crate::stdoutln!("  database      plain DuckDB {db} (no DuckLake: no snapshots)");
+            return;
+        }
     }
     crate::stdoutln!("  data path     {}", t.data_path);
 }

@@ -16,7 +16,6 @@ use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::history::read::{catalog_names, changes, snapshots, Changes, Snapshot};
 use crate::history::runs::{self, short_time, Entry, Version, WrittenBy};
 use crate::nodes::NodeKind;
-use crate::project::profiles::Catalog;
 use crate::project::Target;
 use crate::warehouse::{OpenError, Warehouse, WarehouseError};
 
@@ -33,6 +32,7 @@ pub fn run(global: &GlobalArgs, args: &HistoryArgs) -> Result<u8, Failure> {
         }
         None => (load(global)?.target, None),
     };
+    super::require_snapshots(&target, "`lake history`")?;
     let Some(lake) = read_lake(&target)? else {
         return Ok(EXIT_LOCKED);
     };
@@ -79,12 +79,7 @@ fn read_lake(target: &Target) -> Result<Option<Lake>, Failure> {
         Err(OpenError::Failed(e)) => return Err(warehouse_failure(e)),
     };
     let db = reader.database().to_string();
-    let metadata_schema = match &target.catalog {
-        Catalog::Postgres {
-            metadata_schema, ..
-        } => metadata_schema.as_deref(),
-        Catalog::Duckdb { .. } => None,
-    };
+    let metadata_schema = target.catalog.metadata_schema();
     let read = || -> Result<Lake, WarehouseError> {
         let session = reader.catalog()?;
         Ok(Lake {

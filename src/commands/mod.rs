@@ -143,6 +143,23 @@ pub fn now_rfc3339() -> String {
         .to_string()
 }
 
+/// `what` reads DuckLake's snapshots: on a plain DuckDB target (a
+/// dbt-duckdb `path`), an error saying so before anything is opened.
+pub fn require_snapshots(target: &crate::project::Target, what: &str) -> Result<(), Failure> {
+    if target.catalog.is_ducklake() {
+        return Ok(());
+    }
+    Err(Diagnostic::new(
+        Code::Unsupported,
+        format!(
+            "{what} needs a DuckLake target; target `{}` is a plain DuckDB database, which keeps no snapshots",
+            target.name
+        ),
+    )
+    .with_help("point the target at a DuckLake (`path: ducklake:<file>` in a dbt profile, or `type: ducklake`)")
+    .into())
+}
+
 /// Loads and validates the project the flags point at.
 pub fn load(global: &GlobalArgs) -> Result<Project, Failure> {
     let clock = std::time::Instant::now();

@@ -45,12 +45,12 @@ pub fn run(global: &GlobalArgs, action: &QuarantineAction) -> Result<u8, Failure
     let session = wh.session().map_err(warehouse_failure)?;
     let db = project.target.database.clone();
     // Every change here is a snapshot that says which command made it.
-    let stamp = Stamp::new(&project.root, &project.target.name, None, wh.secrets());
+    let stamp = Stamp::new(&project.root, &project.target, None, wh.secrets());
     let tagged = |sql: Vec<String>, what: &str| {
         let mut info = stamp.commit(CommitKind::Hook);
         info.hook = Some(format!("quarantine {what}"));
         let mut sql = sql;
-        sql.push(info.statement(&db));
+        sql.extend(info.statement(&db));
         session
             .execute_in_transaction(&sql)
             .map_err(warehouse_failure)

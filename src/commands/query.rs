@@ -112,6 +112,7 @@ fn open_reader(
     let Some(at) = at else {
         return Ok(Some((reader, None)));
     };
+    super::require_snapshots(&project.target, "`--at`")?;
     let all = reader
         .catalog()
         .and_then(|s| snapshots(&s, reader.database()))

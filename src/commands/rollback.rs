@@ -23,6 +23,7 @@ use crate::warehouse::{Session, WarehouseError};
 pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> Result<u8, Failure> {
     let clock = Instant::now();
     let project = load(global)?;
+    super::require_snapshots(&project.target, "`lake rollback`")?;
     let Some((_lock, wh)) = take_lake(&project, Duration::from_secs(args.wait))? else {
         return Ok(EXIT_LOCKED);
     };
@@ -66,7 +67,7 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs) -> Result<u8, Failure> {
         return Ok(EXIT_OK);
     }
     crate::stdoutln!("Rolling back {what} to snapshot {to}:");
-    let stamp = Stamp::new(&project.root, &project.target.name, None, wh.secrets());
+    let stamp = Stamp::new(&project.root, &project.target, None, wh.secrets());
     let mut info = stamp.commit(CommitKind::Rollback);
     info.undoes = Some(Undone {
         run_id,
@@ -174,7 +175,7 @@ fn apply(
             }
         }
         session
-            .execute_batch(&info.statement(db))
+            .execute_batch(&info.statement(db).unwrap_or_default())
             .map_err(|e| Stopped(failed(None, e)))
     })
     .map_err(|Stopped(f)| f)?;

@@ -122,9 +122,10 @@ impl<'p> RunSettings<'p> {
             select,
             hooks_only: schedule.is_some_and(|s| s.select.is_empty()),
             full_refresh: args.full_refresh || schedule.is_some_and(|s| s.full_refresh),
-            reuse: !(args.no_reuse
-                || args.full_refresh
-                || schedule.is_some_and(|s| s.full_refresh)),
+            reuse: project.target.catalog.is_ducklake()
+                && !(args.no_reuse
+                    || args.full_refresh
+                    || schedule.is_some_and(|s| s.full_refresh)),
             test_scope: args
                 .test_scope
                 .or(schedule.and_then(|s| s.test_scope))
@@ -185,7 +186,7 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
     };
     let stamp = Stamp::new(
         &project.root,
-        &project.target.name,
+        &project.target,
         settings.schedule.map(|s| s.name.as_str()),
         wh.secrets(),
     );
@@ -200,6 +201,7 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
     };
     let dag = render_and_graph(&project, &opts)?;
     let selected = select(&dag, &settings)?;
+    refuse_without_snapshots(&project, &dag, &selected, settings.schedule)?;
     if selected.is_empty() && settings.schedule_hooks() == 0 {
         crate::stdoutln!(
             "Nothing to do: the selection holds no {}.",
@@ -285,6 +287,56 @@ pub(super) fn take_lake(
             Ok(None)
         }
         Err(OpenError::Failed(e)) => Err(warehouse_failure(e)),
+    }
+}
+
+/// On a plain DuckDB target, what needs DuckLake's snapshots and change
+/// feeds (load and microbatch models, the extract and cleanup hooks) is an
+/// error before anything runs.
+fn refuse_without_snapshots(
+    project: &Project,
+    dag: &Dag,
+    selected: &[usize],
+    schedule: Option<&Schedule>,
+) -> Result<(), Failure> {
+    if project.target.catalog.is_ducklake() {
+        return Ok(());
+    }
+    let nodes = selected.iter().map(|&i| &dag.nodes[i]);
+    let node = nodes
+        .clone()
+        .find(|n| n.config.materialized == Materialization::Load);
+    let what = match node {
+        Some(n) => Some(format!("`{}` (materialized: load)", n.unique_id)),
+        None => nodes
+            .clone()
+            .find(|n| {
+                n.kind == NodeKind::Model
+                    && n.config.strategy()
+                        == crate::project::config::IncrementalStrategy::Microbatch
+            })
+            .map(|n| format!("`{}` (incremental_strategy: microbatch)", n.unique_id)),
+    };
+    let hooks = schedule
+        .into_iter()
+        .flat_map(|s| s.pre_hooks.iter().chain(&s.post_hooks));
+    let what = what.or_else(|| {
+        hooks
+            .map(|h| h.name())
+            .find(|&name| name != "sql")
+            .map(|name| format!("the `{name}` hook"))
+    });
+    match what {
+        None => Ok(()),
+        Some(what) => Err(Diagnostic::new(
+            Code::Unsupported,
+            format!(
+                "{what} needs a DuckLake target; target `{}` is a plain DuckDB database",
+                project.target.name
+            ),
+        )
+        .with_help("point the target at a DuckLake (`path: ducklake:<file>` in a dbt profile, or `type: ducklake`), or deselect it")
+        .into()),
     }
 }
 
@@ -462,6 +514,7 @@ impl Run<'_> {
             reuse: self.settings.reuse,
             test_scope: self.settings.test_scope,
             metadata_schema: self.project.target.catalog.metadata_schema(),
+            snapshots: self.project.target.catalog.is_ducklake(),
         }
     }
 
@@ -524,7 +577,7 @@ impl Run<'_> {
         let mut info = self.stamp.commit(CommitKind::Hook);
         info.hook = Some("ledger tables".into());
         let mut sql = crate::plan::ledger::ensure_tables(self.wh.database());
-        sql.push(info.statement(self.wh.database()));
+        sql.extend(info.statement(self.wh.database()));
         self.main
             .execute_in_transaction(&sql)
             .map_err(warehouse_failure)
@@ -557,6 +610,10 @@ impl Run<'_> {
             crate::plan::ledger::ensure_tables(db)[0].clone(),
             crate::state::store::ddl(db),
         ];
+        // A plain database keeps no build state (nothing to prove reuse by).
+        let state_table = state_table
+            .into_iter()
+            .filter(|_| self.project.target.catalog.is_ducklake());
         for sql in self.schema_statements().into_iter().chain(state_table) {
             self.main.execute_batch(&sql).map_err(warehouse_failure)?;
         }
@@ -603,7 +660,9 @@ impl Run<'_> {
         }
         let elapsed = self.clock.elapsed().as_secs_f64();
         crate::stdoutln!("\n{}", summary(results, elapsed));
-        if let Some(p) = published {
+        // A plain DuckDB database has no snapshots to name.
+        let snapshots = self.project.target.catalog.is_ducklake();
+        if let Some(p) = published.filter(|_| snapshots) {
             crate::stdoutln!("{}", publication_line(p, &self.stamp.run_id));
         }
         if let Some(hint) = where_to_look(&self.dag, results) {
@@ -653,6 +712,7 @@ struct RunnerParts<'r> {
     reuse: bool,
     test_scope: crate::project::config::TestScope,
     metadata_schema: Option<&'r str>,
+    snapshots: bool,
 }
 
 impl<'r> RunnerParts<'r> {
@@ -671,6 +731,7 @@ impl<'r> RunnerParts<'r> {
             test_scope: self.test_scope,
             memory: Default::default(),
             metadata_schema: self.metadata_schema,
+            snapshots: self.snapshots,
         }
     }
 }

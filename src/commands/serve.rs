@@ -29,6 +29,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Failure> {
         );
     }
     let compiled = compile_project(global)?;
+    super::require_snapshots(&compiled.project.target, "`lake serve`")?;
     let site = Site::new(compiled.project, compiled.dag);
     let addr = SocketAddr::new(ip, args.port);
     match serve::serve(site, Options { addr, token }) {

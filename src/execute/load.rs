@@ -255,7 +255,7 @@ struct OneFile<'a> {
 impl OneFile<'_> {
     /// The commit message of this file's snapshot: a load, naming the file
     /// and the rows it appended to the raw table.
-    fn commit_message(&self, rows: Option<u64>, status: &str) -> String {
+    fn commit_message(&self, rows: Option<u64>, status: &str) -> Option<String> {
         let mut info = self.stamp.commit(CommitKind::Load);
         info.file = Some(self.file.to_string());
         info.status = Some(status.to_string());
@@ -282,7 +282,9 @@ impl OneFile<'_> {
                 }
                 let at = crate::sql::now_timestamp();
                 session.execute(&plan::record_load(&rel.database, rel, file, n, &at))?;
-                session.execute(&self.commit_message(Some(n), "success"))?;
+                if let Some(tag) = self.commit_message(Some(n), "success") {
+                    session.execute(&tag)?;
+                }
                 Ok(n)
             })
             .map_err(|e| e.0)
@@ -314,7 +316,7 @@ impl OneFile<'_> {
         };
         let at = crate::sql::now_timestamp();
         let mut sql = quarantine::record_quarantine(&rel.database, &q, &at);
-        sql.push(self.commit_message(None, "quarantined"));
+        sql.extend(self.commit_message(None, "quarantined"));
         session.execute_in_transaction(&sql).map_err(|e| {
             format!(
                 "{file} failed to load ({reason}), and could not be quarantined: {}",

@@ -56,6 +56,9 @@ pub struct NodeRunner<'a> {
     pub memory: RefCell<TxMemory>,
     /// A PostgreSQL catalog's metadata schema (to read versions).
     pub metadata_schema: Option<&'a str>,
+    /// Whether the target is a DuckLake, with relation versions and build
+    /// state; a plain DuckDB database has neither, so every node runs.
+    pub snapshots: bool,
 }
 
 type RunResult = super::scheduler::WorkResult;
@@ -255,7 +258,9 @@ impl NodeRunner<'_> {
                     .iter()
                     .filter_map(|(i, _, outcome)| self.published(*i, outcome))
                     .collect();
-                self.session.execute(&info.statement(self.database()))?;
+                if let Some(tag) = info.statement(self.database()) {
+                    self.session.execute(&tag)?;
+                }
                 Ok(())
             })
             .map_err(|e: crate::warehouse::WarehouseError| e.message)

@@ -180,7 +180,9 @@ fn commit(
     for sql in crate::state::store::write(database, &records, &stamp.run_id) {
         session.execute(&sql).map_err(fail)?;
     }
-    session.execute(&info.statement(database)).map_err(fail)?;
+    if let Some(tag) = info.statement(database) {
+        session.execute(&tag).map_err(fail)?;
+    }
     session.execute_batch("COMMIT").map_err(fail)?;
     let after = current();
     Ok(after.filter(|a| Some(*a) != before))

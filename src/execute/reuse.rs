@@ -48,10 +48,13 @@ impl NodeRunner<'_> {
     /// Reads the lake's relation versions again (a node of its own
     /// transaction, or a new attempt) and forgets the last transaction.
     pub(super) fn refresh(&self) -> Result<(), String> {
+        *self.memory.borrow_mut() = TxMemory::default();
+        if !self.snapshots {
+            return Ok(());
+        }
         let versions = Versions::read(&self.session, self.database(), self.metadata_schema)
             .map_err(|e| e.message)?;
         self.state.borrow_mut().versions = versions;
-        *self.memory.borrow_mut() = TxMemory::default();
         Ok(())
     }
 
@@ -94,7 +97,9 @@ impl NodeRunner<'_> {
     /// reads what lake cannot see changing (said in its action).
     pub(super) fn record(&self, i: usize, outcome: &mut Outcome) -> Option<Record> {
         let node = &self.dag.nodes[i];
-        if node.config.materialized == Materialization::Load && node.kind == NodeKind::Model {
+        let load =
+            node.config.materialized == Materialization::Load && node.kind == NodeKind::Model;
+        if load || !self.snapshots {
             return None;
         }
         let fingerprint = self.fingerprint_of(i);

@@ -98,6 +98,10 @@ pub struct CommitInfo {
     /// A rollback's target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<Undone>,
+    /// Whether the target records it: a DuckLake does, a plain DuckDB
+    /// database has no snapshots to tag.
+    #[serde(skip)]
+    pub recorded: bool,
 }
 
 impl CommitInfo {
@@ -130,16 +134,20 @@ impl CommitInfo {
     }
 
     /// The `CALL <db>.set_commit_message(...)` that tags the open
-    /// transaction's snapshot with this info.
-    pub fn statement(&self, database: &str) -> String {
+    /// transaction's snapshot with this info; `None` on a plain DuckDB
+    /// target, which has no snapshots.
+    pub fn statement(&self, database: &str) -> Option<String> {
+        if !self.recorded {
+            return None;
+        }
         let extra = serde_json::to_string(self).expect("plain data serializes");
-        format!(
+        Some(format!(
             "CALL {}.set_commit_message({}, {}, extra_info => {})",
             crate::sql::identifier(database),
             string_literal(&author()),
             string_literal(&self.headline()),
             string_literal(&extra)
-        )
+        ))
     }
 }
 
@@ -157,6 +165,8 @@ pub struct Stamp {
     pub target: String,
     /// The project's code version.
     pub git: Option<GitState>,
+    /// Whether the target keeps commit messages (a DuckLake).
+    pub recorded: bool,
 }
 
 impl Stamp {
@@ -164,7 +174,7 @@ impl Stamp {
     /// profile's (redacted from the command line).
     pub fn new(
         root: &std::path::Path,
-        target: &str,
+        target: &crate::project::Target,
         schedule: Option<&str>,
         secrets: &[String],
     ) -> Stamp {
@@ -175,8 +185,9 @@ impl Stamp {
             run_id: new_run_id(),
             command: command_line(&argv, secrets),
             schedule: schedule.map(str::to_string),
-            target: target.to_string(),
+            target: target.name.clone(),
             git: git_state(root),
+            recorded: target.catalog.is_ducklake(),
         }
     }
 
@@ -197,6 +208,7 @@ impl Stamp {
             file: None,
             hook: None,
             undoes: None,
+            recorded: self.recorded,
         }
     }
 }
@@ -308,6 +320,7 @@ mod tests {
             file: None,
             hook: None,
             undoes: None,
+            recorded: false,
         };
         let json = serde_json::to_string(&info).unwrap();
         assert_eq!(CommitInfo::parse(&json), Some(info));

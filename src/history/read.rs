@@ -39,6 +39,7 @@ impl Snapshot {
             schedule: None,
             target: "dev".into(),
             git: None,
+            recorded: true,
         };
         Snapshot {
             id,
@@ -434,6 +435,7 @@ mod tests {
                 schedule: None,
                 target: "dev".into(),
                 git: None,
+                recorded: true,
             };
             stamp.commit(CommitKind::Run)
         });

@@ -67,7 +67,7 @@ pub struct Change {
 /// metadata catalog and, on PostgreSQL, the profile's `metadata_schema`.
 pub fn metadata_prefix(database: &str, catalog: &Catalog) -> String {
     let schema = match catalog {
-        Catalog::Duckdb { .. } => "main".to_string(),
+        Catalog::Duckdb { .. } | Catalog::Plain { .. } => "main".to_string(),
         Catalog::Postgres {
             metadata_schema, ..
         } => metadata_schema.clone().unwrap_or_else(|| "public".into()),

@@ -334,6 +334,7 @@ mod tests {
             schedule: Some("hourly".into()),
             target: "dev".into(),
             git: None,
+            recorded: true,
         };
         let mut i = stamp.commit(kind);
         i.nodes = nodes

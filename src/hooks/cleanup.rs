@@ -139,7 +139,7 @@ fn merge(env: &HookEnv<'_>) -> Result<usize, String> {
             ))?
             .rows
             .len();
-        s.execute_batch(&info.statement(database))?;
+        s.execute_batch(&info.statement(database).unwrap_or_default())?;
         Ok(merged)
     })
     .map_err(err)

@@ -362,7 +362,7 @@ fn run_step(env: &HookEnv<'_>, step: &Step, when: &str) -> Result<HookReport, St
             env.session
                 .in_transaction(|| {
                     env.session.execute_batch(sql)?;
-                    env.session.execute(&tag)
+                    tag.map_or(Ok(0), |t| env.session.execute(&t))
                 })
                 .map_err(|e| e.message)?;
             Ok(HookReport {

@@ -264,12 +264,12 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         name_tests_as_dbt(&mut found.generic_tests);
     }
     let profile = raw.profile.clone().unwrap_or_else(|| raw.name.clone());
-    let target = profiles::resolve_target(
-        &root,
-        opts.profiles_dir.as_deref(),
-        &profile,
-        opts.target.as_deref(),
-    );
+    let wanted = profiles::Wanted {
+        profile: &profile,
+        target: opts.target.as_deref(),
+        conventions,
+    };
+    let target = profiles::resolve_target(&root, opts.profiles_dir.as_deref(), wanted);
     let target = match target {
         Ok(t) => t,
         Err(d) => {

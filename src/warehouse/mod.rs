@@ -120,10 +120,11 @@ pub struct Warehouse {
     secrets: Vec<String>,
     database: String,
     interrupter: Interrupter,
-    /// Whether the lake is attached: from then on every connection uses
-    /// it as its default database, so an unqualified `main.audit` in a
-    /// hook or model is the lake's, as in dbt-duckdb.
-    attached: bool,
+    /// What every new connection runs once the lake is attached (a
+    /// dbt-duckdb target's settings, then `USE` the lake): an unqualified
+    /// `main.audit` in a hook or model is the lake's, as in dbt-duckdb.
+    /// Empty before the attach.
+    session_setup: Vec<String>,
     /// What provisioning did, for `lake debug` and logs.
     pub notes: Vec<String>,
 }
@@ -180,10 +181,8 @@ impl Reader {
     /// (`select * from mart.x` works, as in a notebook that ran `USE lake`);
     /// the lake closes when it is dropped.
     pub fn session(self) -> Result<Session, WarehouseError> {
-        let session = self.0.session()?;
         // `USE` holds per connection, so it is set on the one handed out.
-        session.execute_batch(&use_sql(self.0.database()))?;
-        Ok(session)
+        self.0.session()
     }
 
     /// Name the lake is attached as.
@@ -208,7 +207,7 @@ impl Reader {
             "USE memory; DETACH {}",
             identifier(self.0.database())
         ))?;
-        self.0.attached = false;
+        self.0.session_setup.clear();
         self.0.attach_when_free(
             target,
             Access::Read,
@@ -249,15 +248,18 @@ pub struct OpenScript {
     /// Where DuckDB looks for extension binaries (lake provisions them there).
     pub extension_dir: PathBuf,
     /// Extensions the target needs, in load order.
-    pub extensions: Vec<&'static str>,
+    pub extensions: Vec<String>,
     /// `CREATE SECRET` for the S3 data path, if the target has S3 settings.
     pub s3_secret: Option<String>,
     /// `CREATE SECRET` for the PostgreSQL catalog, if the catalog is one.
     pub catalog_secret: Option<String>,
-    /// The `ATTACH` of the DuckLake catalog.
-    pub attach: String,
-    /// `USE <database>`: what makes the lake a reader's default catalog.
-    pub use_lake: String,
+    /// A dbt-duckdb target's `CREATE SECRET`s and other attaches.
+    pub setup: Vec<String>,
+    /// The `ATTACH` of the target database (none for `:memory:`).
+    pub attach: Option<String>,
+    /// A dbt-duckdb target's settings, then `USE <database>`: what every
+    /// connection runs, and what makes the lake a reader's default catalog.
+    pub use_lake: Vec<String>,
 }
 
 /// Extensions DuckDB loads by itself when a statement first needs them
@@ -281,20 +283,38 @@ impl OpenScript {
     }
 
     fn new(target: &Target, access: Access, credentials: Credentials) -> OpenScript {
-        let mut extensions = vec!["parquet", "json", "ducklake"];
+        let lake = target.catalog.is_ducklake();
+        let mut extensions: Vec<String> = ["parquet", "json"].map(String::from).to_vec();
+        if lake {
+            extensions.push("ducklake".into());
+        }
         if matches!(target.catalog, Catalog::Postgres { .. }) {
-            extensions.push("postgres_scanner");
+            extensions.push("postgres_scanner".into());
         }
-        if Location::of(&target.data_path).is_s3() || target.s3.is_some() {
-            extensions.push("httpfs");
+        if (lake && Location::of(&target.data_path).is_s3()) || target.s3.is_some() {
+            extensions.push("httpfs".into());
         }
+        for name in &target.setup.extensions {
+            if !extensions.contains(name) {
+                extensions.push(name.clone());
+            }
+        }
+        let setup = &target.setup;
+        let mut use_lake = setup.settings_sql();
+        use_lake.push(use_sql(&target.database));
         OpenScript {
             extension_dir: extensions::extension_dir(target.extension_directory.as_deref()),
             extensions,
             s3_secret: s3_secret_sql(target, credentials),
             catalog_secret: catalog_secret_sql(target, credentials),
+            setup: setup
+                .secrets
+                .iter()
+                .map(|s| s.sql(|v| credentials.value(v)))
+                .chain(setup.attach.iter().map(|a| a.sql()))
+                .collect(),
             attach: attach_sql(target, access, None),
-            use_lake: use_sql(&target.database),
+            use_lake,
         }
     }
 
@@ -304,8 +324,9 @@ impl OpenScript {
         v.extend(self.extensions.iter().map(|name| load_sql(name)));
         v.extend(self.s3_secret.iter().cloned());
         v.extend(self.catalog_secret.iter().cloned());
-        v.push(self.attach.clone());
-        v.push(self.use_lake.clone());
+        v.extend(self.setup.iter().cloned());
+        v.extend(self.attach.iter().cloned());
+        v.extend(self.use_lake.iter().cloned());
         v
     }
 }
@@ -378,7 +399,7 @@ impl<'a> PgLogin<'a> {
                 user,
                 password: password.as_ref(),
             }),
-            Catalog::Duckdb { .. } => None,
+            Catalog::Duckdb { .. } | Catalog::Plain { .. } => None,
         }
     }
 }
@@ -409,10 +430,11 @@ fn catalog_secret_sql(target: &Target, credentials: Credentials) -> Option<Strin
 /// The `ATTACH`; it holds no credential (a PostgreSQL catalog's are in
 /// [`catalog_secret_sql`]). `pin`: the catalog as it was at that snapshot
 /// (DuckLake's `SNAPSHOT_VERSION`), for readers only.
-fn attach_sql(target: &Target, access: Access, pin: Option<i64>) -> String {
+fn attach_sql(target: &Target, access: Access, pin: Option<i64>) -> Option<String> {
     let location = match &target.catalog {
         Catalog::Duckdb { path } => format!("ducklake:{}", path.display()),
         Catalog::Postgres { .. } => "ducklake:postgres:".to_string(),
+        Catalog::Plain { path } => return plain_attach_sql(target, path.as_deref()?, access),
     };
     let mut options = vec![format!("DATA_PATH {}", string_literal(&target.data_path))];
     if let Catalog::Postgres {
@@ -432,12 +454,26 @@ fn attach_sql(target: &Target, access: Access, pin: Option<i64>) -> String {
         // nothing a reader types can change the lake.
         options.push("READ_ONLY".to_string());
     }
-    format!(
+    Some(format!(
         "ATTACH IF NOT EXISTS {} AS {} ({})",
         string_literal(&location),
         identifier(&target.database),
         options.join(", ")
-    )
+    ))
+}
+
+/// The `ATTACH` of a plain DuckDB file (a dbt-duckdb target's `path`).
+fn plain_attach_sql(target: &Target, path: &Path, access: Access) -> Option<String> {
+    let read_only = if access == Access::Read {
+        " (READ_ONLY)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "ATTACH IF NOT EXISTS {} AS {}{read_only}",
+        string_literal(&path.display().to_string()),
+        identifier(&target.database),
+    ))
 }
 
 impl Warehouse {
@@ -499,19 +535,24 @@ impl Warehouse {
         on_wait: &mut dyn FnMut(&CatalogHolder, std::time::Duration),
     ) -> Result<(), OpenError> {
         let wh = self;
-        let Catalog::Duckdb { path } = &target.catalog else {
-            // A PostgreSQL catalog has no file lock: readers and runs share
-            // it, readers attached read-only. A catalog that does not exist
-            // yet cannot be: the first reader creates it, as on a file.
-            return match wh.attach(target, access, pin) {
-                Ok(()) => Ok(()),
-                // Anything else (a wrong password) is the attach's error.
-                Err(e) if access == Access::Read => match wh.postgres_catalog_exists(target) {
-                    Ok(false) => Ok(wh.attach(target, Access::Write, pin)?),
-                    _ => Err(e.into()),
-                },
-                Err(e) => Err(e.into()),
-            };
+        let path = match &target.catalog {
+            Catalog::Duckdb { path } | Catalog::Plain { path: Some(path) } => path,
+            // One process's own database: nobody to wait for.
+            Catalog::Plain { path: None } => return Ok(wh.attach(target, access, pin)?),
+            Catalog::Postgres { .. } => {
+                // A PostgreSQL catalog has no file lock: readers and runs share
+                // it, readers attached read-only. A catalog that does not exist
+                // yet cannot be: the first reader creates it, as on a file.
+                return match wh.attach(target, access, pin) {
+                    Ok(()) => Ok(()),
+                    // Anything else (a wrong password) is the attach's error.
+                    Err(e) if access == Access::Read => match wh.postgres_catalog_exists(target) {
+                        Ok(false) => Ok(wh.attach(target, Access::Write, pin)?),
+                        _ => Err(e.into()),
+                    },
+                    Err(e) => Err(e.into()),
+                };
+            }
         };
         let mut told = false;
         let mut tell_once = |holder: &CatalogHolder, left| {
@@ -552,7 +593,7 @@ impl Warehouse {
             secrets,
             database: target.database.clone(),
             interrupter: Interrupter::default(),
-            attached: false,
+            session_setup: Vec::new(),
             notes: Vec::new(),
         };
         wh.interrupter.register(&wh.conn);
@@ -563,7 +604,7 @@ impl Warehouse {
         let platform = wh.platform();
         for name in &script.extensions {
             let installed = extensions::installed_path(dir, DUCKDB_VERSION, &platform, name);
-            if LOADED_ON_DEMAND.contains(name) && installed.is_file() {
+            if LOADED_ON_DEMAND.contains(&name.as_str()) && installed.is_file() {
                 continue;
             }
             wh.ensure_extension(name, dir)?;
@@ -699,6 +740,16 @@ impl Warehouse {
                 ))
             })?;
         }
+        // A dbt-duckdb target's secrets and other attaches; the message
+        // is redacted, and names the statement's kind, not its values.
+        for sql in &script.setup {
+            self.exec(sql).map_err(|e| {
+                let what = sql.split(" (").next().unwrap_or_default();
+                let what = redact(what, &self.secrets);
+                WarehouseError::new(format!("profile setup `{what}` failed: {}", e.message))
+                    .with_help("check `secrets:` and `attach:` of the target in profiles.yml")
+            })?;
+        }
         Ok(())
     }
 
@@ -709,6 +760,9 @@ impl Warehouse {
         pin: Option<i64>,
     ) -> Result<(), WarehouseError> {
         let what = match &target.catalog {
+            Catalog::Plain { path } => {
+                return self.attach_plain(target, path.as_deref(), access);
+            }
             Catalog::Duckdb { path } => {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| {
@@ -729,15 +783,53 @@ impl Warehouse {
                 WarehouseError::new(format!("cannot create data path {}: {e}", target.data_path))
             })?;
         }
-        let sql = attach_sql(target, access, pin);
+        let sql = attach_sql(target, access, pin).unwrap_or_default();
         // Another process holding an embedded catalog is found by probing
         // its lock (see `open_with`), not by reading this message.
         self.exec(&sql).map_err(|e| {
             WarehouseError::new(format!("cannot attach the {what}: {}", e.message))
                 .with_help("check the catalog settings of the target (`lake debug`)")
         })?;
-        self.exec(&use_sql(&target.database))?;
-        self.attached = true;
+        self.use_lake(target)
+    }
+
+    /// A plain DuckDB database: the file attached (`:memory:` is DuckDB's
+    /// own `memory` database), after a dbt-duckdb target's secrets and
+    /// other attaches.
+    fn attach_plain(
+        &mut self,
+        target: &Target,
+        path: Option<&Path>,
+        access: Access,
+    ) -> Result<(), WarehouseError> {
+        if let Some(parent) = path.and_then(Path::parent) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                WarehouseError::new(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        if let Some(sql) = attach_sql(target, access, None) {
+            self.exec(&sql).map_err(|e| {
+                let file = path.map(|p| p.display().to_string()).unwrap_or_default();
+                WarehouseError::new(format!(
+                    "cannot open the DuckDB database {file}: {}",
+                    e.message
+                ))
+                .with_help(
+                    "is it a DuckDB file of this DuckDB version, not open in another program?",
+                )
+            })?;
+        }
+        self.use_lake(target)
+    }
+
+    /// Makes the lake the default database of this connection and of
+    /// every session from now on, with the target's settings.
+    fn use_lake(&mut self, target: &Target) -> Result<(), WarehouseError> {
+        let script = OpenScript::new(target, Access::Read, Credentials::Placeholders);
+        for sql in &script.use_lake {
+            self.exec(sql)?;
+        }
+        self.session_setup = script.use_lake;
         Ok(())
     }
 
@@ -749,9 +841,8 @@ impl Warehouse {
     /// A new connection to the same DuckDB, for one worker thread.
     pub fn session(&self) -> Result<Session, WarehouseError> {
         let conn = self.conn.try_clone().map_err(|e| self.error(e))?;
-        if self.attached {
-            conn.execute_batch(&use_sql(&self.database))
-                .map_err(|e| self.error(e))?;
+        for sql in &self.session_setup {
+            conn.execute_batch(sql).map_err(|e| self.error(e))?;
         }
         self.interrupter.register(&conn);
         Ok(Session {

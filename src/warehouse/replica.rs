@@ -61,7 +61,7 @@ impl Replica {
             ))?;
         }
         wh.exec(&format!("USE memory; DETACH {}", quote(&db)))?;
-        wh.attached = false;
+        wh.session_setup.clear();
         Ok(Taken::New(Box::new(Replica {
             warehouse: Mutex::new(wh),
             snapshot,

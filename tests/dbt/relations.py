@@ -17,7 +17,8 @@ import duckdb
 
 def connect(kind, where):
     if kind == "duckdb":
-        return duckdb.connect(where, read_only=True), "dbt"
+        # DuckDB names a file's catalog after its stem (dbt.duckdb: dbt).
+        return duckdb.connect(where, read_only=True), os.path.basename(where).split(".")[0]
     con = duckdb.connect()
     ext = os.environ.get("LAKE_EXTENSION_DIR", os.path.expanduser("~/.lake/extensions"))
     con.execute(f"SET extension_directory = '{ext}'")

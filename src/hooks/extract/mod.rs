@@ -214,7 +214,7 @@ fn record_outcomes(
     database: &str,
     landed: &[Landed],
     rejected: &[Quarantined],
-    tag: String,
+    tag: Option<String>,
 ) -> Result<(), String> {
     if landed.is_empty() && rejected.is_empty() {
         return Ok(());
@@ -229,7 +229,7 @@ fn record_outcomes(
     for q in rejected {
         sql.extend(quarantine::record_quarantine(database, q, &at));
     }
-    sql.push(tag);
+    sql.extend(tag);
     session.execute_in_transaction(&sql).map_err(|e| {
         format!(
             "cannot record the extract's results in the lake: {}",

@@ -1,7 +1,13 @@
 //! `profiles.yml`: where the lake lives. Found via `--profiles-dir`,
-//! `$LAKE_PROFILES_DIR`, the project folder, then `~/.lake/`; with none, the
-//! embedded default (DuckDB-file catalog + local data dir under `.lake/`)
-//! applies so a fresh clone runs with no services.
+//! `$LAKE_PROFILES_DIR`, the project folder, then `~/.lake/` (a dbt
+//! project: `--profiles-dir`, `$DBT_PROFILES_DIR`, `$LAKE_PROFILES_DIR`, the
+//! project folder, then `~/.dbt/`, as dbt looks); with none, the embedded
+//! default (DuckDB-file catalog + local data dir under `.lake/`) applies so
+//! a fresh clone runs with no services.
+//!
+//! A target is `type: ducklake` (lake's own keys) or `type: duckdb`
+//! (dbt-duckdb's keys, see [`duckdb`]): a plain DuckDB file or a DuckLake
+//! attach, written exactly as dbt-duckdb reads it.
 //!
 //! Strings may use `{{ env_var('NAME', 'default') }}`; secrets are kept in
 //! [`Secret`], which never prints its value.
@@ -12,8 +18,12 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::yaml;
+use super::{yaml, Conventions};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+
+mod duckdb;
+
+pub use duckdb::{Attachment, DuckdbSecret, Setup};
 
 /// A credential: usable by the warehouse edge, invisible to logs and artifacts.
 #[derive(Clone, PartialEq, Eq)]
@@ -100,22 +110,25 @@ impl Scalar {
     }
 }
 
-/// One profile as written.
+/// One profile as written. Its targets are read one at a time, only the
+/// one a run uses: a dbt user's `~/.dbt/profiles.yml` holds targets of
+/// other adapters (and unset variables) that are none of lake's business.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileFile {
     /// Default target name.
     #[serde(default)]
     pub target: Option<String>,
-    /// Named targets.
-    pub outputs: IndexMap<String, TargetFile>,
+    /// Named targets, each read as a [`TargetFile`] when chosen.
+    pub outputs: IndexMap<String, serde_yaml::Value>,
 }
 
-/// One target as written.
-#[derive(Debug, Deserialize)]
+/// One target as written: lake's keys (`type: ducklake`, the default) or
+/// dbt-duckdb's (`type: duckdb`); each kind refuses the other's.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetFile {
-    /// Always `ducklake` today.
+    /// `ducklake` (default) or `duckdb` (dbt-duckdb's profile).
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
     /// Where the DuckLake catalog lives.
@@ -143,6 +156,59 @@ pub struct TargetFile {
     /// loader: a local folder or `s3://bucket/prefix/`.
     #[serde(default)]
     pub landing_path: Option<Scalar>,
+    /// dbt-duckdb: the database file, `:memory:` (the default) or
+    /// `ducklake:<metadata file>`.
+    #[serde(default)]
+    pub path: Option<Scalar>,
+    /// dbt-duckdb: extensions to load, by name or `{name: ...}`.
+    #[serde(default)]
+    pub extensions: Vec<duckdb::ExtensionFile>,
+    /// dbt-duckdb: DuckDB settings, set on open.
+    #[serde(default)]
+    pub settings: IndexMap<String, Scalar>,
+    /// dbt-duckdb: connection-time DuckDB settings, set on open as well.
+    #[serde(default)]
+    pub config_options: IndexMap<String, Scalar>,
+    /// dbt-duckdb: `CREATE SECRET`s, each `{type: ..., name: ..., key: value}`.
+    #[serde(default)]
+    pub secrets: Vec<IndexMap<String, Scalar>>,
+    /// dbt-duckdb: more databases to attach; one may be the target's
+    /// `database` (a DuckLake, say).
+    #[serde(default)]
+    pub attach: Vec<duckdb::AttachFile>,
+    /// dbt-duckdb: the `path` is a DuckLake though it does not say `ducklake:`.
+    #[serde(default)]
+    pub is_ducklake: Option<bool>,
+    /// dbt-duckdb, nothing to do in lake (no external materialization).
+    #[serde(default)]
+    pub external_root: Option<serde_yaml::Value>,
+    /// dbt-duckdb, nothing to do in lake (one process per run).
+    #[serde(default)]
+    pub keep_open: Option<serde_yaml::Value>,
+    /// dbt-duckdb, nothing to do in lake (a run is one transaction).
+    #[serde(default)]
+    pub disable_transactions: Option<serde_yaml::Value>,
+    /// dbt-duckdb, nothing to do in lake (no retries yet).
+    #[serde(default)]
+    pub retries: Option<serde_yaml::Value>,
+    /// dbt-duckdb's Python plugins: refused (L013).
+    #[serde(default)]
+    pub plugins: Option<serde_yaml::Value>,
+    /// dbt-duckdb's fsspec filesystems: refused (L013).
+    #[serde(default)]
+    pub filesystems: Option<serde_yaml::Value>,
+    /// dbt-duckdb's remote server: refused (L013).
+    #[serde(default)]
+    pub remote: Option<serde_yaml::Value>,
+    /// dbt-duckdb's Python module paths: refused (L013).
+    #[serde(default)]
+    pub module_paths: Option<serde_yaml::Value>,
+    /// dbt-duckdb's credential chain: refused (L013).
+    #[serde(default)]
+    pub use_credential_provider: Option<serde_yaml::Value>,
+    /// MotherDuck: refused (L013).
+    #[serde(default)]
+    pub motherduck_token: Option<serde_yaml::Value>,
 }
 
 /// The catalog as written.
@@ -229,6 +295,9 @@ pub struct Target {
     /// Where landed files wait for the raw loader: a folder or `s3://...`.
     /// Kept outside `data_path`, which DuckLake owns.
     pub landing_path: String,
+    /// What a dbt-duckdb target asks of DuckDB before the target database
+    /// is attached (extensions, settings, secrets, other attaches).
+    pub setup: Setup,
 }
 
 /// A resolved catalog.
@@ -255,6 +324,12 @@ pub enum Catalog {
         /// Metadata schema.
         metadata_schema: Option<String>,
     },
+    /// No DuckLake: a plain DuckDB database (dbt-duckdb's `path`), so no
+    /// snapshots, history, reuse or change-driven incrementals.
+    Plain {
+        /// The database file; `None` for `:memory:`.
+        path: Option<PathBuf>,
+    },
 }
 
 impl Catalog {
@@ -266,8 +341,14 @@ impl Catalog {
             Catalog::Postgres {
                 metadata_schema, ..
             } => metadata_schema.as_deref(),
-            Catalog::Duckdb { .. } => None,
+            Catalog::Duckdb { .. } | Catalog::Plain { .. } => None,
         }
+    }
+
+    /// Whether the target is a DuckLake: snapshots, time travel, change
+    /// feeds. Commands and features built on them refuse a plain database.
+    pub fn is_ducklake(&self) -> bool {
+        !matches!(self, Catalog::Plain { .. })
     }
 }
 
@@ -306,6 +387,7 @@ impl Target {
             extension_directory: None,
             s3: None,
             landing_path: format!("{}/", dir.join("landing").display()),
+            setup: Setup::default(),
         }
     }
 
@@ -322,63 +404,96 @@ impl Target {
         if let Some(s3) = &self.s3 {
             v.extend(s3.key_id.iter().chain(s3.secret.iter()));
         }
+        v.extend(self.setup.secrets.iter().flat_map(|s| s.values()));
         v
     }
 
-    /// `duckdb` or `postgres`, as `target.type` exposes in Jinja.
+    /// `duckdb` or `postgres`, as `target.type` exposes in Jinja (a plain
+    /// DuckDB target is `duckdb`, as in dbt-duckdb).
     pub fn catalog_type(&self) -> &'static str {
         match self.catalog {
-            Catalog::Duckdb { .. } => "duckdb",
+            Catalog::Duckdb { .. } | Catalog::Plain { .. } => "duckdb",
             Catalog::Postgres { .. } => "postgres",
         }
     }
 }
 
-/// Where to look for profiles.yml, in order.
-pub fn candidate_files(root: &Path, profiles_dir: Option<&Path>) -> Vec<PathBuf> {
+/// Where to look for profiles.yml, in order: lake's places, or for a dbt
+/// project dbt's (`$DBT_PROFILES_DIR`, `~/.dbt/`) with lake's variable
+/// between them.
+pub fn candidate_files(
+    root: &Path,
+    profiles_dir: Option<&Path>,
+    conventions: Conventions,
+) -> Vec<PathBuf> {
     if let Some(dir) = profiles_dir {
         return vec![dir.join("profiles.yml")];
     }
-    let mut v = Vec::new();
-    if let Some(dir) = std::env::var_os("LAKE_PROFILES_DIR") {
-        v.push(PathBuf::from(dir).join("profiles.yml"));
-    }
+    let variables: &[&str] = match conventions {
+        Conventions::Lake => &["LAKE_PROFILES_DIR"],
+        Conventions::Dbt => &["DBT_PROFILES_DIR", "LAKE_PROFILES_DIR"],
+    };
+    let mut v: Vec<PathBuf> = variables
+        .iter()
+        .filter_map(std::env::var_os)
+        .map(|dir| PathBuf::from(dir).join("profiles.yml"))
+        .collect();
     v.push(root.join("profiles.yml"));
+    let home_dir = match conventions {
+        Conventions::Lake => ".lake",
+        Conventions::Dbt => ".dbt",
+    };
     if let Some(home) = std::env::var_os("HOME") {
-        v.push(PathBuf::from(home).join(".lake").join("profiles.yml"));
+        v.push(PathBuf::from(home).join(home_dir).join("profiles.yml"));
     }
     v
 }
 
-/// Resolves the target for `profile_name`, or the embedded default when no
+/// Which profile and target a project asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    /// `profile:` of the project file (else its name).
+    pub profile: &'a str,
+    /// `--target`, else the profile's `target:`, else `dev`.
+    pub target: Option<&'a str>,
+    /// Whose lookup places apply.
+    pub conventions: Conventions,
+}
+
+/// Resolves the target `wanted` names, or the embedded default when no
 /// profiles.yml exists anywhere on the lookup path.
 pub fn resolve_target(
     root: &Path,
     profiles_dir: Option<&Path>,
-    profile_name: &str,
-    target_name: Option<&str>,
+    wanted: Wanted<'_>,
 ) -> Result<Target, Diagnostic> {
-    let candidates = candidate_files(root, profiles_dir);
+    let candidates = candidate_files(root, profiles_dir, wanted.conventions);
     let Some(file) = candidates.iter().find(|p| p.is_file()) else {
-        return no_profiles_file(root, profiles_dir, target_name, &candidates);
+        return no_profiles_file(root, profiles_dir, wanted.target, &candidates);
     };
     let source = std::fs::read_to_string(file)
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read {}: {e}", file.display())))?;
     let shown = shown_path(root, file);
-    let profiles: IndexMap<String, ProfileFile> = yaml::parse(&shown, &source)?;
+    let profiles: IndexMap<String, serde_yaml::Value> = yaml::parse(&shown, &source)?;
+    let profile_name = wanted.profile;
     let profile = find_profile(&profiles, profile_name, &shown, &source)?;
-    let tname = target_name
+    let tname = wanted
+        .target
         .map(str::to_string)
         .or_else(|| profile.target.clone())
         .unwrap_or_else(|| "dev".into());
-    let t = find_target(profile, profile_name, &tname, &shown, &source)?;
+    let t = find_target(&profile, profile_name, &tname, &shown, &source)?;
     let place = TargetSource {
         shown: &shown,
         source: &source,
         profile: profile_name,
         target: &tname,
     };
-    let mut target = place.resolve(t, root)?;
+    let t: TargetFile = place.read(t)?;
+    let mut target = match t.kind.as_deref() {
+        Some("duckdb") => place.resolve_duckdb(&t, root)?,
+        _ => place.resolve(&t, root)?,
+    };
     target.profiles_file = Some(file.clone());
     Ok(target)
 }
@@ -414,14 +529,16 @@ fn no_profiles_file(
 }
 
 /// The profile called `name`, or an error suggesting the nearest one.
-fn find_profile<'a>(
-    profiles: &'a IndexMap<String, ProfileFile>,
+/// Other top-level keys (dbt's `config:`, other profiles) are not read.
+fn find_profile(
+    profiles: &IndexMap<String, serde_yaml::Value>,
     name: &str,
     shown: &Path,
     source: &str,
-) -> Result<&'a ProfileFile, Diagnostic> {
+) -> Result<ProfileFile, Diagnostic> {
     if let Some(profile) = profiles.get(name) {
-        return Ok(profile);
+        return serde_yaml::from_value(profile.clone())
+            .map_err(|e| located(shown, source, &[name], &e));
     }
     let d = Diagnostic::new(
         Code::Profile,
@@ -431,13 +548,36 @@ fn find_profile<'a>(
     Err(
         match did_you_mean(name, profiles.keys().map(String::as_str)) {
             Some(s) => d.with_help(format!(
-                "did you mean `{s}`? (the profile name comes from `profile:` in project.yml)"
+                "did you mean `{s}`? (the profile name comes from `profile:` in the project file)"
             )),
             None => d.with_help(format!(
-                "add a top-level `{name}:` entry, or set `profile:` in project.yml"
+                "add a top-level `{name}:` entry, or set `profile:` in the project file"
             )),
         },
     )
+}
+
+/// A value read below `path` that did not fit: serde_yaml knows no line for
+/// it, so the key it names (an unknown one) is found in the text, and the
+/// message says where below the file's top it is.
+fn located(shown: &Path, source: &str, path: &[&str], e: &serde_yaml::Error) -> Diagnostic {
+    let mut d = yaml::yaml_error(shown, source, e);
+    let message = e.to_string();
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    let mut at: Vec<&str> = path.to_vec();
+    at.extend(unknown);
+    if unknown.is_some() {
+        let file = format!(" in {}", shown.display());
+        let place = format!(" at `{}`{file}", path.join("."));
+        d.message = d.message.replacen(&file, &place, 1);
+    }
+    let label = if unknown.is_some() { "unknown key" } else { "here" };
+    match yaml::locate_key(source, &at).or_else(|| yaml::locate_key(source, path)) {
+        Some(span) => d.at(shown, source, Some(span), label),
+        None => d,
+    }
 }
 
 /// The target called `tname` in `profile`, or an error pointing at the
@@ -448,7 +588,7 @@ fn find_target<'a>(
     tname: &str,
     shown: &Path,
     source: &str,
-) -> Result<&'a TargetFile, Diagnostic> {
+) -> Result<&'a serde_yaml::Value, Diagnostic> {
     if let Some(t) = profile.outputs.get(tname) {
         return Ok(t);
     }
@@ -488,6 +628,18 @@ struct TargetSource<'a> {
 }
 
 impl TargetSource<'_> {
+    /// The target's text read as a [`TargetFile`], errors at their key.
+    fn read(&self, value: &serde_yaml::Value) -> Result<TargetFile, Diagnostic> {
+        serde_yaml::from_value(value.clone()).map_err(|e| {
+            located(
+                self.shown,
+                self.source,
+                &[self.profile, "outputs", self.target],
+                &e,
+            )
+        })
+    }
+
     /// An error at `key` (a path below the target).
     fn fail(&self, key: &[&str], msg: String) -> Diagnostic {
         let mut path = vec![self.profile, "outputs", self.target];
@@ -559,15 +711,29 @@ impl TargetSource<'_> {
                 .optional(&["extension_directory"], t.extension_directory.as_ref())?
                 .map(PathBuf::from),
             s3,
+            setup: Setup::default(),
         })
     }
 
-    /// `type:` other than ducklake, and `threads: 0`, are refused.
+    /// `type:` other than ducklake (or duckdb, read elsewhere), dbt-duckdb's
+    /// keys in a ducklake target, and `threads: 0`, are refused.
     fn check_kind_and_threads(&self, t: &TargetFile) -> Result<(), Diagnostic> {
         if let Some(kind) = t.kind.as_deref().filter(|k| *k != "ducklake") {
             return Err(self
                 .fail(&["type"], format!("unsupported target type `{kind}`"))
-                .with_help("use `type: ducklake`"));
+                .with_help("use `type: ducklake` (lake's keys) or `type: duckdb` (dbt-duckdb's)"));
+        }
+        let dbt_keys = [
+            ("path", t.path.is_some()),
+            ("extensions", !t.extensions.is_empty()),
+            ("settings", !t.settings.is_empty()),
+            ("secrets", !t.secrets.is_empty()),
+            ("attach", !t.attach.is_empty()),
+        ];
+        if let Some((key, _)) = dbt_keys.iter().find(|(_, set)| *set) {
+            return Err(self
+                .fail(&[key], format!("`{key}` is a key of dbt-duckdb's `type: duckdb` targets"))
+                .with_help("add `type: duckdb` to read this target as dbt-duckdb does, or use lake's keys (profiles.yml.example)"));
         }
         if t.threads == Some(0) {
             // Zero workers would start nothing and skip every node.

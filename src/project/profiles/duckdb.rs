@@ -1,0 +1,455 @@
+//! dbt-duckdb's `type: duckdb` targets, read with dbt-duckdb's rules so a
+//! dbt project's own profile works unchanged: `path` is the database (a
+//! file, `:memory:` by default, or `ducklake:<metadata file>`), `database`
+//! defaults to the name DuckDB gives that file, and `database` may name an
+//! `attach:` entry instead (a DuckLake attach, typically). The target
+//! database becomes lake's [`Catalog`]: a DuckLake when it is one, else a
+//! plain DuckDB database. Extensions, settings, secrets and the other
+//! attaches become the [`Setup`] lake runs before attaching it.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::{Catalog, Scalar, Secret, SecretOrigin, Target, TargetFile, TargetSource};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::sql::{identifier, string_literal};
+
+/// An `extensions:` entry: a name, or `{name, repo}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ExtensionFile {
+    /// `- httpfs`.
+    Name(String),
+    /// `- {name: spatial, repo: core}`.
+    Spec {
+        /// The extension.
+        name: String,
+        /// Its repository: lake provisions core extensions only.
+        #[serde(default)]
+        repo: Option<String>,
+    },
+}
+
+/// An `attach:` entry as dbt-duckdb documents it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachFile {
+    /// The database: a file, a URL, `ducklake:<metadata>`.
+    pub path: Scalar,
+    /// `TYPE` of the attach (`sqlite`, `postgres`, ...).
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// Name it is attached as; DuckDB's default is the file's stem.
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// A secret to use (`SECRET name`).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Attach read-only.
+    #[serde(default)]
+    pub read_only: bool,
+    /// More `ATTACH` options (`data_path` for a DuckLake).
+    #[serde(default)]
+    pub options: IndexMap<String, Scalar>,
+    /// A DuckLake though the path does not say `ducklake:`.
+    #[serde(default)]
+    pub is_ducklake: Option<bool>,
+}
+
+/// What a dbt-duckdb target asks of DuckDB before lake attaches the target
+/// database; empty for lake's own targets.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Setup {
+    /// Extensions to load, in order.
+    pub extensions: Vec<String>,
+    /// `SET name = 'value'` on every connection, in order.
+    pub settings: Vec<(String, String)>,
+    /// `CREATE SECRET`s.
+    pub secrets: Vec<DuckdbSecret>,
+    /// Databases to attach besides the target's.
+    pub attach: Vec<Attachment>,
+}
+
+impl Setup {
+    /// The `SET` statements every connection runs.
+    pub fn settings_sql(&self) -> Vec<String> {
+        self.settings
+            .iter()
+            .map(|(k, v)| format!("SET {} = {}", identifier(k), string_literal(v)))
+            .collect()
+    }
+}
+
+/// A `secrets:` entry: every value is kept as a [`Secret`].
+#[derive(Debug, Clone, Serialize)]
+pub struct DuckdbSecret {
+    /// The secret's name (dbt-duckdb's default `__default_<type>`).
+    pub name: String,
+    /// `TYPE` (`s3`, `gcs`, ...).
+    pub kind: String,
+    /// The other parameters, in order.
+    pub params: Vec<(String, Secret)>,
+}
+
+impl DuckdbSecret {
+    /// Every value, for redaction.
+    pub fn values(&self) -> impl Iterator<Item = &Secret> {
+        self.params.iter().map(|(_, v)| v)
+    }
+
+    /// The statement, with each value given by `value` (real or placeholder).
+    pub fn sql(&self, value: impl Fn(&Secret) -> String) -> String {
+        let mut parts = vec![format!("TYPE {}", self.kind)];
+        parts.extend(
+            self.params
+                .iter()
+                .map(|(k, v)| format!("{} {}", k.to_uppercase(), string_literal(&value(v)))),
+        );
+        format!(
+            "CREATE OR REPLACE SECRET {} ({})",
+            identifier(&self.name),
+            parts.join(", ")
+        )
+    }
+}
+
+/// Another database to attach, as dbt-duckdb writes the statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    /// The path or URL, as written.
+    pub path: String,
+    /// `AS alias`.
+    pub alias: Option<String>,
+    /// Options, already SQL (`TYPE sqlite`, `READ_ONLY`, `KEY 'value'`).
+    pub options: Vec<String>,
+}
+
+impl Attachment {
+    /// `ATTACH IF NOT EXISTS ...`.
+    pub fn sql(&self) -> String {
+        let mut sql = format!("ATTACH IF NOT EXISTS {}", string_literal(&self.path));
+        if let Some(alias) = &self.alias {
+            sql.push_str(&format!(" AS {}", identifier(alias)));
+        }
+        if !self.options.is_empty() {
+            sql.push_str(&format!(" ({})", self.options.join(", ")));
+        }
+        sql
+    }
+}
+
+/// The name DuckDB (and so dbt-duckdb) gives a database at `path`: `memory`
+/// for `:memory:`, the metadata file's stem for `ducklake:x.ducklake`, else
+/// the file name up to its first dot (`my.db.duckdb` is `my`).
+pub fn database_name(path: &str) -> String {
+    if path == ":memory:" || path.is_empty() {
+        return "memory".into();
+    }
+    let path = path.strip_prefix("ducklake:").unwrap_or(path);
+    let file = Path::new(path)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    file.trim_start_matches('.')
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A database's path, and whether it is a DuckLake.
+struct Database<'a> {
+    path: String,
+    ducklake: bool,
+    options: Option<&'a IndexMap<String, Scalar>>,
+    key: Vec<&'static str>,
+}
+
+impl TargetSource<'_> {
+    /// A `type: duckdb` target, read as dbt-duckdb reads it.
+    pub(super) fn resolve_duckdb(&self, t: &TargetFile, root: &Path) -> Result<Target, Diagnostic> {
+        self.refuse_duckdb_keys(t)?;
+        let path = self
+            .optional(&["path"], t.path.as_ref())?
+            .unwrap_or_else(|| ":memory:".into());
+        if path.starts_with("md:") || path.starts_with("motherduck:") {
+            return Err(self.not_yet(&["path"], "a MotherDuck database (`md:`)"));
+        }
+        let primary = Database {
+            ducklake: t.is_ducklake == Some(true) || path.starts_with("ducklake:"),
+            path,
+            options: None,
+            key: vec!["path"],
+        };
+        let database = t
+            .database
+            .clone()
+            .unwrap_or_else(|| database_name(&primary.path));
+        let mut others = Vec::new();
+        let mut chosen = None;
+        if database_name(&primary.path) == database {
+            chosen = Some(primary);
+        } else if primary.path != ":memory:" {
+            others.push(Attachment {
+                alias: Some(database_name(&primary.path)),
+                path: primary.path,
+                options: Vec::new(),
+            });
+        }
+        for a in &t.attach {
+            let path = self.text(&["attach"], &a.path)?;
+            let alias = a.alias.clone().unwrap_or_else(|| database_name(&path));
+            if chosen.is_none() && alias == database {
+                chosen = Some(self.attached_target(a, path)?);
+            } else {
+                others.push(self.attachment(a, path, alias)?);
+            }
+        }
+        let Some(chosen) = chosen else {
+            return Err(self
+                .fail(&["database"], format!("database `{database}` is neither the `path` nor an `attach:` alias"))
+                .with_help("leave `database` out (dbt-duckdb names it after the path's file), or set it to an attach alias"));
+        };
+        let embedded = Target::embedded(root);
+        let (catalog, data_path) = self.catalog(&chosen, root)?;
+        Ok(Target {
+            name: self.target.to_string(),
+            profile: Some(self.profile.to_string()),
+            profiles_file: None,
+            catalog,
+            data_path: data_path.unwrap_or(embedded.data_path),
+            database,
+            schema: t.schema.clone().unwrap_or_else(|| "main".into()),
+            threads: self.threads(t)?,
+            extension_directory: None,
+            s3: None,
+            landing_path: embedded.landing_path,
+            setup: Setup {
+                extensions: self.extensions(t)?,
+                settings: self.settings(t)?,
+                secrets: self.secrets(t)?,
+                attach: others,
+            },
+        })
+    }
+
+    /// The attach entry the target's `database` names.
+    fn attached_target<'f>(
+        &self,
+        a: &'f AttachFile,
+        path: String,
+    ) -> Result<Database<'f>, Diagnostic> {
+        let ducklake = a.is_ducklake == Some(true)
+            || path.starts_with("ducklake:")
+            || a.kind.as_deref() == Some("ducklake");
+        if !ducklake && a.kind.as_deref().is_some_and(|k| k != "duckdb") {
+            return Err(self.not_yet(&["attach"], "writing models into a non-DuckDB attach"));
+        }
+        Ok(Database {
+            path,
+            ducklake,
+            options: Some(&a.options),
+            key: vec!["attach"],
+        })
+    }
+
+    /// The target database as lake's catalog, with a DuckLake's data path.
+    fn catalog(
+        &self,
+        db: &Database<'_>,
+        root: &Path,
+    ) -> Result<(Catalog, Option<String>), Diagnostic> {
+        let file = |p: &str| -> PathBuf { root.join(p) };
+        if !db.ducklake {
+            let path = (db.path != ":memory:").then(|| file(&db.path));
+            return Ok((Catalog::Plain { path }, None));
+        }
+        let metadata = db.path.strip_prefix("ducklake:").unwrap_or(&db.path);
+        if metadata.contains(':') {
+            return Err(self.not_yet(&db.key, "a DuckLake whose catalog is not a DuckDB file in a dbt profile (use lake's `catalog: {type: postgres}` in a `type: ducklake` target)"));
+        }
+        let mut data_path = None;
+        for (k, v) in db.options.into_iter().flatten() {
+            match k.to_lowercase().as_str() {
+                "data_path" => data_path = Some(self.text(&db.key, v)?),
+                "type" => {}
+                other => {
+                    return Err(
+                        self.not_yet(&db.key, &format!("the DuckLake attach option `{other}`"))
+                    )
+                }
+            }
+        }
+        let data_path = data_path.unwrap_or_else(|| format!("{metadata}.files"));
+        Ok((
+            Catalog::Duckdb {
+                path: file(metadata),
+            },
+            Some(super::under_root(root, data_path)),
+        ))
+    }
+
+    /// Another attach, as dbt-duckdb writes its statement.
+    fn attachment(
+        &self,
+        a: &AttachFile,
+        path: String,
+        alias: String,
+    ) -> Result<Attachment, Diagnostic> {
+        let mut options = Vec::new();
+        options.extend(a.kind.as_ref().map(|k| format!("TYPE {k}")));
+        options.extend(
+            a.secret
+                .as_ref()
+                .map(|s| format!("SECRET {}", identifier(s))),
+        );
+        if a.read_only {
+            options.push("READ_ONLY".into());
+        }
+        for (k, v) in &a.options {
+            let value = self.text(&["attach"], v)?;
+            options.push(match v {
+                Scalar::Bool(true) => k.to_uppercase(),
+                Scalar::Bool(false) => continue,
+                Scalar::Int(_) => format!("{} {value}", k.to_uppercase()),
+                Scalar::Str(_) => format!("{} {}", k.to_uppercase(), string_literal(&value)),
+            });
+        }
+        Ok(Attachment {
+            path,
+            alias: Some(alias),
+            options,
+        })
+    }
+
+    fn extensions(&self, t: &TargetFile) -> Result<Vec<String>, Diagnostic> {
+        t.extensions
+            .iter()
+            .map(|e| match e {
+                ExtensionFile::Name(n) => Ok(n.clone()),
+                ExtensionFile::Spec { name, repo } => match repo.as_deref() {
+                    None | Some("core") => Ok(name.clone()),
+                    Some(r) => Err(self.not_yet(
+                        &["extensions"],
+                        &format!("extension `{name}` from repository `{r}` (lake provisions core extensions)"),
+                    )),
+                },
+            })
+            .collect()
+    }
+
+    fn settings(&self, t: &TargetFile) -> Result<Vec<(String, String)>, Diagnostic> {
+        let mut v = Vec::new();
+        for (section, map) in [
+            ("config_options", &t.config_options),
+            ("settings", &t.settings),
+        ] {
+            for (k, value) in map {
+                v.push((k.clone(), self.text(&[section, k], value)?));
+            }
+        }
+        Ok(v)
+    }
+
+    fn secrets(&self, t: &TargetFile) -> Result<Vec<DuckdbSecret>, Diagnostic> {
+        let mut out = Vec::new();
+        for (i, s) in t.secrets.iter().enumerate() {
+            let Some(kind) = s.get("type") else {
+                return Err(self
+                    .fail(&["secrets"], format!("secret {} has no `type`", i + 1))
+                    .with_help("give each secret a `type` (s3, gcs, azure, ...)"));
+            };
+            let kind = self.text(&["secrets"], kind)?;
+            let name = match s.get("name") {
+                Some(n) => self.text(&["secrets"], n)?,
+                None => format!("__default_{kind}"),
+            };
+            let mut params = Vec::new();
+            for (k, v) in s
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "type" | "name"))
+            {
+                let value = self.text(&["secrets"], v)?;
+                let origin = SecretOrigin::Profile(format!("secrets.{k}"));
+                params.push((k.clone(), Secret { value, origin }));
+            }
+            out.push(DuckdbSecret { name, kind, params });
+        }
+        Ok(out)
+    }
+
+    fn threads(&self, t: &TargetFile) -> Result<Option<usize>, Diagnostic> {
+        if t.threads == Some(0) {
+            return Err(self
+                .fail(
+                    &["threads"],
+                    "`threads: 0` would run nothing: threads must be at least 1".into(),
+                )
+                .with_help("set `threads: 1` or more, or remove the key to use one per core"));
+        }
+        Ok(t.threads)
+    }
+
+    /// Lake's own keys in a dbt-duckdb target, and dbt-duckdb keys lake
+    /// does not do, are errors at their line; keys with nothing to do in
+    /// lake are logged at debug.
+    fn refuse_duckdb_keys(&self, t: &TargetFile) -> Result<(), Diagnostic> {
+        let lake_keys = [
+            ("catalog", t.catalog.is_some()),
+            ("data_path", t.data_path.is_some()),
+            ("s3", t.s3.is_some()),
+            ("landing_path", t.landing_path.is_some()),
+            ("extension_directory", t.extension_directory.is_some()),
+        ];
+        if let Some((key, _)) = lake_keys.iter().find(|(_, set)| *set) {
+            return Err(self
+                .fail(&[key], format!("`{key}` is a key of lake's `type: ducklake` targets, not of `type: duckdb`"))
+                .with_help("a dbt-duckdb target names its DuckLake in `path: ducklake:<file>` or an `attach:` entry"));
+        }
+        let refused = [
+            ("plugins", t.plugins.is_some(), "dbt-duckdb plugins"),
+            ("filesystems", t.filesystems.is_some(), "fsspec filesystems"),
+            ("remote", t.remote.is_some(), "a remote DuckDB server"),
+            ("module_paths", t.module_paths.is_some(), "Python module paths"),
+            ("use_credential_provider", t.use_credential_provider.is_some(), "`use_credential_provider` (write a `secrets:` entry with `provider: credential_chain`)"),
+            ("motherduck_token", t.motherduck_token.is_some(), "MotherDuck"),
+        ];
+        if let Some((key, _, what)) = refused.iter().find(|(_, set, _)| *set) {
+            return Err(self.not_yet(&[key], what));
+        }
+        for (key, set) in [
+            ("external_root", t.external_root.is_some()),
+            ("keep_open", t.keep_open.is_some()),
+            ("disable_transactions", t.disable_transactions.is_some()),
+            ("retries", t.retries.is_some()),
+        ] {
+            if set {
+                tracing::debug!(key, "dbt-duckdb profile key has nothing to do in lake");
+            }
+        }
+        Ok(())
+    }
+
+    /// L013 at `key`: `what` is not supported yet.
+    fn not_yet(&self, key: &[&str], what: &str) -> Diagnostic {
+        let mut d = self.fail(key, format!("{what} is not supported yet"));
+        d.code = Code::Unsupported;
+        d.with_help("run this project with dbt for now, or change the target (lake's own targets: profiles.yml.example)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_name;
+
+    #[test]
+    fn a_database_is_named_as_duckdb_names_its_file() {
+        assert_eq!(database_name(":memory:"), "memory");
+        assert_eq!(database_name("jaffle_shop.duckdb"), "jaffle_shop");
+        assert_eq!(database_name("/tmp/a/my.db.duckdb"), "my");
+        assert_eq!(database_name(".hidden.duckdb"), "hidden");
+        assert_eq!(database_name("ducklake:meta/lake.ducklake"), "lake");
+    }
+}
