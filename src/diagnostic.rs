@@ -122,6 +122,8 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// `= help:` line: what to do about it.
     pub help: Option<String>,
+    /// A warning: shown, but the command goes on.
+    pub warning: bool,
 }
 
 impl Diagnostic {
@@ -134,6 +136,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             notes: Vec::new(),
             help: None,
+            warning: false,
         }
     }
 
@@ -156,6 +159,12 @@ impl Diagnostic {
             span,
             label: label.to_string(),
         });
+        self
+    }
+
+    /// Makes it a warning: shown, but the command goes on.
+    pub fn as_warning(mut self) -> Self {
+        self.warning = true;
         self
     }
 
@@ -197,9 +206,12 @@ impl Diagnostic {
     }
 
     fn to_codespan(&self, files: &mut SimpleFiles<String, String>) -> CsDiagnostic<usize> {
-        let mut cs = CsDiagnostic::error()
-            .with_code(self.code.as_str())
-            .with_message(&self.message);
+        let cs = if self.warning {
+            CsDiagnostic::warning()
+        } else {
+            CsDiagnostic::error()
+        };
+        let mut cs = cs.with_code(self.code.as_str()).with_message(&self.message);
         let mut labels = Vec::new();
         let mut header_notes = Vec::new();
         for (i, loc) in self

@@ -13,16 +13,48 @@ use serde_json::{json, Value};
 use util::rows::attach_embedded_sql;
 use util::{extension_dir, lake_command, repo_root, text_rows, TempProject};
 
-/// Every relation of the embedded lake at `root`, and each data test's
-/// status, in `tests/dbt/relations.py`'s shape.
-fn relations(root: &Path) -> Value {
+/// Where a build left its relations, and the catalog name they are under.
+fn open_embedded(root: &Path) -> (duckdb::Connection, String) {
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
     conn.execute_batch(&attach_embedded_sql(&extension_dir(), root, true))
         .expect("attach the lake");
+    (conn, "lake".into())
+}
+
+/// A plain DuckDB file, read-only, under the name DuckDB gives it (its
+/// stem): views in it name their catalog.
+fn open_file(path: &Path) -> (duckdb::Connection, String) {
+    let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+    conn.execute_batch(&format!("ATTACH '{}' (READ_ONLY)", path.display()))
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let stem = path.file_stem().unwrap().to_string_lossy();
+    (conn, stem.split('.').next().unwrap().to_string())
+}
+
+/// A DuckLake (metadata file, data folder) attached read-only as `alias`.
+fn open_ducklake(metadata: &Path, data: &Path, alias: &str) -> (duckdb::Connection, String) {
+    let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+    conn.execute_batch(&format!(
+        "SET autoinstall_known_extensions = false; SET extension_directory = '{}'; LOAD ducklake; \
+         ATTACH 'ducklake:{}' AS {alias} (DATA_PATH '{}/', READ_ONLY)",
+        extension_dir().display(),
+        metadata.display(),
+        data.display()
+    ))
+    .expect("attach the DuckLake");
+    (conn, alias.into())
+}
+
+/// Every relation under `catalog` (names starting `_` are lake's own), and
+/// each data test's status of the build in `root`, in
+/// `tests/dbt/relations.py`'s shape.
+fn relations((conn, catalog): (duckdb::Connection, String), root: &Path) -> Value {
     let listed = text_rows(
         &conn,
-        "SELECT table_schema, table_name, table_type FROM information_schema.tables \
-         WHERE table_catalog = 'lake' AND table_schema NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1, 2",
+        &format!(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables \
+             WHERE table_catalog = '{catalog}' AND table_schema NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1, 2"
+        ),
     );
     let mut out = Vec::new();
     for r in listed {
@@ -31,13 +63,13 @@ fn relations(root: &Path) -> Value {
             &conn,
             &format!(
                 "SELECT column_name, data_type FROM information_schema.columns \
-                 WHERE table_catalog = 'lake' AND table_schema = '{schema}' \
+                 WHERE table_catalog = '{catalog}' AND table_schema = '{schema}' \
                  AND table_name = '{name}' ORDER BY ordinal_position"
             ),
         );
         let mut rows = text_rows(
             &conn,
-            &format!("SELECT * FROM lake.\"{schema}\".\"{name}\""),
+            &format!("SELECT * FROM \"{catalog}\".\"{schema}\".\"{name}\""),
         );
         rows.sort();
         let kind = if r[2] == "VIEW" { "view" } else { "table" };
@@ -77,6 +109,80 @@ fn dbt_project(name: &str) -> tempfile::TempDir {
     dir
 }
 
+/// How a conformance project is built by lake.
+#[derive(Debug, Clone, Copy)]
+enum Way {
+    /// The project's own profiles.yml, as cloned.
+    OwnProfile,
+    /// No profile: the embedded DuckLake.
+    Embedded,
+    /// A dbt-duckdb profile: a plain DuckDB file, as dbt builds it.
+    DuckdbFile,
+    /// A dbt-duckdb profile whose database is a DuckLake `attach:` entry.
+    DucklakeAttach,
+}
+
+/// The `profile:` a dbt_project.yml names.
+fn profile_name(project: &Path) -> String {
+    let text = std::fs::read_to_string(project.join("dbt_project.yml")).expect("dbt_project.yml");
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("profile:"))
+        .expect("a profile: line");
+    line.trim().trim_matches(['\'', '"']).to_string()
+}
+
+/// The database file a project's own profiles.yml names (its first `path:`).
+fn own_database(project: &Path) -> String {
+    let text = std::fs::read_to_string(project.join("profiles.yml")).expect("profiles.yml");
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("path:"))
+        .expect("a path: line");
+    line.trim().trim_matches(['\'', '"']).to_string()
+}
+
+/// Builds `name` the given way; the relations it left, with test statuses.
+fn build(name: &str, way: Way) -> (Value, bool, String) {
+    let project = dbt_project(name);
+    let root = project.path();
+    let profile = profile_name(root);
+    let write_profile = |target: &str| {
+        let text = format!(
+            "{profile}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n{target}"
+        );
+        std::fs::write(root.join("profiles.yml"), text).unwrap();
+    };
+    match way {
+        Way::OwnProfile | Way::Embedded => {}
+        Way::DuckdbFile => write_profile("      path: dbt.duckdb\n      threads: 1\n"),
+        Way::DucklakeAttach => write_profile(
+            "      database: lk\n      attach:\n        - path: 'ducklake:lk.ducklake'\n          alias: lk\n          options:\n            data_path: lk_files\n",
+        ),
+    }
+    let out = lake_command(root)
+        .arg("build")
+        .output()
+        .expect("lake build");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let opened = match way {
+        Way::Embedded => open_embedded(root),
+        Way::DuckdbFile => open_file(&root.join("dbt.duckdb")),
+        Way::OwnProfile => open_file(&root.join(own_database(root))),
+        Way::DucklakeAttach => {
+            open_ducklake(&root.join("lk.ducklake"), &root.join("lk_files"), "lk")
+        }
+    };
+    (relations(opened, root), out.status.success(), log)
+}
+
+/// Each `tests/dbt` project, built by lake every way that applies, equals
+/// what dbt-core + dbt-duckdb built (its recorded `expected.json`):
+/// relation names, kinds, column types, rows, and data test statuses.
 #[test]
 fn every_dbt_project_builds_what_dbt_built() {
     let mut checked = 0;
@@ -86,48 +192,51 @@ fn every_dbt_project_builds_what_dbt_built() {
             continue;
         };
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let project = dbt_project(&name);
-        let out = lake_command(project.path())
-            .arg("build")
-            .output()
-            .expect("lake build");
         let expected: Value = serde_json::from_str(&expected).expect("expected.json");
-        let failing = expected["tests"]
-            .as_object()
-            .is_some_and(|t| t.values().any(|s| s != "pass"));
-        assert_eq!(
-            out.status.success(),
-            !failing,
-            "{name}: lake build:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let got = relations(project.path());
-        let names = |v: &Value| -> Vec<String> {
-            let list = v["relations"].as_array().expect("relations");
-            list.iter()
-                .map(|r| format!("{}.{}", r["schema"], r["name"]))
-                .collect()
+        let ways: &[Way] = if path.join("profiles.yml").exists() {
+            &[Way::OwnProfile]
+        } else {
+            &[Way::Embedded, Way::DuckdbFile, Way::DucklakeAttach]
         };
-        assert_eq!(names(&got), names(&expected), "{name}: relations");
-        for (g, e) in got["relations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(expected["relations"].as_array().unwrap())
-        {
-            assert_eq!(
-                g, e,
-                "{name}: {}.{} differs from dbt's",
-                e["schema"], e["name"]
-            );
+        for &way in ways {
+            let (got, ok, log) = build(&name, way);
+            same_as_dbt(&format!("{name} ({way:?})"), &got, ok, &log, &expected);
+            checked += 1;
         }
-        assert_eq!(
-            got["tests"], expected["tests"],
-            "{name}: data test statuses"
-        );
-        checked += 1;
     }
     assert!(checked > 0, "no tests/dbt project has an expected.json");
+}
+
+/// `got` equals dbt's `expected`, relation by relation; the build failed
+/// exactly when a dbt test failed.
+fn same_as_dbt(name: &str, got: &Value, ok: bool, log: &str, expected: &Value) {
+    let failing = expected["tests"]
+        .as_object()
+        .is_some_and(|t| t.values().any(|s| s == "fail" || s == "error"));
+    assert_eq!(ok, !failing, "{name}: lake build:\n{log}");
+    let names = |v: &Value| -> Vec<String> {
+        let list = v["relations"].as_array().expect("relations");
+        list.iter()
+            .map(|r| format!("{}.{}", r["schema"], r["name"]))
+            .collect()
+    };
+    assert_eq!(names(got), names(expected), "{name}: relations\n{log}");
+    for (g, e) in got["relations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected["relations"].as_array().unwrap())
+    {
+        assert_eq!(
+            g, e,
+            "{name}: {}.{} differs from dbt's",
+            e["schema"], e["name"]
+        );
+    }
+    assert_eq!(
+        got["tests"], expected["tests"],
+        "{name}: data test statuses"
+    );
 }
 
 /// A project folder holding only what `files` gives (no project.yml).

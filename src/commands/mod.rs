@@ -177,6 +177,9 @@ pub fn load(global: &GlobalArgs) -> Result<Project, Failure> {
         vars,
     })?;
     check_schedule_selectors(&project)?;
+    for w in &project.warnings {
+        w.emit_stderr();
+    }
     tracing::info!(
         models = project.models.len(),
         elapsed_ms = clock.elapsed().as_millis() as u64,

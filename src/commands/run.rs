@@ -358,6 +358,9 @@ fn announce(project: &Project, settings: &RunSettings<'_>, nodes: usize) {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let threads = settings.threads;
     let how = match settings.commit {
+        CommitMode::Run if !project.target.catalog.is_ducklake() => {
+            "as one transaction".to_string()
+        }
         CommitMode::Run => "as one snapshot".to_string(),
         CommitMode::PerNode => format!(
             "with {threads} thread{}, committing per node",

@@ -22,6 +22,7 @@ use crate::graph::Dag;
 use crate::history::message::{CommitKind, Published, Stamp};
 use crate::nodes::{Contract, Node, NodeKind, Relation};
 use crate::plan;
+use crate::project::test_config::Verdict;
 use crate::project::Materialization;
 use crate::warehouse::Session;
 
@@ -180,7 +181,10 @@ impl NodeRunner<'_> {
             (NodeKind::Test, _) => {
                 outcome.action = "test".into();
                 let sql = self.test_slice(i, sql, outcome);
-                Ok(Work::Test(plan::test_count(&sql)))
+                Ok(Work::Test(plan::test_count(
+                    &sql,
+                    node.config.test.as_ref(),
+                )))
             }
             _ => {
                 outcome.action = "source".into();
@@ -397,7 +401,7 @@ impl NodeRunner<'_> {
                 match self.session.query_count(&q) {
                     Ok(n) => {
                         outcome.failures = Some(n);
-                        Ok((if n == 0 { Status::Pass } else { Status::Fail }, outcome))
+                        Ok((self.judge(i, n), outcome))
                     }
                     Err(e) => Err(Box::new((e.message.into(), outcome))),
                 }
@@ -417,6 +421,17 @@ impl NodeRunner<'_> {
 }
 
 impl NodeRunner<'_> {
+    /// How test `i` ends with `failures` failing rows (its `warn_if`,
+    /// `error_if` and `severity`; any failure fails a test without them).
+    fn judge(&self, i: usize, failures: u64) -> Status {
+        let config = self.dag.nodes[i].config.test.clone().unwrap_or_default();
+        match config.judge(failures) {
+            Verdict::Pass => Status::Pass,
+            Verdict::Warn => Status::Warn,
+            Verdict::Fail => Status::Fail,
+        }
+    }
+
     /// Runs node `i` inside the transaction the caller opened (a run's one
     /// snapshot): its writes commit or roll back with everyone else's.
     /// Loads commit per file and do not come here.
@@ -442,11 +457,7 @@ impl NodeRunner<'_> {
                 counted
                     .map(|n| {
                         outcome.failures = Some(n);
-                        if n == 0 {
-                            Status::Pass
-                        } else {
-                            Status::Fail
-                        }
+                        self.judge(i, n)
                     })
                     .map_err(|e| e.message.into())
             }

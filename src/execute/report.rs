@@ -81,6 +81,11 @@ impl<'a> Reporter<'a> {
                     r.seconds
                 )
             }
+            Status::Warn => format!(
+                "WARN  {label} [{} failing rows in {:.2}s]",
+                r.outcome.failures.unwrap_or(0),
+                r.seconds
+            ),
             Status::Error => format!("ERROR {label} [{:.2}s]", r.seconds),
             Status::Reused => format!("REUSE {label} [unchanged since its last build]"),
             Status::Skipped => match (r.cause, &r.message) {
@@ -99,8 +104,12 @@ pub fn summary(results: &[NodeResult], seconds: f64) -> String {
         0 => String::new(),
         n => format!(" REUSED={n}"),
     };
+    let warned = match count(Status::Warn) {
+        0 => String::new(),
+        n => format!(" WARN={n}"),
+    };
     format!(
-        "Done in {seconds:.2}s. PASS={}{reused} FAIL={} ERROR={} SKIP={} TOTAL={}",
+        "Done in {seconds:.2}s. PASS={}{reused}{warned} FAIL={} ERROR={} SKIP={} TOTAL={}",
         count(Status::Success) + count(Status::Pass),
         count(Status::Fail),
         count(Status::Error),

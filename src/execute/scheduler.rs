@@ -25,6 +25,9 @@ pub enum Status {
     Pass,
     /// Test found failing rows.
     Fail,
+    /// Test found failing rows, but only enough for a warning (its
+    /// `severity`, `warn_if`, `error_if`): what depends on it runs.
+    Warn,
     /// Not run: its last build still stands (nothing it reads changed).
     Reused,
 }
@@ -32,7 +35,10 @@ pub enum Status {
 impl Status {
     /// True when descendants may run.
     pub fn ok(self) -> bool {
-        matches!(self, Status::Success | Status::Pass | Status::Reused)
+        matches!(
+            self,
+            Status::Success | Status::Pass | Status::Warn | Status::Reused
+        )
     }
 }
 

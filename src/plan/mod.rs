@@ -322,8 +322,16 @@ pub fn seed(node: &Node, rel: &Relation, csv: &Path) -> Write {
 }
 
 /// A data test: the number of failing rows.
-pub fn test_count(sql: &str) -> String {
-    format!("SELECT count(*) FROM (\n{}\n) AS __lake_test", body(sql))
+pub fn test_count(sql: &str, config: Option<&crate::project::TestConfig>) -> String {
+    let fail_calc = config.map_or("count(*)", |c| c.fail_calc.as_str());
+    let limit = match config.and_then(|c| c.limit) {
+        Some(n) => format!("\nlimit {n}"),
+        None => String::new(),
+    };
+    format!(
+        "SELECT coalesce({fail_calc}, 0) FROM (\n{}{limit}\n) AS __lake_test",
+        body(sql)
+    )
 }
 
 #[cfg(test)]

@@ -193,6 +193,9 @@ pub struct NodeConfig {
     /// `batch_from`, `volatile`).
     #[serde(flatten)]
     pub batch: BatchConfig,
+    /// A data test's `severity`, `where`, `warn_if`, ... (tests only).
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    pub test: Option<super::TestConfig>,
 }
 
 /// dbt's `contract:` config. With `enforced`, the model's query must return
@@ -234,6 +237,7 @@ impl Default for NodeConfig {
             landing: None,
             contract: ContractConfig::default(),
             batch: BatchConfig::default(),
+            test: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use walkdir::WalkDir;
 use super::config::{inherit, FolderConfig, Materialization, NodeConfig};
 use super::dashboards::{self, Dashboard, KnownModel};
 use super::properties::{NodeProperties, PropertiesFile, SourceProperties, TestSpec};
+use super::test_config::{TestConfig, TestConfigError, TEST_CONFIG_KEYS};
 use super::{
     yaml, ColumnProperties, GenericTest, ModelFile, SeedFile, SourceFile, SourceTable, TestedNode,
 };
@@ -43,6 +44,8 @@ pub(super) struct Found {
     pub(super) generic_tests: Vec<GenericTest>,
     pub(super) dashboards: Vec<Dashboard>,
     pub(super) property_files: Vec<SourceFile>,
+    /// What is read but deserves a word (see [`warn_hyphenated_tests`]).
+    pub(super) warnings: Vec<Diagnostic>,
 }
 
 /// Walks the project and builds [`Found`].
@@ -300,6 +303,7 @@ fn apply_properties(pf: &SourceFile, found: &mut Found, diags: &mut Diagnostics)
             return;
         }
     };
+    found.warnings.extend(warn_hyphenated_tests(pf));
     found
         .dashboards
         .extend(props.dashboards.into_iter().map(|mut d| {
@@ -309,6 +313,35 @@ fn apply_properties(pf: &SourceFile, found: &mut Found, diags: &mut Diagnostics)
     describe(pf, Section::Models, &props.models, found, diags);
     describe(pf, Section::Seeds, &props.seeds, found, diags);
     add_sources(pf, &props.sources, found, diags);
+}
+
+/// `data-tests:` with a hyphen is no key dbt reads: dbt-core drops it, and
+/// the tests under it never run. Lake does the same, so a dbt project
+/// builds as under dbt, and says so at each such line.
+fn warn_hyphenated_tests(pf: &SourceFile) -> Vec<Diagnostic> {
+    let mut offset = 0;
+    let mut out = Vec::new();
+    for line in pf.text.split_inclusive('\n') {
+        let key = line.trim_start();
+        if key.starts_with("data-tests:") {
+            let start = offset + (line.len() - key.len());
+            let span = crate::diagnostic::Span::Bytes(start..start + "data-tests".len());
+            out.push(
+                Diagnostic::new(
+                    Code::UnknownKey,
+                    format!(
+                        "`data-tests` in {} is not a key dbt reads: the tests under it do not run",
+                        pf.path.display()
+                    ),
+                )
+                .at(&pf.path, &pf.text, Some(span), "ignored, as dbt ignores it")
+                .with_help("write `data_tests:` (underscore) to run them")
+                .as_warning(),
+            );
+        }
+        offset += line.len();
+    }
+    out
 }
 
 /// Which nodes a properties section describes.
@@ -422,6 +455,7 @@ fn add_sources(
                 config: IndexMap::new(),
                 columns: t.columns.clone(),
                 tests: t.tests.clone(),
+                hyphenated_tests: None,
                 meta: IndexMap::new(),
             };
             collect_tests(
@@ -556,15 +590,21 @@ fn collect_tests(
             .flat_map(|c| c.tests.iter().map(move |t| (Some(c.name.clone()), t))),
     );
     for (column, spec) in specs {
-        let Some((kind, args)) = kind_and_args(spec) else {
+        let Some(TestEntry { kind, args, config }) = read_entry(spec) else {
             continue;
         };
-        if let Err(d) = check_test(pf, p, &kind, &args) {
-            diags.push(d);
-            continue;
-        }
+        let config = check_test(pf, p, &kind, &args).and_then(|()| test_config(pf, p, &config));
+        let config = match config {
+            Ok(c) if !c.enabled => continue,
+            Ok(c) => c,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
         out.push(GenericTest {
             name: unique_test_name(out, &kind, &p.name, column.as_deref()),
+            config,
             kind,
             attached_to: attached.clone(),
             column,
@@ -574,21 +614,76 @@ fn collect_tests(
     }
 }
 
-/// `unique` or `{accepted_values: {values: [...]}}` as a kind and its
-/// arguments (a bare list stands for `values`).
-fn kind_and_args(spec: &TestSpec) -> Option<(String, IndexMap<String, Json>)> {
-    match spec {
-        TestSpec::Name(n) => Some((n.clone(), IndexMap::new())),
+/// One test entry of a properties file.
+struct TestEntry {
+    kind: String,
+    args: IndexMap<String, Json>,
+    config: IndexMap<String, Json>,
+}
+
+/// `unique`, `{accepted_values: {values: [...]}}` (a bare list stands for
+/// `values`) or dbt's newer `{accepted_values: {arguments: {values: [...]},
+/// config: {...}}}`: the kind, its arguments and its config. Config keys
+/// written beside the arguments (the older form) are config, as in dbt.
+fn read_entry(spec: &TestSpec) -> Option<TestEntry> {
+    let object = |v: Option<Json>| -> IndexMap<String, Json> {
+        match v {
+            Some(Json::Object(m)) => m.into_iter().collect(),
+            _ => IndexMap::new(),
+        }
+    };
+    let (kind, body) = match spec {
+        TestSpec::Name(n) => (n.clone(), IndexMap::new()),
         TestSpec::WithArgs(map) => {
             let (k, v) = map.iter().next()?;
-            let args = match serde_json::to_value(v).unwrap_or(Json::Null) {
-                Json::Object(m) => m.into_iter().collect(),
+            let body = match serde_json::to_value(v).unwrap_or(Json::Null) {
                 Json::Null => IndexMap::new(),
+                Json::Object(m) => m.into_iter().collect(),
                 other => IndexMap::from([("values".to_string(), other)]),
             };
-            Some((k.clone(), args))
+            (k.clone(), body)
+        }
+    };
+    let mut body = body;
+    let mut config = object(body.shift_remove("config"));
+    let mut args = object(body.shift_remove("arguments"));
+    for (key, value) in body {
+        if TEST_CONFIG_KEYS.contains(&key.as_str()) {
+            config.insert(key, value);
+        } else if key != "description" {
+            args.insert(key, value);
         }
     }
+    Some(TestEntry { kind, args, config })
+}
+
+/// The entry's config, or an error at the entry naming the key.
+fn test_config(
+    pf: &SourceFile,
+    p: &NodeProperties,
+    config: &IndexMap<String, Json>,
+) -> Result<TestConfig, Diagnostic> {
+    let mut c = TestConfig::default();
+    for (key, value) in config {
+        let (code, message) = match c.apply(key, value) {
+            Ok(()) => continue,
+            Err(TestConfigError::Invalid(m)) => (Code::InvalidValue, m),
+            Err(TestConfigError::Unsupported(k)) => (
+                Code::Unsupported,
+                format!("test config `{k}` is not supported yet"),
+            ),
+        };
+        let span = find_name_line(&pf.text, &p.name);
+        return Err(
+            Diagnostic::new(code, format!("{message} (a data test on `{}`)", p.name)).at(
+                &pf.path,
+                &pf.text,
+                span,
+                "in this entry",
+            ),
+        );
+    }
+    Ok(c)
 }
 
 /// A test kind lake knows, with every argument it needs.
@@ -714,6 +809,7 @@ mod tests {
             column: Some(column.into()),
             args: serde_json::from_value(args).unwrap(),
             defined_in: PathBuf::new(),
+            config: Default::default(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod jinja;
 pub mod profiles;
 pub mod project_file;
 pub mod properties;
+pub mod test_config;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub use config::{BatchFrom, BatchSize, CommitMode, Materialization, NodeConfig};
 pub use profiles::{Target, S3};
 pub use project_file::{Hook, Schedule};
 pub use properties::ColumnProperties;
+pub use test_config::TestConfig;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
@@ -159,6 +161,8 @@ pub struct GenericTest {
     pub column: Option<String>,
     /// Arguments (`values`, `to`, `field`, ...).
     pub args: IndexMap<String, Json>,
+    /// `severity`, `where`, `warn_if`, ...: how its failures count.
+    pub config: TestConfig,
     /// Properties file that declares it.
     pub defined_in: PathBuf,
 }
@@ -195,6 +199,8 @@ pub struct Project {
     /// Every properties file, sorted by path: later stages point their
     /// diagnostics into them (a contract's column lacking a `data_type`).
     pub property_files: Vec<SourceFile>,
+    /// What loaded but deserves a word; every command shows them.
+    pub warnings: Vec<Diagnostic>,
     /// SQL before any node.
     pub on_run_start: Vec<String>,
     /// SQL after all nodes.
@@ -288,6 +294,7 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         singular_tests: found.singular_tests,
         sources: found.sources,
         generic_tests: found.generic_tests,
+        warnings: found.warnings,
         dashboards: found.dashboards,
         property_files: found.property_files,
         on_run_start: raw.on_run_start.to_vec(),

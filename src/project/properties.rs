@@ -43,6 +43,10 @@ pub struct NodeProperties {
     /// Model-level tests.
     #[serde(default, alias = "data_tests")]
     pub tests: Vec<TestSpec>,
+    /// `data-tests:` (hyphen): dbt ignores it, so its tests never run
+    /// there; lake does the same and warns (see `discovery`).
+    #[serde(default, rename = "data-tests")]
+    pub hyphenated_tests: Option<serde_yaml::Value>,
     /// Free metadata.
     #[serde(default)]
     pub meta: IndexMap<String, serde_yaml::Value>,
@@ -64,6 +68,9 @@ pub struct ColumnProperties {
     #[serde(default, alias = "data_tests")]
     #[serde(skip_serializing)]
     pub tests: Vec<TestSpec>,
+    /// `data-tests:` (hyphen), ignored as dbt ignores it.
+    #[serde(default, rename = "data-tests", skip_serializing)]
+    pub hyphenated_tests: Option<serde_yaml::Value>,
     /// Free metadata.
     #[serde(default)]
     #[serde(skip_serializing)]
@@ -130,6 +137,9 @@ pub struct SourceTableProperties {
     /// Table-level tests.
     #[serde(default, alias = "data_tests")]
     pub tests: Vec<TestSpec>,
+    /// `data-tests:` (hyphen), ignored as dbt ignores it.
+    #[serde(default, rename = "data-tests")]
+    pub hyphenated_tests: Option<serde_yaml::Value>,
     /// Tags for `tag:` selection.
     #[serde(default)]
     pub tags: Vec<String>,

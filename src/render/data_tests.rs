@@ -103,9 +103,14 @@ fn generic_test(
     };
     deps.sort();
     deps.dedup();
+    // dbt tests a `where`-filtered relation in place of the relation.
+    let relation = match &t.config.where_sql {
+        Some(w) => format!("(select * from {relation} where {w}) dbt_subquery"),
+        None => relation,
+    };
     let sql = generic_tests::test_sql(t, &relation, to_relation.as_deref());
     let relationship = to_relation.map(|parent| generic_tests::relationship(t, parent));
-    Ok(Some(test_node(
+    let mut node = test_node(
         project,
         &t.name,
         &t.defined_in,
@@ -113,7 +118,9 @@ fn generic_test(
         Some(attached_id),
         deps,
         relationship,
-    )))
+    );
+    node.config.test = Some(t.config.clone());
+    Ok(Some(node))
 }
 
 /// A relationships test's `to: ref('x')`, rendered, with what it depends on.

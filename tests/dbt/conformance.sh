@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The dbt conformance harness (issue 14): builds each dbt project folder
-# twice, unchanged, with dbt-core + dbt-duckdb (`dbt build` into a DuckDB
-# file) and with lake (`lake build` into the embedded DuckLake), and
+# The dbt conformance harness (issue 14): builds each dbt project folder,
+# unchanged, with dbt-core + dbt-duckdb (`dbt build` into a DuckDB file)
+# and with lake: into the embedded DuckLake and, through the same dbt
+# profile, into a plain DuckDB file; a project that ships its own
+# profiles.yml is built by both tools through that profile, as cloned. It
 # compares every resulting relation: names, kinds (table/view), column
 # names and types, rows (as a sorted multiset of text), and every data
 # test's status. Exit 1 on any difference, printed as a diff.
@@ -30,29 +32,53 @@ if [ ! -x "$VENV/bin/dbt" ]; then
   "$VENV/bin/pip" install -q 'dbt-core~=1.11.0' 'dbt-duckdb~=1.11.0' duckdb==1.5.5
 fi
 failed=0
+# compare NAME DBT_JSON LAKE_JSON: prints the diff; 1 when they differ.
+compare() {
+  if diff -u --label "dbt: $1" --label "lake: $1" "$2" "$3"; then
+    echo "$1: lake and dbt agree ($(grep -c '"kind"' "$2") relations)"
+  else
+    echo "$1: DIFFERENT (logs: $work/)"; return 1
+  fi
+}
+# lake_build DIR: lake build in DIR, a fresh HOME so no ~/.dbt or ~/.lake applies.
+lake_build() {
+  (cd "$1" && env -u LAKE_PROJECT_DIR -u LAKE_PROFILES_DIR -u DBT_PROFILES_DIR HOME="$work/home" \
+    LAKE_EXTENSION_DIR="$EXT_DIR" NO_COLOR=1 "$LAKE" build) > "$1.log" 2>&1 || true
+}
+relations() { LAKE_EXTENSION_DIR="$EXT_DIR" "$VENV/bin/python" "$REPO/tests/dbt/relations.py" "$@"; }
 for project in "$@"; do
   project=$(cd "$project" && pwd)
   name=$(basename "$project")
   work=$(mktemp -d "/tmp/lake-conformance-$name.XXXXXX")
-  cp -r "$project" "$work/dbt"
-  cp -r "$project" "$work/lake"
-  rm -f "$work/dbt/expected.json" "$work/lake/expected.json"
-  profile=$(sed -n "s/^profile: *['\"]\{0,1\}\([A-Za-z0-9_]*\).*/\1/p" "$project/dbt_project.yml")
-  printf '%s:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dbt.duckdb\n      threads: 1\n' \
-    "$profile" > "$work/dbt/profiles.yml"
-  (cd "$work/dbt" && "$VENV/bin/dbt" build --profiles-dir .) > "$work/dbt.log" 2>&1 || true
-  (cd "$work/lake" && env -u LAKE_PROJECT_DIR -u LAKE_PROFILES_DIR HOME="$work/home" \
-    LAKE_EXTENSION_DIR="$EXT_DIR" NO_COLOR=1 "$LAKE" build) > "$work/lake.log" 2>&1 || true
-  "$VENV/bin/python" "$REPO/tests/dbt/relations.py" duckdb "$work/dbt/dbt.duckdb" > "$work/dbt.json"
-  LAKE_EXTENSION_DIR="$EXT_DIR" "$VENV/bin/python" "$REPO/tests/dbt/relations.py" ducklake "$work/lake" > "$work/lake.json"
-  if diff -u --label "dbt: $name" --label "lake: $name" "$work/dbt.json" "$work/lake.json"; then
-    echo "$name: lake and dbt agree ($(grep -c '"kind"' "$work/dbt.json") relations)"
-    agreed=1
+  for copy in dbt lake file; do
+    cp -r "$project" "$work/$copy"
+    rm -f "$work/$copy/expected.json"
+  done
+  ok=1
+  if [ -f "$project/profiles.yml" ]; then
+    # As cloned: both tools read the project's own profile from its folder.
+    db=$(sed -n "s/^ *path: *['\"]\{0,1\}\([^'\"]*\).*/\1/p" "$project/profiles.yml" | head -1)
+    (cd "$work/dbt" && "$VENV/bin/dbt" build --profiles-dir .) > "$work/dbt.log" 2>&1 || true
+    lake_build "$work/lake"
+    relations duckdb "$work/dbt/$db" > "$work/dbt.json"
+    relations duckdb "$work/lake/$db" > "$work/lake.json"
+    compare "$name (own profile)" "$work/dbt.json" "$work/lake.json" || ok=
   else
-    echo "$name: DIFFERENT (logs: $work/dbt.log, $work/lake.log)"; failed=1
+    profile=$(sed -n "s/^profile: *['\"]\{0,1\}\([A-Za-z0-9_]*\).*/\1/p" "$project/dbt_project.yml")
+    for copy in dbt file; do
+      printf '%s:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dbt.duckdb\n      threads: 1\n' \
+        "$profile" > "$work/$copy/profiles.yml"
+    done
+    (cd "$work/dbt" && "$VENV/bin/dbt" build --profiles-dir .) > "$work/dbt.log" 2>&1 || true
+    lake_build "$work/lake"
+    lake_build "$work/file"
+    relations duckdb "$work/dbt/dbt.duckdb" > "$work/dbt.json"
+    relations ducklake "$work/lake" > "$work/lake.json"
+    relations duckdb "$work/file/dbt.duckdb" > "$work/file.json"
+    compare "$name (embedded DuckLake)" "$work/dbt.json" "$work/lake.json" || ok=
+    compare "$name (dbt's DuckDB profile)" "$work/dbt.json" "$work/file.json" || ok=
   fi
   if [ -n "$record" ]; then cp "$work/dbt.json" "$project/expected.json"; echo "recorded $project/expected.json"; fi
-  if [ -n "${agreed:-}" ]; then rm -rf "$work"; fi
-  agreed=
+  if [ -n "$ok" ]; then rm -rf "$work"; else failed=1; fi
 done
 exit $failed

@@ -573,7 +573,11 @@ fn located(shown: &Path, source: &str, path: &[&str], e: &serde_yaml::Error) -> 
         let place = format!(" at `{}`{file}", path.join("."));
         d.message = d.message.replacen(&file, &place, 1);
     }
-    let label = if unknown.is_some() { "unknown key" } else { "here" };
+    let label = if unknown.is_some() {
+        "unknown key"
+    } else {
+        "here"
+    };
     match yaml::locate_key(source, &at).or_else(|| yaml::locate_key(source, path)) {
         Some(span) => d.at(shown, source, Some(span), label),
         None => d,

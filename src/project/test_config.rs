@@ -1,0 +1,236 @@
+//! A data test's own config, as dbt reads it from a test entry's `config:`
+//! (or, in the older form, beside its arguments): `severity`, `where`,
+//! `warn_if`, `error_if`, `limit`, `fail_calc`. It says which rows count as
+//! failures and how many make the test a warning or an error, so a dbt
+//! project's tests end as they end under dbt.
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+/// Keys of a test entry that configure the test rather than being one of
+/// its arguments (dbt moves them out of the arguments, and out of the
+/// test's name).
+pub const TEST_CONFIG_KEYS: &[&str] = &[
+    "severity",
+    "where",
+    "warn_if",
+    "error_if",
+    "limit",
+    "fail_calc",
+    "store_failures",
+    "store_failures_as",
+    "enabled",
+    "tags",
+    "meta",
+    "alias",
+    "database",
+    "schema",
+];
+
+/// What failing rows make of a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// `error_if` makes it fail, else `warn_if` a warning (dbt's default).
+    #[default]
+    Error,
+    /// At worst a warning: the run goes on and exits 0.
+    Warn,
+}
+
+/// `!= 0`, `>5`, `>= 10`: a comparison of the failure count with a number,
+/// as dbt writes `warn_if` and `error_if`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Threshold {
+    op: String,
+    value: u64,
+}
+
+impl Threshold {
+    /// Reads `!= 0`, `>5`, ...; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Threshold> {
+        let text = text.trim();
+        let op_len = text
+            .find(|c: char| !matches!(c, '<' | '>' | '=' | '!'))
+            .unwrap_or(text.len());
+        let (op, number) = text.split_at(op_len);
+        let op = if op == "==" { "=" } else { op };
+        if !matches!(op, "!=" | "<>" | "=" | ">" | ">=" | "<" | "<=") {
+            return None;
+        }
+        Some(Threshold {
+            op: op.to_string(),
+            value: number.trim().parse().ok()?,
+        })
+    }
+
+    /// Whether `failures` meets it.
+    pub fn holds(&self, failures: u64) -> bool {
+        let v = self.value;
+        match self.op.as_str() {
+            "!=" | "<>" => failures != v,
+            "=" => failures == v,
+            ">" => failures > v,
+            ">=" => failures >= v,
+            "<" => failures < v,
+            _ => failures <= v,
+        }
+    }
+}
+
+/// How a test ended, from its failure count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Neither threshold met.
+    Pass,
+    /// `warn_if` met (and `error_if` not, or severity `warn`).
+    Warn,
+    /// `error_if` met under severity `error`.
+    Fail,
+}
+
+/// A data test's config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TestConfig {
+    /// `error` or `warn`.
+    pub severity: Severity,
+    /// A filter on the tested relation (`where: "status = 'open'"`).
+    #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
+    pub where_sql: Option<String>,
+    /// When the failure count is a warning.
+    pub warn_if: Threshold,
+    /// When the failure count is an error.
+    pub error_if: Threshold,
+    /// At most this many failing rows are counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// How failures are counted over the failing rows.
+    pub fail_calc: String,
+    /// Off: the test is not part of the project (never serialized: the
+    /// node's own `enabled` says it).
+    #[serde(skip)]
+    pub enabled: bool,
+}
+
+impl Default for TestConfig {
+    fn default() -> Self {
+        let any = Threshold {
+            op: "!=".into(),
+            value: 0,
+        };
+        TestConfig {
+            severity: Severity::Error,
+            where_sql: None,
+            warn_if: any.clone(),
+            error_if: any,
+            limit: None,
+            fail_calc: "count(*)".into(),
+            enabled: true,
+        }
+    }
+}
+
+impl TestConfig {
+    /// Sets `key`; `Err` says what is wrong with the value, or that lake
+    /// does not do it yet (`Unsupported`).
+    pub fn apply(&mut self, key: &str, value: &Json) -> Result<(), TestConfigError> {
+        let text = || match value {
+            Json::String(s) => Some(s.clone()),
+            Json::Number(n) => Some(n.to_string()),
+            Json::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let invalid =
+            |expected: &str| TestConfigError::Invalid(format!("`{key}` must be {expected}"));
+        match key {
+            "severity" => {
+                self.severity = match text().map(|s| s.to_lowercase()).as_deref() {
+                    Some("error") => Severity::Error,
+                    Some("warn") => Severity::Warn,
+                    _ => return Err(invalid("`error` or `warn`")),
+                }
+            }
+            "where" => self.where_sql = Some(text().ok_or_else(|| invalid("SQL text"))?),
+            "warn_if" | "error_if" => {
+                let t = text()
+                    .and_then(|s| Threshold::parse(&s))
+                    .ok_or_else(|| invalid("a comparison with a number, like `!= 0` or `>10`"))?;
+                if key == "warn_if" {
+                    self.warn_if = t
+                } else {
+                    self.error_if = t
+                }
+            }
+            "limit" => self.limit = Some(value.as_u64().ok_or_else(|| invalid("a whole number"))?),
+            "fail_calc" => self.fail_calc = text().ok_or_else(|| invalid("SQL text"))?,
+            "enabled" => self.enabled = value.as_bool().ok_or_else(|| invalid("true or false"))?,
+            "store_failures" | "store_failures_as"
+                if value != &Json::Bool(false) && value != &Json::Null =>
+            {
+                return Err(TestConfigError::Unsupported(key.to_string()));
+            }
+            // Labels and placement lake has no use for on a test.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// How a test with `failures` ends: dbt's order, `error_if` first.
+    pub fn judge(&self, failures: u64) -> Verdict {
+        if self.severity == Severity::Error && self.error_if.holds(failures) {
+            Verdict::Fail
+        } else if self.warn_if.holds(failures) {
+            Verdict::Warn
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+/// Why a test config key was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestConfigError {
+    /// The value does not fit the key.
+    Invalid(String),
+    /// Lake does not do this yet (L013).
+    Unsupported(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn thresholds_read_as_dbt_writes_them() {
+        assert!(Threshold::parse("!= 0").unwrap().holds(3));
+        assert!(!Threshold::parse("!=0").unwrap().holds(0));
+        assert!(Threshold::parse(">5").unwrap().holds(6));
+        assert!(!Threshold::parse("> 5").unwrap().holds(5));
+        assert!(Threshold::parse(">= 10").unwrap().holds(10));
+        assert!(Threshold::parse("=0").unwrap().holds(0));
+        assert_eq!(Threshold::parse("> many"), None);
+        assert_eq!(Threshold::parse("like 5"), None);
+    }
+
+    #[test]
+    fn error_if_wins_then_warn_if_and_warn_severity_never_fails() {
+        let mut c = TestConfig::default();
+        c.apply("error_if", &json!(">100")).unwrap();
+        c.apply("warn_if", &json!(">5")).unwrap();
+        assert_eq!(c.judge(3), Verdict::Pass);
+        assert_eq!(c.judge(17), Verdict::Warn);
+        assert_eq!(c.judge(101), Verdict::Fail);
+        c.apply("severity", &json!("warn")).unwrap();
+        assert_eq!(c.judge(101), Verdict::Warn);
+        assert_eq!(TestConfig::default().judge(1), Verdict::Fail);
+        assert!(matches!(
+            c.apply("store_failures", &json!(true)),
+            Err(TestConfigError::Unsupported(_))
+        ));
+        assert!(matches!(
+            c.apply("severity", &json!("loud")),
+            Err(TestConfigError::Invalid(_))
+        ));
+    }
+}
