@@ -345,3 +345,91 @@ fn run_query_is_refused_at_the_line_that_calls_it() {
     ]);
     insta::assert_snapshot!(refused(&p));
 }
+
+/// A dbt-duckdb profile in the project folder, with `target` below `dev:`.
+fn with_duckdb_profile(target: &str) -> TempProject {
+    dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as id\n"),
+        (
+            "profiles.yml",
+            &format!("shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n{target}"),
+        ),
+    ])
+}
+
+#[test]
+fn a_dbt_duckdb_plugin_is_refused_at_its_line() {
+    let p =
+        with_duckdb_profile("      path: shop.duckdb\n      plugins:\n        - module: excel\n");
+    insta::assert_snapshot!(refused(&p));
+}
+
+#[test]
+fn lake_keys_in_a_duckdb_target_are_refused_at_their_line() {
+    let p = with_duckdb_profile("      path: shop.duckdb\n      data_path: lake_files\n");
+    insta::assert_snapshot!(refused(&p));
+}
+
+#[test]
+fn a_database_naming_neither_path_nor_attach_is_refused() {
+    let p = with_duckdb_profile("      path: shop.duckdb\n      database: elsewhere\n");
+    insta::assert_snapshot!(refused(&p));
+}
+
+/// A plain DuckDB target keeps no snapshots: what reads them says so and
+/// changes nothing; a build goes on working.
+#[test]
+fn history_on_a_plain_duckdb_target_is_refused() {
+    let p = with_duckdb_profile("      path: shop.duckdb\n");
+    p.lake_ok(&["build"]);
+    let out = p.lake(&["history"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    insta::assert_snapshot!(out.stderr);
+    assert!(p.path().join("shop.duckdb").is_file());
+}
+
+/// No dbt project under tests/dbt, with any one file deleted or cut in
+/// half, makes lake panic: each is built, and ends with exit 0 or 1.
+#[test]
+fn no_panic_with_a_file_deleted_or_truncated() {
+    let mut tried = 0;
+    for entry in std::fs::read_dir(repo_root().join("tests/dbt")).expect("tests/dbt") {
+        let path = entry.expect("entry").path();
+        if !path.join("dbt_project.yml").is_file() {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let files: Vec<_> = walkdir::WalkDir::new(&path)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file() && e.file_name() != "expected.json")
+            .map(|e| e.path().strip_prefix(&path).unwrap().to_path_buf())
+            .collect();
+        for file in files {
+            for damage in ["deleted", "truncated"] {
+                let project = dbt_project(&name);
+                let target = project.path().join(&file);
+                if damage == "deleted" {
+                    std::fs::remove_file(&target).unwrap();
+                } else {
+                    let text = std::fs::read(&target).unwrap();
+                    std::fs::write(&target, &text[..text.len() / 2]).unwrap();
+                }
+                let out = lake_command(project.path())
+                    .arg("build")
+                    .output()
+                    .expect("lake build");
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    matches!(out.status.code(), Some(0 | 1)) && !stderr.contains("panicked"),
+                    "{name} with {} {damage}: exit {:?}\n{stderr}",
+                    file.display(),
+                    out.status.code()
+                );
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 20, "only {tried} damaged projects were tried");
+}

@@ -409,12 +409,12 @@ impl TargetSource<'_> {
                 .with_help("a dbt-duckdb target names its DuckLake in `path: ducklake:<file>` or an `attach:` entry"));
         }
         let refused = [
-            ("plugins", t.plugins.is_some(), "dbt-duckdb plugins"),
-            ("filesystems", t.filesystems.is_some(), "fsspec filesystems"),
-            ("remote", t.remote.is_some(), "a remote DuckDB server"),
-            ("module_paths", t.module_paths.is_some(), "Python module paths"),
-            ("use_credential_provider", t.use_credential_provider.is_some(), "`use_credential_provider` (write a `secrets:` entry with `provider: credential_chain`)"),
-            ("motherduck_token", t.motherduck_token.is_some(), "MotherDuck"),
+            ("plugins", t.plugins.is_some(), "`plugins:` (dbt-duckdb's Python plugins)"),
+            ("filesystems", t.filesystems.is_some(), "`filesystems:` (fsspec)"),
+            ("remote", t.remote.is_some(), "`remote:` (a DuckDB server)"),
+            ("module_paths", t.module_paths.is_some(), "`module_paths:` (Python modules)"),
+            ("use_credential_provider", t.use_credential_provider.is_some(), "`use_credential_provider:` (write a `secrets:` entry with `provider: credential_chain`)"),
+            ("motherduck_token", t.motherduck_token.is_some(), "`motherduck_token:` (MotherDuck)"),
         ];
         if let Some((key, _, what)) = refused.iter().find(|(_, set, _)| *set) {
             return Err(self.not_yet(&[key], what));
