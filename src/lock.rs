@@ -113,6 +113,10 @@ pub fn acquire(target: &Target, deadline: &Deadline) -> Result<RunLock, LockErro
         Catalog::Duckdb { path } => lock_file(&path.with_extension("lock"), deadline),
         Catalog::Plain { path: None } => Ok(RunLock::Private),
         // Hidden beside a dbt project's database file, which it shares.
+        // A folder that does not exist: DuckDB's open says so, next.
+        Catalog::Plain { path: Some(path) } if !path.parent().is_some_and(Path::is_dir) => {
+            Ok(RunLock::Private)
+        }
         Catalog::Plain { path: Some(path) } => {
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             lock_file(&path.with_file_name(format!(".{name}.lock")), deadline)

@@ -673,15 +673,18 @@ fn test_config(
                 format!("test config `{k}` is not supported yet"),
             ),
         };
-        let span = find_name_line(&pf.text, &p.name);
-        return Err(
-            Diagnostic::new(code, format!("{message} (a data test on `{}`)", p.name)).at(
-                &pf.path,
-                &pf.text,
-                span,
-                "in this entry",
-            ),
-        );
+        // The key's first line after the entry's `name:`, else the entry.
+        let entry = find_name_line(&pf.text, &p.name);
+        let from = match &entry {
+            Some(crate::diagnostic::Span::Bytes(r)) => r.end,
+            _ => 0,
+        };
+        let span = pf.text[from..]
+            .find(&format!("{key}:"))
+            .map(|at| crate::diagnostic::Span::Bytes(from + at..from + at + key.len()))
+            .or(entry);
+        let message = format!("{message} (a data test on `{}`)", p.name);
+        return Err(Diagnostic::new(code, message).at(&pf.path, &pf.text, span, "here"));
     }
     Ok(c)
 }

@@ -284,6 +284,10 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         }
     };
     diags.into_result(())?;
+    let mut warnings = found.warnings;
+    if conventions == Conventions::Dbt && target.profiles_file.is_none() {
+        warnings.push(no_dbt_profile(&profile));
+    }
     Ok(Project {
         name: raw.name.clone(),
         target,
@@ -294,7 +298,7 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         singular_tests: found.singular_tests,
         sources: found.sources,
         generic_tests: found.generic_tests,
-        warnings: found.warnings,
+        warnings,
         dashboards: found.dashboards,
         property_files: found.property_files,
         on_run_start: raw.on_run_start.to_vec(),
@@ -388,6 +392,17 @@ fn refuse_naming_macros(macros: &[SourceFile], diags: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// A dbt project whose profile is nowhere builds into lake's embedded
+/// DuckLake, where dbt would stop: said at every command.
+fn no_dbt_profile(profile: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::Profile,
+        format!("no profiles.yml holds profile `{profile}`: building into lake's embedded DuckLake under .lake/"),
+    )
+    .with_help("to build where dbt builds, add a `type: duckdb` target to profiles.yml (project folder, $DBT_PROFILES_DIR or ~/.dbt/)")
+    .as_warning()
 }
 
 /// `project.yml`, else `dbt_project.yml`, with the conventions it means.

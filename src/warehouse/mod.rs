@@ -802,11 +802,7 @@ impl Warehouse {
         path: Option<&Path>,
         access: Access,
     ) -> Result<(), WarehouseError> {
-        if let Some(parent) = path.and_then(Path::parent) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                WarehouseError::new(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
+        // Its folder is the user's to make, as under dbt-duckdb.
         if let Some(sql) = attach_sql(target, access, None) {
             self.exec(&sql).map_err(|e| {
                 let file = path.map(|p| p.display().to_string()).unwrap_or_default();

@@ -159,6 +159,31 @@ pub fn database_name(path: &str) -> String {
         .to_string()
 }
 
+/// A database path as DuckDB should open it: `~/` is the home folder, a
+/// relative file is under the project folder (as the target's own `path`),
+/// URLs and `scheme:` paths stay as written (`ducklake:` ones get the same
+/// treatment after the prefix).
+fn local_path(root: &Path, path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("ducklake:") {
+        return format!("ducklake:{}", local_path(root, rest));
+    }
+    if let (Some(rest), Some(home)) = (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        return PathBuf::from(home).join(rest).display().to_string();
+    }
+    let has_scheme = path.contains("://")
+        || path.split_once(':').is_some_and(|(scheme, _)| {
+            scheme.len() > 1
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    if path == ":memory:" || has_scheme || Path::new(path).is_absolute() {
+        path.to_string()
+    } else {
+        root.join(path).display().to_string()
+    }
+}
+
 /// A database's path, and whether it is a DuckLake.
 struct Database<'a> {
     path: String,
@@ -189,22 +214,29 @@ impl TargetSource<'_> {
             .unwrap_or_else(|| database_name(&primary.path));
         let mut others = Vec::new();
         let mut chosen = None;
+        let mut aliases = vec![database_name(&primary.path)];
         if database_name(&primary.path) == database {
             chosen = Some(primary);
         } else if primary.path != ":memory:" {
             others.push(Attachment {
                 alias: Some(database_name(&primary.path)),
-                path: primary.path,
+                path: local_path(root, &primary.path),
                 options: Vec::new(),
             });
         }
         for a in &t.attach {
             let path = self.text(&["attach"], &a.path)?;
             let alias = a.alias.clone().unwrap_or_else(|| database_name(&path));
-            if chosen.is_none() && alias == database {
+            if aliases.contains(&alias) {
+                return Err(self
+                    .fail(&["attach"], format!("two databases would be attached as `{alias}`"))
+                    .with_help("give each `attach:` entry its own `alias`, different from the `path`'s name"));
+            }
+            aliases.push(alias.clone());
+            if alias == database {
                 chosen = Some(self.attached_target(a, path)?);
             } else {
-                others.push(self.attachment(a, path, alias)?);
+                others.push(self.attachment(a, local_path(root, &path), alias)?);
             }
         }
         let Some(chosen) = chosen else {
@@ -261,7 +293,7 @@ impl TargetSource<'_> {
         db: &Database<'_>,
         root: &Path,
     ) -> Result<(Catalog, Option<String>), Diagnostic> {
-        let file = |p: &str| -> PathBuf { root.join(p) };
+        let file = |p: &str| -> PathBuf { PathBuf::from(local_path(root, p)) };
         if !db.ducklake {
             let path = (db.path != ":memory:").then(|| file(&db.path));
             return Ok((Catalog::Plain { path }, None));
@@ -378,18 +410,6 @@ impl TargetSource<'_> {
             out.push(DuckdbSecret { name, kind, params });
         }
         Ok(out)
-    }
-
-    fn threads(&self, t: &TargetFile) -> Result<Option<usize>, Diagnostic> {
-        if t.threads == Some(0) {
-            return Err(self
-                .fail(
-                    &["threads"],
-                    "`threads: 0` would run nothing: threads must be at least 1".into(),
-                )
-                .with_help("set `threads: 1` or more, or remove the key to use one per core"));
-        }
-        Ok(t.threads)
     }
 
     /// Lake's own keys in a dbt-duckdb target, and dbt-duckdb keys lake

@@ -22,6 +22,7 @@ use super::{yaml, Conventions};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 
 mod duckdb;
+mod mask;
 
 pub use duckdb::{Attachment, DuckdbSecret, Setup};
 
@@ -143,9 +144,10 @@ pub struct TargetFile {
     /// Schema for models outside any layer folder.
     #[serde(default)]
     pub schema: Option<String>,
-    /// Default worker threads.
+    /// Default worker threads (a number, or text such as dbt's
+    /// `{{ env_var('THREADS', 4) | as_number }}`).
     #[serde(default)]
-    pub threads: Option<usize>,
+    pub threads: Option<Scalar>,
     /// Where DuckDB extensions are looked for.
     #[serde(default)]
     pub extension_directory: Option<Scalar>,
@@ -467,6 +469,11 @@ pub fn resolve_target(
     profiles_dir: Option<&Path>,
     wanted: Wanted<'_>,
 ) -> Result<Target, Diagnostic> {
+    // dbt's variable names the one folder to read, as --profiles-dir does.
+    let dbt_dir = std::env::var_os("DBT_PROFILES_DIR")
+        .filter(|_| wanted.conventions == Conventions::Dbt)
+        .map(PathBuf::from);
+    let profiles_dir = profiles_dir.or(dbt_dir.as_deref());
     let candidates = candidate_files(root, profiles_dir, wanted.conventions);
     let Some(file) = candidates.iter().find(|p| p.is_file()) else {
         return no_profiles_file(root, profiles_dir, wanted.target, &candidates);
@@ -474,7 +481,10 @@ pub fn resolve_target(
     let source = std::fs::read_to_string(file)
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read {}: {e}", file.display())))?;
     let shown = shown_path(root, file);
-    let profiles: IndexMap<String, serde_yaml::Value> = yaml::parse(&shown, &source)?;
+    let profiles: IndexMap<String, serde_yaml::Value> = serde_yaml::from_str(&source)
+        .map_err(|e| yaml::yaml_error(&shown, &mask::masked(&source), &e))?;
+    // Errors quote the file: the copy they quote holds no credential.
+    let source = mask::masked(&source);
     let profile_name = wanted.profile;
     let profile = find_profile(&profiles, profile_name, &shown, &source)?;
     let tname = wanted
@@ -489,6 +499,7 @@ pub fn resolve_target(
         profile: profile_name,
         target: &tname,
     };
+    place.check_adapter(t, wanted.conventions)?;
     let t: TargetFile = place.read(t)?;
     let mut target = match t.kind.as_deref() {
         Some("duckdb") => place.resolve_duckdb(&t, root)?,
@@ -508,7 +519,7 @@ fn no_profiles_file(
 ) -> Result<Target, Diagnostic> {
     if let Some(dir) = profiles_dir {
         return Err(Diagnostic::new(Code::Profile, format!("no profiles.yml in {}", dir.display()))
-            .with_help("create it (see profiles.yml.example) or drop --profiles-dir to use the embedded default"));
+            .with_help("create it (see profiles.yml.example), or drop --profiles-dir (or unset DBT_PROFILES_DIR) to use the embedded default"));
     }
     match target_name {
         None | Some("dev") => Ok(Target::embedded(root)),
@@ -584,6 +595,28 @@ fn located(shown: &Path, source: &str, path: &[&str], e: &serde_yaml::Error) -> 
     }
 }
 
+/// serde's message with Rust's type names put in a reader's words.
+fn plain_words(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    if message.contains("untagged enum Scalar") {
+        return "expected a text, a number or true/false".into();
+    }
+    if message.contains("untagged enum ExtensionFile") {
+        return "expected an extension name or `{name: ..., repo: ...}`".into();
+    }
+    if message.contains("enum CatalogFile") {
+        return "expected `{type: duckdb, path: ...}` or `{type: postgres, host: ..., ...}`".into();
+    }
+    message
+        .replace("usize", "a whole number")
+        .replace(
+            "struct AttachFile",
+            "an attach entry (`path`, `alias`, ...)",
+        )
+        .replace("struct TargetFile", "a target's keys")
+        .replace("struct S3File", "S3 settings")
+}
+
 /// The target called `tname` in `profile`, or an error pointing at the
 /// profile's `outputs:` and suggesting the nearest one.
 fn find_target<'a>(
@@ -632,14 +665,55 @@ struct TargetSource<'a> {
 }
 
 impl TargetSource<'_> {
+    /// Another dbt adapter's target (`type: snowflake`) is named as such
+    /// before its keys are read; a dbt target must say its `type`.
+    fn check_adapter(
+        &self,
+        value: &serde_yaml::Value,
+        conventions: Conventions,
+    ) -> Result<(), Diagnostic> {
+        match value.get("type").and_then(serde_yaml::Value::as_str) {
+            Some("ducklake" | "duckdb") => Ok(()),
+            Some(other) => {
+                let mut d = self.fail(&["type"], format!("the `{other}` adapter is not supported"));
+                d.code = Code::Unsupported;
+                Err(d.with_help("lake runs `type: duckdb` targets (dbt-duckdb's keys) and `type: ducklake` targets (lake's)"))
+            }
+            None if conventions == Conventions::Dbt => Err(self
+                .fail(&[], "a dbt target needs a `type`".into())
+                .with_help("add `type: duckdb` (read as dbt-duckdb reads it), or `type: ducklake` for lake's keys")),
+            None => Ok(()),
+        }
+    }
+
     /// The target's text read as a [`TargetFile`], errors at their key.
+    /// A value of the wrong type is reported at its own key (the path
+    /// `serde_path_to_error` tracks), in words rather than Rust's types.
     fn read(&self, value: &serde_yaml::Value) -> Result<TargetFile, Diagnostic> {
-        serde_yaml::from_value(value.clone()).map_err(|e| {
-            located(
-                self.shown,
-                self.source,
-                &[self.profile, "outputs", self.target],
-                &e,
+        serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+            let inner = e.inner();
+            if inner.to_string().starts_with("unknown field") {
+                let place = [self.profile, "outputs", self.target];
+                return located(self.shown, self.source, &place, inner);
+            }
+            let keys: Vec<String> = e
+                .path()
+                .iter()
+                .filter_map(|s| match s {
+                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                    serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                    _ => None,
+                })
+                .collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let shown = if keys.is_empty() {
+                "the target".to_string()
+            } else {
+                format!("`{}`", keys.join("."))
+            };
+            self.fail(
+                &keys,
+                format!("{shown}: {}", plain_words(&inner.to_string())),
             )
         })
     }
@@ -648,7 +722,11 @@ impl TargetSource<'_> {
     fn fail(&self, key: &[&str], msg: String) -> Diagnostic {
         let mut path = vec![self.profile, "outputs", self.target];
         path.extend_from_slice(key);
-        let span = yaml::locate_key(self.source, &path);
+        // A key inside a flow mapping (`{a: 1}`) has no line of its own:
+        // the nearest enclosing key that has one.
+        let span = (3..=path.len())
+            .rev()
+            .find_map(|n| yaml::locate_key(self.source, &path[..n]));
         Diagnostic::new(Code::Profile, msg).at(self.shown, self.source, span, "here")
     }
 
@@ -710,7 +788,7 @@ impl TargetSource<'_> {
             data_path,
             database: t.database.clone().unwrap_or_else(|| "lake".into()),
             schema: t.schema.clone().unwrap_or_else(|| "main".into()),
-            threads: t.threads,
+            threads: self.threads(t)?,
             extension_directory: self
                 .optional(&["extension_directory"], t.extension_directory.as_ref())?
                 .map(PathBuf::from),
@@ -739,16 +817,23 @@ impl TargetSource<'_> {
                 .fail(&[key], format!("`{key}` is a key of dbt-duckdb's `type: duckdb` targets"))
                 .with_help("add `type: duckdb` to read this target as dbt-duckdb does, or use lake's keys (profiles.yml.example)"));
         }
-        if t.threads == Some(0) {
-            // Zero workers would start nothing and skip every node.
-            return Err(self
-                .fail(
-                    &["threads"],
-                    "`threads: 0` would run nothing: threads must be at least 1".into(),
-                )
-                .with_help("set `threads: 1` or more, or remove the key to use one per core"));
-        }
         Ok(())
+    }
+
+    /// `threads`, a whole number of at least 1 (zero workers would start
+    /// nothing and skip every node).
+    fn threads(&self, t: &TargetFile) -> Result<Option<usize>, Diagnostic> {
+        let Some(text) = self.optional(&["threads"], t.threads.as_ref())? else {
+            return Ok(None);
+        };
+        let message = match text.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => return Ok(Some(n)),
+            Ok(_) => "`threads: 0` would run nothing: threads must be at least 1".to_string(),
+            Err(_) => format!("`threads: {text}` is not a whole number"),
+        };
+        Err(self
+            .fail(&["threads"], message)
+            .with_help("set `threads: 1` or more, or remove the key to use one per core"))
     }
 
     /// A PostgreSQL catalog; the port defaults to 5432.
@@ -829,6 +914,10 @@ pub fn interpolate(raw: &str) -> Result<String, (String, Option<String>)> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_function("env_var", super::jinja::env_var);
+    // dbt's casts: a profile value is text here, read by its key later.
+    for cast in ["as_number", "as_bool", "as_text", "as_native"] {
+        env.add_filter(cast, |v: minijinja::Value| v);
+    }
     env.render_str(raw, ()).map_err(|e| {
         let lake =
             std::error::Error::source(&e).and_then(|s| s.downcast_ref::<super::jinja::LakeError>());
