@@ -14,6 +14,13 @@
 //!   node is `reused`: the no-change run's share of a full rebuild (target:
 //!   at most 5%).
 //!
+//! - **dbt-build** (issue 14): dbt projects run unchanged. `lake build` and
+//!   `dbt build` on the same folder through the same dbt-duckdb profile (a
+//!   plain DuckDB file each, in two copies): the largest `tests/dbt`
+//!   project, and the layered 1,000-model project with its `project.yml`
+//!   removed (a dbt project). Each tool creates its database, then builds
+//!   again over it; end to end, process start to exit.
+//!
 //! lake reuses a node whose SQL, config and inputs did not change since its
 //! last build, so every timed lake run meant to rebuild models passes
 //! `--no-reuse` (the run creating a lake has nothing to reuse anyway).
@@ -355,6 +362,76 @@ fn reuse(n: usize, repeat: usize) {
     keep(dir);
 }
 
+/// One folder built by lake and by dbt through its dbt profile (in
+/// `profiles_dir`), each in its own copy: the median of `repeat` builds
+/// after the first (which creates the database), and that first build.
+fn build_both(label: &str, from: &Path, profiles_dir: &str, dbt: Option<&Path>, repeat: usize) {
+    let copy = || {
+        let to = tempfile::tempdir().unwrap();
+        copy_dir(from, to.path());
+        to
+    };
+    let lake_dir = copy();
+    let args = ["build", "--profiles-dir", profiles_dir];
+    let first = timed(lake_dir.path(), lake(lake_dir.path()).args(args));
+    let mut again: Vec<f64> = (0..repeat)
+        .map(|_| timed(lake_dir.path(), lake(lake_dir.path()).args(args)))
+        .collect();
+    let lake_again = median(&mut again);
+    let Some(dbt) = dbt else {
+        println!("| {label} | {first:.2} | {lake_again:.2} | | | |");
+        return;
+    };
+    let dbt_dir = copy();
+    let dbt_cmd = || {
+        let mut c = Command::new(dbt);
+        c.args(args)
+            .args(["--target-path", "dbt_target", "--log-path", "dbt_logs"]);
+        c
+    };
+    let dbt_first = timed(dbt_dir.path(), &mut dbt_cmd());
+    let mut dbt_again: Vec<f64> = (0..repeat)
+        .map(|_| timed(dbt_dir.path(), &mut dbt_cmd()))
+        .collect();
+    let dbt_again = median(&mut dbt_again);
+    println!(
+        "| {label} | {first:.2} | {lake_again:.2} | {dbt_first:.2} | {dbt_again:.2} | {:.1}x / {:.1}x |",
+        dbt_first / first,
+        dbt_again / lake_again
+    );
+}
+
+/// Copies a project folder (files only; no `target/` or databases).
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let skip = rel.starts_with("target") || rel.starts_with(".lake");
+        if skip || entry.file_name() == "expected.json" {
+            continue;
+        }
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// The issue-14 table: dbt projects, unchanged, built by each tool.
+fn dbt_build(n: usize, dbt: Option<&Path>, repeat: usize) {
+    println!("| project | lake build, creates (s) | lake build, again (s) | dbt build, creates (s) | dbt build, again (s) | dbt / lake |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dbt/cloned_as_is");
+    build_both("tests/dbt/cloned_as_is (24 nodes)", &shop, ".", dbt, repeat);
+    let layered = tempfile::tempdir().unwrap();
+    support::generate(layered.path(), n, true);
+    std::fs::remove_file(layered.path().join("project.yml")).unwrap();
+    let label = format!("layered, {n} models, as a dbt project");
+    build_both(&label, layered.path(), "dbt_profiles", dbt, repeat);
+}
+
 /// Leaves the project behind when `$LAKE_BENCH_KEEP` is set.
 fn keep(dir: tempfile::TempDir) {
     if std::env::var_os("LAKE_BENCH_KEEP").is_some() {
@@ -367,13 +444,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let only = |shape: &str| args.iter().any(|a| a == shape);
-    let all = !only("chain") && !only("layered") && !only("reuse");
+    let all = !only("chain") && !only("layered") && !only("reuse") && !only("dbt-build");
     let repeat: usize = std::env::var("LAKE_BENCH_REPEAT")
         .ok()
         .and_then(|r| r.parse().ok())
         .filter(|&r| r > 0)
         .unwrap_or(3);
-    let dbt = (all || only("layered") || only("chain"))
+    let dbt = (all || only("layered") || only("chain") || only("dbt-build"))
         .then(dbt_binary)
         .flatten();
     if all || only("layered") {
@@ -391,5 +468,13 @@ fn main() {
     }
     if all || only("reuse") {
         reuse(sizes.first().copied().unwrap_or(1_000), repeat);
+        println!();
+    }
+    if all || only("dbt-build") {
+        dbt_build(
+            sizes.first().copied().unwrap_or(1_000),
+            dbt.as_deref(),
+            repeat,
+        );
     }
 }

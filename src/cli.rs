@@ -268,6 +268,15 @@ for readers such as `lake query`, `lake serve` or a notebook: at least 15 s), th
         #[arg(long, value_name = "DIR")]
         log_dir: Option<PathBuf>,
     },
+    /// Move a dbt project over for good: write project.yml and profiles.yml from dbt's files.
+    #[command(
+        after_help = "Examples:\n  lake migrate                 project.yml + profiles.yml, the same targets as dbt's profile\n  lake migrate --to-ducklake   and a new default target: an embedded DuckLake under .lake/\n\nproject.yml keeps every key of dbt_project.yml and says `conventions: dbt`, so every\nrelation keeps its dbt name and schema. dbt_project.yml is left in place; lake reads\nproject.yml from now on. Nothing is overwritten: a project folder profiles.yml is\nkept as profiles.yml.dbt."
+    )]
+    Migrate {
+        /// Add a target `lake` (an embedded DuckLake under .lake/) and make it the default.
+        #[arg(long)]
+        to_ducklake: bool,
+    },
     /// List, retry or drop source files that were quarantined (they can never load as they are).
     #[command(
         after_help = "Examples:\n  lake quarantine                                  list quarantined files, with the reason and line\n  lake quarantine retry browser_events/2024-5-01-H04.jsonl\n  lake quarantine retry --all                      fetch or load every one again on the next run\n  lake quarantine drop --all                       give them up (until their source object changes)\n\nA source object rejected by the extract, or a landed file that failed to load,\nis quarantined: the run that found it reports it and exits 1, later runs skip it.\nWhen the source object changes (size or ETag), the extract fetches it again by itself."

@@ -433,3 +433,63 @@ fn no_panic_with_a_file_deleted_or_truncated() {
     }
     assert!(tried > 20, "only {tried} damaged projects were tried");
 }
+
+/// `lake migrate --to-ducklake` turns the cloned project into a lake
+/// project (project.yml, profiles.yml with a new default DuckLake target)
+/// whose build still equals dbt's, relation for relation; the dbt profile
+/// is kept beside it, and a second migrate refuses to overwrite.
+#[test]
+fn a_migrated_project_builds_what_dbt_built() {
+    let name = "cloned_as_is";
+    let project = dbt_project(name);
+    let root = project.path();
+    let out = lake_command(root)
+        .args(["migrate", "--to-ducklake"])
+        .output()
+        .expect("lake migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let project_yml = std::fs::read_to_string(root.join("project.yml")).unwrap();
+    assert!(
+        project_yml.contains("\nconventions: dbt\n"),
+        "{project_yml}"
+    );
+    assert!(root.join("profiles.yml.dbt").is_file());
+    let built = lake_command(root)
+        .arg("build")
+        .output()
+        .expect("lake build");
+    let log = String::from_utf8_lossy(&built.stderr).into_owned();
+    let ducklake = open_ducklake(
+        &root.join(".lake/catalog.ducklake"),
+        &root.join(".lake/data"),
+        "lake",
+    );
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            repo_root()
+                .join("tests/dbt")
+                .join(name)
+                .join("expected.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    same_as_dbt(
+        "migrated",
+        &relations(ducklake, root),
+        built.status.success(),
+        &log,
+        &expected,
+    );
+    assert!(
+        !root.join("cloned.duckdb").exists(),
+        "the dbt database was written"
+    );
+    let again = lake_command(root).args(["migrate"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&again.stderr));
+}

@@ -9,6 +9,7 @@ mod debug;
 mod generate;
 mod history;
 mod ls;
+mod migrate;
 mod quarantine;
 mod query;
 mod rollback;
@@ -87,6 +88,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         ),
         Command::Serve(args) => serve::run(&cli.global, args),
         Command::Cron { log_dir } => cron::run(&cli.global, log_dir.as_deref()),
+        Command::Migrate { to_ducklake } => migrate::run(&cli.global, *to_ducklake),
         Command::Generate {
             to,
             start,

@@ -32,7 +32,8 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 /// model and seed in the target's schema, or in `<target schema>_<custom>`
 /// for a `schema` config, as dbt's default `generate_schema_name` does, so
 /// a dbt project's relations land where dbt would put them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Conventions {
     /// `project.yml`.
     #[default]
@@ -241,8 +242,12 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
             ),
         )
     })?;
-    let (project_file, conventions) = read_project_file(&root)?;
+    let (project_file, file_conventions) = read_project_file(&root)?;
     let raw: project_file::ProjectFile = yaml::parse(&project_file.path, &project_file.text)?;
+    // A project.yml written by `lake migrate` keeps dbt's placement, seed
+    // types and test names (`conventions: dbt`); profiles are looked up by
+    // the file's own conventions.
+    let conventions = raw.conventions.unwrap_or(file_conventions);
     let mut diags = Diagnostics::default();
     project_file::dbt_only_keys(&project_file.path, &project_file.text, &raw, &mut diags);
     refuse_snapshots(&root, &raw, conventions, &mut diags);
@@ -273,7 +278,7 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
     let wanted = profiles::Wanted {
         profile: &profile,
         target: opts.target.as_deref(),
-        conventions,
+        conventions: file_conventions,
     };
     let target = profiles::resolve_target(&root, opts.profiles_dir.as_deref(), wanted);
     let target = match target {
@@ -285,7 +290,7 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
     };
     diags.into_result(())?;
     let mut warnings = found.warnings;
-    if conventions == Conventions::Dbt && target.profiles_file.is_none() {
+    if file_conventions == Conventions::Dbt && target.profiles_file.is_none() {
         warnings.push(no_dbt_profile(&profile));
     }
     Ok(Project {

@@ -97,6 +97,11 @@ pub struct ProjectFile {
     /// How runs publish: `run` (one snapshot per run) or `per-node`.
     #[serde(default)]
     pub commit: Option<super::CommitMode>,
+    /// `dbt`: place relations, type seeds and name tests as dbt does (a
+    /// project moved over by `lake migrate`); `lake` (the default for
+    /// project.yml) uses the layer folders as schemas.
+    #[serde(default)]
+    pub conventions: Option<super::Conventions>,
     // dbt's keys: each changes only what dbt itself does (its version
     // check, its other folders, its logs, packages and query comments), so
     // a dbt_project.yml loads as it is; `dbt_only_keys` logs them. The

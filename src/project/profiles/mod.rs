@@ -420,6 +420,20 @@ impl Target {
     }
 }
 
+/// Profile `name` of the profiles.yml at `file`, as written (for `lake
+/// migrate`, which copies it); `None` when the file or profile is not there.
+pub fn profile_value(file: &Path, name: &str) -> Option<serde_yaml::Value> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let all: IndexMap<String, serde_yaml::Value> = serde_yaml::from_str(&text).ok()?;
+    all.get(name).cloned()
+}
+
+/// Whether YAML `text` holds a credential written as text rather than read
+/// from `env_var()` (what must not be copied into a project folder).
+pub fn holds_literal_credentials(text: &str) -> bool {
+    mask::masked(text) != text
+}
+
 /// Where to look for profiles.yml, in order: lake's places, or for a dbt
 /// project dbt's (`$DBT_PROFILES_DIR`, `~/.dbt/`) with lake's variable
 /// between them.
