@@ -269,11 +269,11 @@ fn a_folder_without_either_project_file_is_refused() {
 }
 
 #[test]
-fn a_tests_config_tree_is_refused_at_its_line() {
+fn a_snapshots_config_tree_is_refused_at_its_line() {
     let p = dbt_files(&[
         (
             "dbt_project.yml",
-            &format!("{DBT_PROJECT}tests:\n  shop:\n    +severity: warn\n"),
+            &format!("{DBT_PROJECT}snapshots:\n  shop:\n    +target_schema: snapshots\n"),
         ),
         ("models/a.sql", "select 1 as id\n"),
     ]);
@@ -383,10 +383,30 @@ fn a_database_naming_neither_path_nor_attach_is_refused() {
 fn history_on_a_plain_duckdb_target_is_refused() {
     let p = with_duckdb_profile("      path: shop.duckdb\n");
     p.lake_ok(&["build"]);
+    let before = std::fs::read(p.path().join("shop.duckdb")).unwrap();
     let out = p.lake(&["history"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     insta::assert_snapshot!(out.stderr);
-    assert!(p.path().join("shop.duckdb").is_file());
+    assert_eq!(std::fs::read(p.path().join("shop.duckdb")).unwrap(), before);
+    assert!(!p.path().join(".lake").exists(), "an embedded lake was made");
+}
+
+/// A dbt project with no profile has nothing to migrate but to a new
+/// DuckLake: plain `lake migrate` says so and writes nothing.
+#[test]
+fn migrating_without_a_profile_asks_for_to_ducklake() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as id\n"),
+    ]);
+    let out = p.lake(&["migrate"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("run `lake migrate --to-ducklake`"), "{}", out.stderr);
+    assert!(!p.path().join("project.yml").exists());
+    assert!(!p.path().join("profiles.yml").exists());
+    p.lake_ok(&["migrate", "--to-ducklake"]);
+    p.lake_ok(&["build"]);
+    assert!(p.path().join(".lake/catalog.ducklake").is_file());
 }
 
 /// No dbt project under tests/dbt, with any one file deleted or cut in
@@ -492,4 +512,34 @@ fn a_migrated_project_builds_what_dbt_built() {
     let again = lake_command(root).args(["migrate"]).output().unwrap();
     assert_eq!(again.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8_lossy(&again.stderr));
+}
+
+/// A `tests:` tree in dbt_project.yml configures the tests below its
+/// folders (the project-name level as dbt writes it); a test's own config
+/// wins; `+enabled: false` drops the tests it covers.
+#[test]
+fn a_tests_tree_configures_the_tests_below_it() {
+    let p = dbt_files(&[
+        (
+            "dbt_project.yml",
+            &format!(
+                "{DBT_PROJECT}tests:\n  shop:\n    +severity: warn\n    staging:\n      +enabled: false\n"
+            ),
+        ),
+        ("models/a.sql", "select null::int as id\n"),
+        ("models/staging/s.sql", "select null::int as id\n"),
+        (
+            "models/schema.yml",
+            "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - not_null\n          - unique:\n              config:\n                severity: error\n                error_if: '>5'\n",
+        ),
+        (
+            "models/staging/schema.yml",
+            "version: 2\nmodels:\n  - name: s\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+        ),
+    ]);
+    let out = p.lake(&["build"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    out.assert_stdout_has("WARN  test not_null_a_id");
+    out.assert_stdout_has("PASS  test unique_a_id");
+    assert!(!out.stdout.contains("not_null_s_id"), "{}", out.stdout);
 }

@@ -2,11 +2,12 @@
 //! writes a `project.yml` that keeps every key of `dbt_project.yml` and
 //! says `conventions: dbt` (so every relation keeps its dbt name and
 //! schema), and a `profiles.yml` in the project folder holding the dbt
-//! profile's targets (lake reads dbt-duckdb's keys as they are), plus,
-//! with `--to-ducklake`, a new default target on an embedded DuckLake.
-//! Comments at the top of each file say what was mapped. Nothing is
-//! overwritten: an existing project.yml stops it, a project-folder
-//! profiles.yml is kept as `profiles.yml.dbt`.
+//! profile's DuckDB targets (lake reads dbt-duckdb's keys as they are),
+//! plus, with `--to-ducklake`, a new default target on an embedded
+//! DuckLake. Comments at the top of each file say what was mapped. Nothing
+//! is overwritten: every destination is checked before anything is
+//! written, and a project-folder profiles.yml is kept as
+//! `profiles.yml.dbt`.
 
 use std::path::Path;
 
@@ -31,14 +32,23 @@ pub fn run(global: &GlobalArgs, to_ducklake: bool) -> Result<u8, Failure> {
     }
     let profile = project_profile(&project, to_ducklake)?;
     let project_yml = format!("{}{}", project_header(), project.project_file.text);
-    write_new(&root.join("project.yml"), &project_yml)?;
-    crate::stdoutln!("wrote project.yml (every key of dbt_project.yml, `conventions: dbt`)");
-    let kept = root.join("profiles.yml");
-    if kept.exists() {
-        std::fs::rename(&kept, root.join("profiles.yml.dbt")).map_err(io)?;
+    for name in ["project.yml", "profiles.yml.dbt"] {
+        if root.join(name).exists() {
+            return Err(refuse(
+                Code::Io,
+                &format!("{name} exists already"),
+                "lake migrate writes new files only: move it away first",
+            ));
+        }
+    }
+    let profiles = root.join("profiles.yml");
+    if profiles.exists() {
+        std::fs::rename(&profiles, root.join("profiles.yml.dbt")).map_err(io)?;
         crate::stdoutln!("kept the project folder's profiles.yml as profiles.yml.dbt");
     }
-    write_new(&kept, &profile)?;
+    std::fs::write(&profiles, profile).map_err(io)?;
+    std::fs::write(root.join("project.yml"), project_yml).map_err(io)?;
+    crate::stdoutln!("wrote project.yml (every key of dbt_project.yml, `conventions: dbt`)");
     crate::stdoutln!(
         "wrote profiles.yml{}; lake reads project.yml from now on (`lake build`)",
         if to_ducklake {
@@ -54,8 +64,8 @@ pub fn run(global: &GlobalArgs, to_ducklake: bool) -> Result<u8, Failure> {
 fn project_header() -> String {
     "# project.yml written by `lake migrate` from dbt_project.yml. Mapped:\n\
      # - every key of dbt_project.yml, below, unchanged: lake reads the same\n\
-     #   models:/seeds: trees, vars, paths and on-run-start/end hooks, and\n\
-     #   accepts dbt-only keys (require-dbt-version, ...) without using them;\n\
+     #   models:/seeds:/tests: trees, vars, paths and on-run-start/end hooks,\n\
+     #   and accepts dbt-only keys (require-dbt-version, ...) without using them;\n\
      # - `conventions: dbt` keeps dbt's placement (the target's schema, or\n\
      #   <target schema>_<custom>), dbt-duckdb's seed types and dbt's test\n\
      #   names, so every relation keeps its name. Without it, lake's own\n\
@@ -66,44 +76,78 @@ fn project_header() -> String {
         .to_string()
 }
 
-/// profiles.yml: the dbt profile's targets as written, and with
+/// The `profile:` the project file names, else its name (as lake reads it).
+fn profile_name(project: &Project) -> String {
+    let file: serde_yaml::Value =
+        serde_yaml::from_str(&project.project_file.text).unwrap_or_default();
+    match file.get("profile").and_then(serde_yaml::Value::as_str) {
+        Some(p) => p.to_string(),
+        None => project.name.clone(),
+    }
+}
+
+/// A target lake can run: dbt-duckdb's or lake's own (others are left out).
+fn runs_in_lake(target: &serde_yaml::Value) -> bool {
+    matches!(
+        target.get("type").and_then(serde_yaml::Value::as_str),
+        Some("duckdb" | "ducklake")
+    )
+}
+
+/// profiles.yml: the dbt profile's DuckDB targets as written, and with
 /// `to_ducklake` a new default target on an embedded DuckLake.
 fn project_profile(project: &Project, to_ducklake: bool) -> Result<String, Failure> {
     let target = &project.target;
-    let name = target
-        .profile
-        .clone()
-        .unwrap_or_else(|| project.name.clone());
-    let mut outputs = serde_yaml::Mapping::new();
-    let mut default = target.name.clone();
-    let mut source = "no dbt profile (lake's embedded default)".to_string();
-    if let Some(file) = &target.profiles_file {
-        let value = profile_value(file, &name).unwrap_or_default();
-        if let Some(o) = value.get("outputs").and_then(serde_yaml::Value::as_mapping) {
-            outputs = o.clone();
+    let name = profile_name(project);
+    let Some(file) = target.profiles_file.as_ref() else {
+        if !to_ducklake {
+            return Err(refuse(
+                Code::Profile,
+                &format!("no profiles.yml holds profile `{name}`: there is nothing to migrate"),
+                "run `lake migrate --to-ducklake` (a new embedded DuckLake), or add the dbt profile first",
+            ));
         }
-        let shown = match file.strip_prefix(&project.root) {
-            Ok(p) if p == Path::new("profiles.yml") => {
-                "profiles.yml (kept as profiles.yml.dbt)".into()
-            }
-            _ => file.display().to_string(),
-        };
-        source = format!("profile `{name}` of {shown}");
-    }
+        let source = "no dbt profile".to_string();
+        return profile_text(&name, serde_yaml::Mapping::new(), target, &source, true);
+    };
+    let value = profile_value(file, &name).unwrap_or_default();
+    let outputs = value
+        .get("outputs")
+        .and_then(serde_yaml::Value::as_mapping)
+        .map(|o| {
+            o.iter()
+                .filter(|(_, t)| runs_in_lake(t))
+                .map(|(k, t)| (k.clone(), t.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let shown = match file.strip_prefix(&project.root) {
+        Ok(p) if p == Path::new("profiles.yml") => "profiles.yml (kept as profiles.yml.dbt)".into(),
+        _ => file.display().to_string(),
+    };
+    let source = format!("profile `{name}` of {shown}");
+    profile_text(&name, outputs, target, &source, to_ducklake)
+}
+
+/// The profile as YAML with its comments; refused when it holds a
+/// credential written as text (it would land in the project folder).
+fn profile_text(
+    name: &str,
+    mut outputs: serde_yaml::Mapping,
+    target: &crate::project::Target,
+    source: &str,
+    to_ducklake: bool,
+) -> Result<String, Failure> {
+    let mut default = target.name.clone();
     if to_ducklake {
         default = "lake".into();
-        let lake = format!(
-            "type: ducklake\ncatalog: {{type: duckdb, path: .lake/catalog.ducklake}}\ndata_path: .lake/data/\nschema: {}\n",
-            target.schema
-        );
-        let lake: serde_yaml::Value = serde_yaml::from_str(&lake).expect("fixed YAML");
-        outputs.insert("lake".into(), lake);
+        outputs.insert("lake".into(), embedded_lake(&target.schema));
     }
     let mut profile = serde_yaml::Mapping::new();
     profile.insert("target".into(), default.into());
     profile.insert("outputs".into(), outputs.into());
     let mut doc = serde_yaml::Mapping::new();
-    doc.insert(name.clone().into(), profile.into());
+    doc.insert(name.into(), profile.into());
     let body = serde_yaml::to_string(&doc).map_err(|e| refuse(Code::Io, &e.to_string(), ""))?;
     if holds_literal_credentials(&body) {
         return Err(refuse(
@@ -119,21 +163,23 @@ fn project_profile(project: &Project, to_ducklake: bool) -> Result<String, Failu
     };
     Ok(format!(
         "# profiles.yml written by `lake migrate`. Mapped:\n\
-         # - every target of {source}, unchanged: lake reads\n\
-         #   dbt-duckdb's `type: duckdb` keys as dbt-duckdb does.{added}\n{body}"
+         # - every DuckDB target of {source}, unchanged: lake reads\n\
+         #   dbt-duckdb's `type: duckdb` keys as dbt-duckdb does (other\n\
+         #   adapters' targets are left out).{added}\n{body}"
     ))
 }
 
-/// Writes a file that must not exist yet.
-fn write_new(path: &Path, text: &str) -> Result<(), Failure> {
-    if path.exists() {
-        return Err(refuse(
-            Code::Io,
-            &format!("{} exists already", path.display()),
-            "lake migrate writes new files only: move it away first",
-        ));
-    }
-    std::fs::write(path, text).map_err(io)
+/// A `type: ducklake` target on the embedded DuckLake, in `schema`.
+fn embedded_lake(schema: &str) -> serde_yaml::Value {
+    let mut catalog = serde_yaml::Mapping::new();
+    catalog.insert("type".into(), "duckdb".into());
+    catalog.insert("path".into(), ".lake/catalog.ducklake".into());
+    let mut lake = serde_yaml::Mapping::new();
+    lake.insert("type".into(), "ducklake".into());
+    lake.insert("catalog".into(), catalog.into());
+    lake.insert("data_path".into(), ".lake/data/".into());
+    lake.insert("schema".into(), schema.into());
+    lake.into()
 }
 
 fn refuse(code: Code, message: &str, help: &str) -> Failure {

@@ -593,10 +593,10 @@ fn collect_tests(
         let Some(TestEntry { kind, args, config }) = read_entry(spec) else {
             continue;
         };
-        let config = check_test(pf, p, &kind, &args).and_then(|()| test_config(pf, p, &config));
-        let config = match config {
+        let checked = check_test(pf, p, &kind, &args).and_then(|()| test_config(pf, p, &config));
+        match checked {
             Ok(c) if !c.enabled => continue,
-            Ok(c) => c,
+            Ok(_) => {}
             Err(d) => {
                 diags.push(d);
                 continue;
@@ -812,7 +812,7 @@ mod tests {
             column: Some(column.into()),
             args: serde_json::from_value(args).unwrap(),
             defined_in: PathBuf::new(),
-            config: Default::default(),
+            config: IndexMap::new(),
         }
     }
 

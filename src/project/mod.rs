@@ -22,7 +22,7 @@ pub use config::{BatchFrom, BatchSize, CommitMode, Materialization, NodeConfig};
 pub use profiles::{Target, S3};
 pub use project_file::{Hook, Schedule};
 pub use properties::ColumnProperties;
-pub use test_config::TestConfig;
+pub use test_config::{TestConfig, TestTree};
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 
@@ -162,8 +162,9 @@ pub struct GenericTest {
     pub column: Option<String>,
     /// Arguments (`values`, `to`, `field`, ...).
     pub args: IndexMap<String, Json>,
-    /// `severity`, `where`, `warn_if`, ...: how its failures count.
-    pub config: TestConfig,
+    /// The entry's own config keys (`severity`, `where`, ...), validated;
+    /// [`TestTree::config_for`] lays them over the project's `tests:` tree.
+    pub config: IndexMap<String, Json>,
     /// Properties file that declares it.
     pub defined_in: PathBuf,
 }
@@ -202,6 +203,8 @@ pub struct Project {
     pub property_files: Vec<SourceFile>,
     /// What loaded but deserves a word; every command shows them.
     pub warnings: Vec<Diagnostic>,
+    /// The project file's `tests:` tree, for each test's config.
+    pub test_tree: TestTree,
     /// SQL before any node.
     pub on_run_start: Vec<String>,
     /// SQL after all nodes.
@@ -257,6 +260,12 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
     };
     let model_folders = folder_configs("models", raw.models.as_ref(), &mut diags);
     let seed_folders = folder_configs("seeds", raw.seeds.as_ref(), &mut diags);
+    let mut test_folders = folder_configs("tests", raw.tests.as_ref(), &mut diags);
+    test_folders.extend(folder_configs(
+        "data_tests",
+        raw.data_tests.as_ref(),
+        &mut diags,
+    ));
     let schedules = project_file::schedules(
         &project_file.path,
         &project_file.text,
@@ -304,6 +313,10 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         sources: found.sources,
         generic_tests: found.generic_tests,
         warnings,
+        test_tree: TestTree {
+            folders: test_folders,
+            bases: test_bases(&search_paths(&raw, conventions)),
+        },
         dashboards: found.dashboards,
         property_files: found.property_files,
         on_run_start: raw.on_run_start.to_vec(),
@@ -448,6 +461,13 @@ fn search_paths(raw: &project_file::ProjectFile, conventions: Conventions) -> di
         macros: paths(&raw.macro_paths, "macros"),
         tests: paths(&raw.test_paths, tests),
     }
+}
+
+/// Where tests are defined: properties files under the model and seed
+/// paths, SQL files under the test paths.
+fn test_bases(paths: &discovery::Paths) -> Vec<PathBuf> {
+    let all = paths.models.iter().chain(&paths.seeds).chain(&paths.tests);
+    all.map(PathBuf::from).collect()
 }
 
 /// project.yml's `vars:`, overridden by `--vars`.

@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 
 use self::hook_args::{builtin, Written};
 use super::config::{FolderConfig, NodeConfig, CONFIG_KEYS};
+use super::test_config::TEST_CONFIG_KEYS;
 use super::yaml;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic, Diagnostics};
 
@@ -105,7 +106,7 @@ pub struct ProjectFile {
     // dbt's keys: each changes only what dbt itself does (its version
     // check, its other folders, its logs, packages and query comments), so
     // a dbt_project.yml loads as it is; `dbt_only_keys` logs them. The
-    // `tests:`, `snapshots:` and `sources:` config trees are refused while
+    // `snapshots:` and `sources:` config trees are refused while
     // lake does not apply them: ignoring them would change results.
     /// dbt's version range check.
     #[serde(default)]
@@ -140,10 +141,10 @@ pub struct ProjectFile {
     /// Macro dispatch search order.
     #[serde(default)]
     pub dispatch: Option<serde_yaml::Value>,
-    /// Config tree of data tests (refused when not empty).
+    /// Config tree of data tests (`+severity`, `+where`, ...), by folder.
     #[serde(default)]
     pub tests: Option<serde_yaml::Value>,
-    /// The same, dbt 1.8's name (refused when not empty).
+    /// The same, dbt 1.8's name.
     #[serde(default, rename = "data_tests")]
     pub data_tests: Option<serde_yaml::Value>,
     /// Config tree of snapshots (refused when not empty).
@@ -175,12 +176,7 @@ pub fn dbt_only_keys(path: &Path, source: &str, d: &ProjectFile, diags: &mut Dia
             tracing::debug!(file = %path.display(), key, "dbt-only key, ignored by lake");
         }
     }
-    let refused = [
-        ("tests", &d.tests),
-        ("data_tests", &d.data_tests),
-        ("snapshots", &d.snapshots),
-        ("sources", &d.sources),
-    ];
+    let refused = [("snapshots", &d.snapshots), ("sources", &d.sources)];
     for (key, value) in refused {
         let empty = value
             .as_ref()
@@ -193,7 +189,7 @@ pub fn dbt_only_keys(path: &Path, source: &str, d: &ProjectFile, diags: &mut Dia
                 )
                 .at(path, source, yaml::locate_key(source, &[key]), "not applied")
                 .with_help(format!(
-                    "remove `{key}:` for now: lake applies the `models:` and `seeds:` trees, properties files and config() calls"
+                    "remove `{key}:` for now: lake applies the `models:`, `seeds:` and `tests:` trees, properties files and config() calls"
                 )),
             );
         }
@@ -300,8 +296,66 @@ pub struct Schedule {
     pub test_scope: Option<super::config::TestScope>,
 }
 
-/// Walks a `models:`/`seeds:` config tree into folder configs, validating
-/// every config key and pointing at the line of any that is wrong.
+/// What a config tree's keys are checked against: node config keys for
+/// `models:`/`seeds:`, test config keys for `tests:`/`data_tests:`.
+#[derive(Clone, Copy)]
+pub enum TreeKind {
+    /// `models:` and `seeds:` trees ([`NodeConfig`]).
+    Nodes,
+    /// `tests:` and `data_tests:` trees ([`super::TestConfig`]).
+    Tests,
+}
+
+impl TreeKind {
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            TreeKind::Nodes => CONFIG_KEYS,
+            TreeKind::Tests => super::test_config::TEST_CONFIG_KEYS,
+        }
+    }
+
+    /// Sets `key` on a fresh config of this kind: `Err` when the key or
+    /// value is wrong (or, `Unsupported`, not done by lake yet).
+    fn check(self, key: &str, value: &Json) -> Result<(), (Code, super::config::ConfigError)> {
+        use super::test_config::{TestConfig, TestConfigError};
+        match self {
+            TreeKind::Nodes => NodeConfig::default()
+                .apply(key, value)
+                .map_err(|e| (Code::UnknownKey, e)),
+            TreeKind::Tests => {
+                let known = TEST_CONFIG_KEYS.contains(&key);
+                let refused = |code, message: String| {
+                    let help = None;
+                    Err((code, super::config::ConfigError { message, help }))
+                };
+                match TestConfig::default().apply(key, value) {
+                    _ if !known => {
+                        refused(Code::UnknownKey, format!("unknown test config key `{key}`"))
+                    }
+                    Ok(()) => Ok(()),
+                    Err(TestConfigError::Invalid(m)) => {
+                        refused(Code::InvalidValue, format!("invalid value: {m}"))
+                    }
+                    Err(TestConfigError::Unsupported(k)) => refused(
+                        Code::Unsupported,
+                        format!("test config `{k}` is not supported yet"),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Where a config tree is written, and what its keys are.
+struct Tree<'a> {
+    path: &'a Path,
+    source: &'a str,
+    project_name: &'a str,
+    kind: TreeKind,
+}
+
+/// Walks a `models:`/`seeds:`/`tests:` config tree into folder configs,
+/// validating every config key and pointing at the line of any that is wrong.
 pub fn folder_configs(
     path: &Path,
     source: &str,
@@ -310,96 +364,108 @@ pub fn folder_configs(
     tree: Option<&serde_yaml::Value>,
     diags: &mut Diagnostics,
 ) -> Vec<FolderConfig> {
+    let kind = match section {
+        "tests" | "data_tests" => TreeKind::Tests,
+        _ => TreeKind::Nodes,
+    };
+    let at = Tree {
+        path,
+        source,
+        project_name,
+        kind,
+    };
     let mut out = Vec::new();
     if let Some(tree) = tree {
         let mut key_path = vec![section.to_string()];
-        walk_tree(
-            path,
-            source,
-            project_name,
-            tree,
-            &mut Vec::new(),
-            &mut key_path,
-            &mut out,
-            diags,
-        );
+        at.walk(tree, &mut Vec::new(), &mut key_path, &mut out, diags);
     }
     out
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk_tree(
-    path: &Path,
-    source: &str,
-    project_name: &str,
-    node: &serde_yaml::Value,
-    folders: &mut Vec<String>,
-    key_path: &mut Vec<String>,
-    out: &mut Vec<FolderConfig>,
-    diags: &mut Diagnostics,
-) {
-    let serde_yaml::Value::Mapping(map) = node else {
-        if !node.is_null() {
-            diags.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!(
-                        "`{}` must be a mapping of folders and +config keys",
-                        key_path.join(".")
+impl Tree<'_> {
+    fn walk(
+        &self,
+        node: &serde_yaml::Value,
+        folders: &mut Vec<String>,
+        key_path: &mut Vec<String>,
+        out: &mut Vec<FolderConfig>,
+        diags: &mut Diagnostics,
+    ) {
+        let (path, source) = (self.path, self.source);
+        let serde_yaml::Value::Mapping(map) = node else {
+            if !node.is_null() {
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!(
+                            "`{}` must be a mapping of folders and +config keys",
+                            key_path.join(".")
+                        ),
+                    )
+                    .at(
+                        path,
+                        source,
+                        locate(source, key_path),
+                        "expected a mapping",
                     ),
-                )
-                .at(path, source, locate(source, key_path), "expected a mapping"),
-            );
+                );
+            }
+            return;
+        };
+        let mut values = Vec::new();
+        for (k, v) in map {
+            let Some(key) = k.as_str() else { continue };
+            key_path.push(key.to_string());
+            let plus = key.strip_prefix('+');
+            let is_config = plus.is_some() || (!v.is_mapping() && self.kind.keys().contains(&key));
+            if is_config {
+                let name = plus.unwrap_or(key);
+                let json = serde_json::to_value(v).unwrap_or(Json::Null);
+                match self.kind.check(name, &json) {
+                    Ok(()) => values.push((name.to_string(), json)),
+                    Err((code, e)) => diags.push(config_error(path, source, key_path, code, e)),
+                }
+            } else if v.is_mapping() || v.is_null() {
+                // The project name may wrap the tree, as in dbt_project.yml.
+                let descend = !(folders.is_empty() && key == self.project_name);
+                if descend {
+                    folders.push(key.to_string());
+                }
+                self.walk(v, folders, key_path, out, diags);
+                if descend {
+                    folders.pop();
+                }
+            } else {
+                diags.push(self.unknown_key(key, key_path));
+            }
+            key_path.pop();
         }
-        return;
-    };
-    let mut values = Vec::new();
-    for (k, v) in map {
-        let Some(key) = k.as_str() else { continue };
-        key_path.push(key.to_string());
-        let plus = key.strip_prefix('+');
-        let is_config = plus.is_some() || (!v.is_mapping() && CONFIG_KEYS.contains(&key));
-        if is_config {
-            let name = plus.unwrap_or(key);
-            let json = serde_json::to_value(v).unwrap_or(Json::Null);
-            match NodeConfig::default().apply(name, &json) {
-                Ok(()) => values.push((name.to_string(), json)),
-                Err(e) => diags.push(config_error(path, source, key_path, e)),
-            }
-        } else if v.is_mapping() || v.is_null() {
-            // The project name may wrap the tree, as in dbt_project.yml.
-            let descend = !(folders.is_empty() && key == project_name);
-            if descend {
-                folders.push(key.to_string());
-            }
-            walk_tree(path, source, project_name, v, folders, key_path, out, diags);
-            if descend {
-                folders.pop();
-            }
-        } else {
-            let mut d = Diagnostic::new(
-                Code::UnknownKey,
-                format!("unknown config key `{key}` in project.yml"),
-            )
-            .at(
-                path,
-                source,
-                locate(source, key_path),
-                "not a config key or folder",
-            );
-            d = match did_you_mean(key, CONFIG_KEYS.iter().copied()) {
-                Some(s) => d.with_help(format!("did you mean `+{s}`?")),
-                None => d.with_help("config keys start with `+` (e.g. `+materialized: table`); folders hold mappings"),
-            };
-            diags.push(d);
+        if !values.is_empty() {
+            out.push(FolderConfig {
+                path: folders.clone(),
+                values,
+            });
         }
-        key_path.pop();
     }
-    if !values.is_empty() {
-        out.push(FolderConfig {
-            path: folders.clone(),
-            values,
-        });
+
+    /// A key that is neither a config key nor a folder.
+    fn unknown_key(&self, key: &str, key_path: &[String]) -> Diagnostic {
+        let d = Diagnostic::new(
+            Code::UnknownKey,
+            format!("unknown config key `{key}` in {}", self.path.display()),
+        )
+        .at(
+            self.path,
+            self.source,
+            locate(self.source, key_path),
+            "not a config key or folder",
+        );
+        match did_you_mean(key, self.kind.keys().iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `+{s}`?")),
+            None => d.with_help(
+                "config keys start with `+` (e.g. `+materialized: table`); folders hold mappings",
+            ),
+        }
     }
 }
 
@@ -408,15 +474,18 @@ fn config_error(
     path: &Path,
     source: &str,
     key_path: &[String],
+    code: Code,
     e: super::config::ConfigError,
 ) -> Diagnostic {
-    let mut d = Diagnostic::new(Code::UnknownKey, format!("{} in project.yml", e.message)).at(
+    let mut d = Diagnostic::new(code, format!("{} in {}", e.message, path.display())).at(
         path,
         source,
         locate(source, key_path),
         "here",
     );
-    if e.message.starts_with("invalid") || e.message.starts_with("config") {
+    if code == Code::UnknownKey
+        && (e.message.starts_with("invalid") || e.message.starts_with("config"))
+    {
         d.code = Code::InvalidValue;
     }
     if let Some(h) = e.help {

@@ -4,8 +4,13 @@
 //! failures and how many make the test a warning or an error, so a dbt
 //! project's tests end as they end under dbt.
 
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value as Json;
+
+use super::config::FolderConfig;
 
 /// Keys of a test entry that configure the test rather than being one of
 /// its arguments (dbt moves them out of the arguments, and out of the
@@ -187,6 +192,55 @@ impl TestConfig {
     }
 }
 
+/// The project file's `tests:` (and `data_tests:`) tree: folder configs
+/// matched, as dbt matches them, against the folders of the file that
+/// defines a test, below the model, seed or test path holding it.
+#[derive(Debug, Clone, Default)]
+pub struct TestTree {
+    /// The tree's folder configs (validated when the project loaded).
+    pub folders: Vec<FolderConfig>,
+    /// Model, seed and test paths (`models`, `tests`, ...), stripped off a
+    /// test's file path before its folders are matched.
+    pub bases: Vec<PathBuf>,
+}
+
+impl TestTree {
+    /// The config of a test defined in `defined_in`: the tree's folders
+    /// holding it (shallow first), then the test's own keys, which win.
+    pub fn config_for(&self, defined_in: &Path, own: &IndexMap<String, Json>) -> TestConfig {
+        let folders = self.folders_of(defined_in);
+        let mut matching: Vec<&FolderConfig> = self
+            .folders
+            .iter()
+            .filter(|f| f.path.len() <= folders.len() && f.path[..] == folders[..f.path.len()])
+            .collect();
+        matching.sort_by_key(|f| f.path.len());
+        let tree = matching
+            .iter()
+            .flat_map(|f| f.values.iter().map(|(k, v)| (k, v)));
+        let mut config = TestConfig::default();
+        for (key, value) in tree.chain(own.iter()) {
+            // Both were validated when the project loaded.
+            let _ = config.apply(key, value);
+        }
+        config
+    }
+
+    /// The folders of `path` below the base path that holds it.
+    fn folders_of(&self, path: &Path) -> Vec<String> {
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let below = self
+            .bases
+            .iter()
+            .find_map(|b| dir.strip_prefix(b).ok())
+            .unwrap_or(dir);
+        below
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
 /// Why a test config key was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TestConfigError {
@@ -200,6 +254,31 @@ pub enum TestConfigError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_tree_matches_folders_below_the_base_and_the_entry_wins() {
+        let tree = TestTree {
+            folders: vec![
+                FolderConfig {
+                    path: vec![],
+                    values: vec![("severity".into(), json!("warn"))],
+                },
+                FolderConfig {
+                    path: vec!["staging".into()],
+                    values: vec![("warn_if".into(), json!(">5"))],
+                },
+            ],
+            bases: vec![PathBuf::from("models"), PathBuf::from("tests")],
+        };
+        let staging = tree.config_for(Path::new("models/staging/schema.yml"), &IndexMap::new());
+        assert_eq!(staging.severity, Severity::Warn);
+        assert_eq!(staging.judge(5), Verdict::Pass);
+        let top = tree.config_for(Path::new("models/schema.yml"), &IndexMap::new());
+        assert_eq!(top.judge(1), Verdict::Warn);
+        let own = IndexMap::from([("severity".to_string(), json!("error"))]);
+        let singular = tree.config_for(Path::new("tests/staging/x.sql"), &own);
+        assert_eq!(singular.judge(6), Verdict::Fail);
+    }
 
     #[test]
     fn thresholds_read_as_dbt_writes_them() {

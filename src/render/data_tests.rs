@@ -2,6 +2,7 @@
 //! rows, rendered like models) and generic tests from properties files
 //! (`unique`, `not_null`, ... on a model, seed or source).
 
+use indexmap::IndexMap;
 use minijinja::context;
 
 use super::places::{dependencies, node_id};
@@ -50,7 +51,7 @@ fn singular_test(
             )
         })?;
     let deps = dependencies(project, &cap);
-    Ok(test_node(
+    let mut node = test_node(
         project,
         &name,
         &t.path,
@@ -58,7 +59,9 @@ fn singular_test(
         deps.first().cloned(),
         deps,
         None,
-    ))
+    );
+    node.config.test = Some(project.test_tree.config_for(&t.path, &IndexMap::new()));
+    Ok(node)
 }
 
 /// Nodes of the generic tests whose node exists (a test of a disabled
@@ -103,8 +106,12 @@ fn generic_test(
     };
     deps.sort();
     deps.dedup();
+    let config = project.test_tree.config_for(&t.defined_in, &t.config);
+    if !config.enabled {
+        return Ok(None);
+    }
     // dbt tests a `where`-filtered relation in place of the relation.
-    let relation = match &t.config.where_sql {
+    let relation = match &config.where_sql {
         Some(w) => format!("(select * from {relation} where {w}) dbt_subquery"),
         None => relation,
     };
@@ -119,7 +126,7 @@ fn generic_test(
         deps,
         relationship,
     );
-    node.config.test = Some(t.config.clone());
+    node.config.test = Some(config);
     Ok(Some(node))
 }
 

@@ -300,7 +300,7 @@ impl OpenScript {
             }
         }
         let setup = &target.setup;
-        let mut use_lake = setup.settings_sql();
+        let mut use_lake = setup.settings_sql(|v| credentials.value(v));
         use_lake.push(use_sql(&target.database));
         OpenScript {
             extension_dir: extensions::extension_dir(target.extension_directory.as_deref()),
@@ -311,7 +311,7 @@ impl OpenScript {
                 .secrets
                 .iter()
                 .map(|s| s.sql(|v| credentials.value(v)))
-                .chain(setup.attach.iter().map(|a| a.sql()))
+                .chain(setup.attach.iter().map(|a| a.sql(access == Access::Read)))
                 .collect(),
             attach: attach_sql(target, access, None),
             use_lake,
@@ -821,7 +821,7 @@ impl Warehouse {
     /// Makes the lake the default database of this connection and of
     /// every session from now on, with the target's settings.
     fn use_lake(&mut self, target: &Target) -> Result<(), WarehouseError> {
-        let script = OpenScript::new(target, Access::Read, Credentials::Placeholders);
+        let script = OpenScript::new(target, Access::Read, Credentials::Real);
         for sql in &script.use_lake {
             self.exec(sql)?;
         }

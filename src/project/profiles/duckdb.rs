@@ -64,8 +64,9 @@ pub struct AttachFile {
 pub struct Setup {
     /// Extensions to load, in order.
     pub extensions: Vec<String>,
-    /// `SET name = 'value'` on every connection, in order.
-    pub settings: Vec<(String, String)>,
+    /// `SET name = 'value'` on every connection, in order; a value whose
+    /// key names a credential (`s3_secret_access_key`) is redacted too.
+    pub settings: Vec<(String, Secret)>,
     /// `CREATE SECRET`s.
     pub secrets: Vec<DuckdbSecret>,
     /// Databases to attach besides the target's.
@@ -73,40 +74,59 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// The `SET` statements every connection runs.
-    pub fn settings_sql(&self) -> Vec<String> {
+    /// The `SET` statements every connection runs, each value given by
+    /// `value` (real, or a placeholder for a statement shown to a person).
+    pub fn settings_sql(&self, value: impl Fn(&Secret) -> String) -> Vec<String> {
         self.settings
             .iter()
-            .map(|(k, v)| format!("SET {} = {}", identifier(k), string_literal(v)))
+            .map(|(k, v)| format!("SET {} = {}", identifier(k), string_literal(&value(v))))
             .collect()
+    }
+
+    /// Every value that must never be shown: secrets' credentials and
+    /// settings whose key names one.
+    pub fn credentials(&self) -> impl Iterator<Item = &Secret> {
+        let settings = self
+            .settings
+            .iter()
+            .filter(|(k, _)| super::mask::names_a_credential(&k.to_lowercase()))
+            .map(|(_, v)| v);
+        self.secrets
+            .iter()
+            .flat_map(DuckdbSecret::values)
+            .chain(settings)
     }
 }
 
-/// A `secrets:` entry: every value is kept as a [`Secret`].
+/// A `secrets:` entry: its credentials kept as [`Secret`]s, its settings
+/// (`region`, `endpoint`, `scope`, ...) shown as they are.
 #[derive(Debug, Clone, Serialize)]
 pub struct DuckdbSecret {
     /// The secret's name (dbt-duckdb's default `__default_<type>`).
     pub name: String,
     /// `TYPE` (`s3`, `gcs`, ...).
     pub kind: String,
-    /// The other parameters, in order.
-    pub params: Vec<(String, Secret)>,
+    /// The other parameters, in order; `true` marks a credential.
+    pub params: Vec<(String, Secret, bool)>,
 }
 
 impl DuckdbSecret {
-    /// Every value, for redaction.
+    /// Every credential, for redaction.
     pub fn values(&self) -> impl Iterator<Item = &Secret> {
-        self.params.iter().map(|(_, v)| v)
+        self.params.iter().filter(|p| p.2).map(|(_, v, _)| v)
     }
 
     /// The statement, with each value given by `value` (real or placeholder).
     pub fn sql(&self, value: impl Fn(&Secret) -> String) -> String {
         let mut parts = vec![format!("TYPE {}", self.kind)];
-        parts.extend(
-            self.params
-                .iter()
-                .map(|(k, v)| format!("{} {}", k.to_uppercase(), string_literal(&value(v)))),
-        );
+        parts.extend(self.params.iter().map(|(k, v, credential)| {
+            let shown = if *credential {
+                value(v)
+            } else {
+                v.expose().to_string()
+            };
+            format!("{} {}", k.to_uppercase(), string_literal(&shown))
+        }));
         format!(
             "CREATE OR REPLACE SECRET {} ({})",
             identifier(&self.name),
@@ -127,14 +147,19 @@ pub struct Attachment {
 }
 
 impl Attachment {
-    /// `ATTACH IF NOT EXISTS ...`.
-    pub fn sql(&self) -> String {
+    /// `ATTACH IF NOT EXISTS ...`; `read_only` for a reader (`lake query`),
+    /// which must not hold a write lock on the file a build needs.
+    pub fn sql(&self, read_only: bool) -> String {
         let mut sql = format!("ATTACH IF NOT EXISTS {}", string_literal(&self.path));
         if let Some(alias) = &self.alias {
             sql.push_str(&format!(" AS {}", identifier(alias)));
         }
-        if !self.options.is_empty() {
-            sql.push_str(&format!(" ({})", self.options.join(", ")));
+        let mut options = self.options.clone();
+        if read_only && !options.iter().any(|o| o == "READ_ONLY") {
+            options.push("READ_ONLY".into());
+        }
+        if !options.is_empty() {
+            sql.push_str(&format!(" ({})", options.join(", ")));
         }
         sql
     }
@@ -360,9 +385,11 @@ impl TargetSource<'_> {
         t.extensions
             .iter()
             .map(|e| match e {
-                ExtensionFile::Name(n) => Ok(n.clone()),
+                ExtensionFile::Name(n) => self.plain_name(&["extensions"], n).map(|()| n.clone()),
                 ExtensionFile::Spec { name, repo } => match repo.as_deref() {
-                    None | Some("core") => Ok(name.clone()),
+                    None | Some("core") => {
+                        self.plain_name(&["extensions"], name).map(|()| name.clone())
+                    }
                     Some(r) => Err(self.not_yet(
                         &["extensions"],
                         &format!("extension `{name}` from repository `{r}` (lake provisions core extensions)"),
@@ -372,17 +399,32 @@ impl TargetSource<'_> {
             .collect()
     }
 
-    fn settings(&self, t: &TargetFile) -> Result<Vec<(String, String)>, Diagnostic> {
+    fn settings(&self, t: &TargetFile) -> Result<Vec<(String, Secret)>, Diagnostic> {
         let mut v = Vec::new();
         for (section, map) in [
             ("config_options", &t.config_options),
             ("settings", &t.settings),
         ] {
             for (k, value) in map {
-                v.push((k.clone(), self.text(&[section, k], value)?));
+                self.plain_name(&[section, k], k)?;
+                let origin = SecretOrigin::Profile(format!("{section}.{k}"));
+                let value = self.text(&[section, k], value)?;
+                v.push((k.clone(), Secret { value, origin }));
             }
         }
         Ok(v)
+    }
+
+    /// A name that goes into SQL unquoted (an extension, a secret's type or
+    /// parameter, a setting): letters, digits and `_` only.
+    fn plain_name(&self, key: &[&str], name: &str) -> Result<(), Diagnostic> {
+        let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if plain {
+            return Ok(());
+        }
+        Err(self
+            .fail(key, format!("`{name}` is not a DuckDB name"))
+            .with_help("extension, setting and secret parameter names are letters, digits and `_`"))
     }
 
     fn secrets(&self, t: &TargetFile) -> Result<Vec<DuckdbSecret>, Diagnostic> {
@@ -394,6 +436,7 @@ impl TargetSource<'_> {
                     .with_help("give each secret a `type` (s3, gcs, azure, ...)"));
             };
             let kind = self.text(&["secrets"], kind)?;
+            self.plain_name(&["secrets"], &kind)?;
             let name = match s.get("name") {
                 Some(n) => self.text(&["secrets"], n)?,
                 None => format!("__default_{kind}"),
@@ -403,9 +446,11 @@ impl TargetSource<'_> {
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "type" | "name"))
             {
+                self.plain_name(&["secrets"], k)?;
                 let value = self.text(&["secrets"], v)?;
                 let origin = SecretOrigin::Profile(format!("secrets.{k}"));
-                params.push((k.clone(), Secret { value, origin }));
+                let setting = super::mask::SECRET_SETTINGS.contains(&k.to_lowercase().as_str());
+                params.push((k.clone(), Secret { value, origin }, !setting));
             }
             out.push(DuckdbSecret { name, kind, params });
         }

@@ -4,7 +4,7 @@
 //! every error span, stays where it was.
 
 /// Keys under `secrets:` that name or place a secret rather than hold it.
-const SECRET_SETTINGS: &[&str] = &[
+pub const SECRET_SETTINGS: &[&str] = &[
     "type",
     "name",
     "provider",
@@ -40,13 +40,25 @@ pub fn masked(source: &str) -> String {
         }
         let lower = key.to_lowercase();
         let sensitive = (in_secrets && !SECRET_SETTINGS.contains(&lower.as_str()))
-            || ["password", "secret", "token"]
-                .iter()
-                .any(|w| lower.contains(w))
-            || lower == "key_id";
+            || names_a_credential(&lower);
         out.push_str(&mask_line(line, sensitive && key != "secrets"));
     }
     out
+}
+
+/// Whether a key (lower case) names a credential: a password, secret,
+/// token, private or access key, key file or key id.
+pub fn names_a_credential(key: &str) -> bool {
+    let words = [
+        "password",
+        "secret",
+        "token",
+        "private_key",
+        "access_key",
+        "keyfile",
+        "key_id",
+    ];
+    key != "secrets" && words.iter().any(|w| key.contains(w))
 }
 
 /// The line with its value masked (`whole`), else only what follows any
@@ -56,7 +68,14 @@ fn mask_line(line: &str, whole: bool) -> String {
         return line.to_string();
     };
     let (head, value) = line.split_at(colon + 1);
-    if value.contains("env_var(") {
+    // Only a value that is nothing but `{{ env_var('NAME') }}` holds no
+    // secret (a default, or text beside it, may be one).
+    let unquoted = value.trim().trim_matches(['"', '\'']);
+    let only_env_var = unquoted.starts_with("{{")
+        && unquoted.ends_with("}}")
+        && unquoted.matches("{{").count() == 1
+        && !unquoted.contains(',');
+    if only_env_var {
         return line.to_string();
     }
     if whole {

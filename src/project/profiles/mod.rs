@@ -406,7 +406,7 @@ impl Target {
         if let Some(s3) = &self.s3 {
             v.extend(s3.key_id.iter().chain(s3.secret.iter()));
         }
-        v.extend(self.setup.secrets.iter().flat_map(|s| s.values()));
+        v.extend(self.setup.credentials());
         v
     }
 
