@@ -388,7 +388,10 @@ fn history_on_a_plain_duckdb_target_is_refused() {
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     insta::assert_snapshot!(out.stderr);
     assert_eq!(std::fs::read(p.path().join("shop.duckdb")).unwrap(), before);
-    assert!(!p.path().join(".lake").exists(), "an embedded lake was made");
+    assert!(
+        !p.path().join(".lake").exists(),
+        "an embedded lake was made"
+    );
 }
 
 /// A dbt project with no profile has nothing to migrate but to a new
@@ -401,7 +404,11 @@ fn migrating_without_a_profile_asks_for_to_ducklake() {
     ]);
     let out = p.lake(&["migrate"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("run `lake migrate --to-ducklake`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("run `lake migrate --to-ducklake`"),
+        "{}",
+        out.stderr
+    );
     assert!(!p.path().join("project.yml").exists());
     assert!(!p.path().join("profiles.yml").exists());
     p.lake_ok(&["migrate", "--to-ducklake"]);
