@@ -775,7 +775,7 @@ impl TargetSource<'_> {
 
     /// The whole target, validated; `profiles_file` is left for the caller.
     fn resolve(&self, t: &TargetFile, root: &Path) -> Result<Target, Diagnostic> {
-        self.check_kind_and_threads(t)?;
+        self.refuse_dbt_duckdb_keys(t)?;
         let embedded = Target::embedded(root);
         let catalog = match &t.catalog {
             None => embedded.catalog.clone(),
@@ -811,14 +811,9 @@ impl TargetSource<'_> {
         })
     }
 
-    /// `type:` other than ducklake (or duckdb, read elsewhere), dbt-duckdb's
-    /// keys in a ducklake target, and `threads: 0`, are refused.
-    fn check_kind_and_threads(&self, t: &TargetFile) -> Result<(), Diagnostic> {
-        if let Some(kind) = t.kind.as_deref().filter(|k| *k != "ducklake") {
-            return Err(self
-                .fail(&["type"], format!("unsupported target type `{kind}`"))
-                .with_help("use `type: ducklake` (lake's keys) or `type: duckdb` (dbt-duckdb's)"));
-        }
+    /// dbt-duckdb's keys in a lake (`type: ducklake`) target are refused;
+    /// any other `type` was refused by `check_adapter` before.
+    fn refuse_dbt_duckdb_keys(&self, t: &TargetFile) -> Result<(), Diagnostic> {
         let dbt_keys = [
             ("path", t.path.is_some()),
             ("extensions", !t.extensions.is_empty()),
