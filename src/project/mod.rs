@@ -272,13 +272,8 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         &raw.schedules,
         &mut diags,
     );
-    let mut found = discovery::discover(
-        &root,
-        &search_paths(&raw, conventions),
-        &model_folders,
-        &seed_folders,
-        &mut diags,
-    );
+    let paths = search_paths(&raw, conventions);
+    let mut found = discovery::discover(&root, &paths, &model_folders, &seed_folders, &mut diags);
     refuse_naming_macros(&found.macros, &mut diags);
     if conventions == Conventions::Dbt {
         name_tests_as_dbt(&mut found.generic_tests);
@@ -315,7 +310,7 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
         warnings,
         test_tree: TestTree {
             folders: test_folders,
-            bases: test_bases(&search_paths(&raw, conventions)),
+            bases: test_bases(&paths),
         },
         dashboards: found.dashboards,
         property_files: found.property_files,
