@@ -300,6 +300,7 @@ mod tests {
             attached_node: None,
             relationship: None,
             seed_types: Default::default(),
+            stored_failures: None,
             contract: None,
         }
     }

@@ -104,6 +104,20 @@ pub struct Node {
     /// For seeds: how the CSV's column types are inferred. Run-time only.
     #[serde(skip)]
     pub seed_types: SeedTypes,
+    /// For tests that store their failing rows (`store_failures`): where.
+    /// Run-time only.
+    #[serde(skip)]
+    pub stored_failures: Option<StoredFailures>,
+}
+
+/// Where a test keeps its failing rows, replaced on every run it runs,
+/// so the rows behind a failure can be read after the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFailures {
+    /// The relation (dbt's `<target schema>_dbt_test__audit.<test>`).
+    pub relation: Relation,
+    /// A view running the test's query rather than a table of its rows.
+    pub view: bool,
 }
 
 /// How a seed's column types are inferred where `column_types` is silent.

@@ -550,3 +550,47 @@ fn a_tests_tree_configures_the_tests_below_it() {
     out.assert_stdout_has("PASS  test unique_a_id");
     assert!(!out.stdout.contains("not_null_s_id"), "{}", out.stdout);
 }
+
+/// A test entry's `name:` names the test, in both of dbt's forms, and
+/// the names stay out of the arguments (and so out of the SQL).
+#[test]
+fn a_test_entry_s_name_names_the_test() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as id, 'x' as kind\n"),
+        (
+            "models/schema.yml",
+            "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - unique:\n              name: ids_are_unique\n      - name: kind\n        data_tests:\n          - name: kinds_are_known\n            test_name: accepted_values\n            values: [x, y]\n",
+        ),
+    ]);
+    let out = p.lake(&["build"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    out.assert_stdout_has("PASS  test ids_are_unique");
+    out.assert_stdout_has("PASS  test kinds_are_known");
+}
+
+#[test]
+fn two_tests_with_one_name_are_refused_at_the_second() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as id\n"),
+        (
+            "models/schema.yml",
+            "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - unique:\n              name: id_ok\n          - not_null:\n              name: id_ok\n",
+        ),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}
+
+#[test]
+fn a_singular_test_s_bad_config_is_refused_at_its_line() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as id\n"),
+        (
+            "tests/a_check.sql",
+            "-- checks a\n{{ config(store_failures_as='parquet') }}\nselect * from {{ ref('a') }} where id < 0\n",
+        ),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}

@@ -186,6 +186,40 @@ fn failing_tests_report_their_row_count_and_build_skips_dependents(lake: Lake) {
     );
 }
 
+/// `store_failures`: a test keeps its failing rows in schema `audit` (or
+/// its own `schema`/`alias`), replaced each time it runs, so they can be
+/// read after the run; `store_failures_as: view` keeps the query instead.
+fn failing_rows_are_stored_where_the_test_config_says(lake: Lake) {
+    let p = TempProject::on(lake);
+    p.file("seeds/people.csv", "id,name\n1,ann\n1,bob\n2,christopher\n")
+        .file("seeds/people.yml", "seeds:\n  - name: people\n    columns:\n      - name: id\n        tests:\n          - unique:\n              config:\n                store_failures: true\n          - not_null:\n              config:\n                store_failures_as: view\n")
+        .file("tests/sql/names_are_short.sql", "{{ config(store_failures=true, severity='warn', schema='checks', alias='long_names') }}\nselect * from {{ ref('people') }} where length(name) > 5\n");
+    let out = p.lake(&["build"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    out.assert_stdout_has("FAIL  test unique_people_id [1 failing rows");
+    out.assert_stdout_has("its failing rows: select * from lake.audit.unique_people_id");
+    out.assert_stdout_has("WARN  test names_are_short [1 failing rows");
+    assert_eq!(
+        s(&p.rows("select unique_field, n_records from lake.audit.unique_people_id")),
+        ["1|2"]
+    );
+    assert_eq!(
+        s(&p.rows("select id, name from lake.checks.long_names")),
+        ["2|christopher"]
+    );
+    assert_eq!(
+        s(&p.rows("select table_name, table_type from information_schema.tables where table_catalog = 'lake' and table_schema in ('audit', 'checks') order by 1")),
+        ["long_names|BASE TABLE", "not_null_people_id|VIEW", "unique_people_id|BASE TABLE"]
+    );
+    // Fixed data: the next run replaces the stored rows with none.
+    p.file("seeds/people.csv", "id,name\n1,ann\n2,bo\n");
+    p.lake_ok(&["build"]);
+    assert!(p
+        .rows("select * from lake.audit.unique_people_id")
+        .is_empty());
+    assert!(p.rows("select * from lake.checks.long_names").is_empty());
+}
+
 fn seeds_load_with_typed_columns(lake: Lake) {
     let p = TempProject::on(lake);
     p.file("seeds/countries.csv", "code,joined,population\nDE,2024-01-05,84\nFR,2023-12-31,68\n")
@@ -299,6 +333,7 @@ on_both_targets!(
     schema_change_fails_clearly_when_asked_to,
     a_failing_model_skips_exactly_its_descendants,
     failing_tests_report_their_row_count_and_build_skips_dependents,
+    failing_rows_are_stored_where_the_test_config_says,
     seeds_load_with_typed_columns,
     hooks_run_before_and_after,
     show_and_query_print_rows,

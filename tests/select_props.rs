@@ -220,6 +220,7 @@ fn to_node(g: &Graph, s: &Spec) -> Node {
         contract: None,
         relationship: None,
         seed_types: Default::default(),
+        stored_failures: None,
     }
 }
 

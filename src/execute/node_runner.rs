@@ -101,8 +101,8 @@ pub(super) enum Work {
     Write(WritePlan),
     /// Nothing to write (ephemeral, source); already successful.
     Nothing,
-    /// A test: count failing rows.
-    Test(String),
+    /// A test: store (when it keeps them) and count failing rows.
+    Test(plan::TestRun),
     /// Landed files to append, one transaction each.
     Load,
 }
@@ -181,10 +181,7 @@ impl NodeRunner<'_> {
             (NodeKind::Test, _) => {
                 outcome.action = "test".into();
                 let sql = self.test_slice(i, sql, outcome);
-                Ok(Work::Test(plan::test_count(
-                    &sql,
-                    node.config.test.as_ref(),
-                )))
+                Ok(Work::Test(plan::test(node, &sql)))
             }
             _ => {
                 outcome.action = "source".into();
@@ -319,6 +316,33 @@ impl NodeRunner<'_> {
         Ok(())
     }
 
+    /// Runs a test: stores its failing rows first when it keeps them (in
+    /// the open transaction, or, `in_open` false, in one of their own
+    /// with the run's commit message), then counts them.
+    fn count_failures(
+        &self,
+        run: &plan::TestRun,
+        outcome: &mut Outcome,
+        in_open: bool,
+    ) -> Result<u64, crate::warehouse::WarehouseError> {
+        match &run.store {
+            Some(write) if in_open => self.write_one(write, outcome, false)?,
+            Some(write) => self.session.in_transaction(|| {
+                self.write_one(write, outcome, true)?;
+                let info = self.stamp.commit(CommitKind::Run);
+                if let Some(tag) = info.statement(self.database()) {
+                    self.session.execute(&tag)?;
+                }
+                Ok::<(), crate::warehouse::WarehouseError>(())
+            })?,
+            None => {}
+        }
+        // Failing rows are counted, not written.
+        outcome.rows = None;
+        outcome.statements.push(run.count.clone());
+        self.session.query_count(&run.count)
+    }
+
     fn cleanup(&self, plan: &WritePlan) {
         if let Some(c) = &plan.cleanup {
             let _ = self.session.execute_batch(c);
@@ -396,16 +420,13 @@ impl NodeRunner<'_> {
                     Err(e) => Err(Box::new((e.into(), outcome))),
                 }
             }
-            Ok(Work::Test(q)) => {
-                outcome.statements.push(q.clone());
-                match self.session.query_count(&q) {
-                    Ok(n) => {
-                        outcome.failures = Some(n);
-                        Ok((self.judge(i, n), outcome))
-                    }
-                    Err(e) => Err(Box::new((e.message.into(), outcome))),
+            Ok(Work::Test(run)) => match self.count_failures(&run, &mut outcome, false) {
+                Ok(n) => {
+                    outcome.failures = Some(n);
+                    Ok((self.judge(i, n), outcome))
                 }
-            }
+                Err(e) => Err(Box::new((e.message.into(), outcome))),
+            },
             Ok(Work::Write(plan)) => {
                 let mut group = vec![(i, plan, outcome)];
                 let r = self.commit_group(&mut group);
@@ -448,9 +469,8 @@ impl NodeRunner<'_> {
                 }
                 r.map(|()| Status::Success).map_err(|e| e.message.into())
             }
-            Ok(Work::Test(q)) => {
-                outcome.statements.push(q.clone());
-                let counted = self.session.query_count(&q);
+            Ok(Work::Test(run)) => {
+                let counted = self.count_failures(&run, &mut outcome, true);
                 if let Ok(0) = counted {
                     outcome.record = self.record(i, &mut outcome);
                 }

@@ -48,6 +48,14 @@ impl<'a> Reporter<'a> {
                         let _ = writeln!(out, "         {line}");
                     }
                 }
+                let stored = self.dag.nodes[r.index].stored_failures.as_ref();
+                if let (Status::Fail | Status::Warn, Some(stored)) = (r.status, stored) {
+                    let _ = writeln!(
+                        out,
+                        "         its failing rows: select * from {}",
+                        stored.relation
+                    );
+                }
                 for problem in &r.outcome.problems {
                     for (n, line) in problem.lines().enumerate() {
                         let lead = if n == 0 { "error: " } else { "" };

@@ -321,6 +321,39 @@ pub fn seed(node: &Node, rel: &Relation, csv: &Path) -> Write {
     )
 }
 
+/// What a data test runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRun {
+    /// For a test that stores its failing rows: the table or view that
+    /// holds them, replaced before they are counted.
+    pub store: Option<Write>,
+    /// The query counting the failures (from the stored rows, if stored).
+    pub count: String,
+}
+
+/// A data test whose failing rows `sql` returns: counted directly, or
+/// stored first (`store_failures`), as dbt's test materialization does,
+/// and counted from where they are stored.
+pub fn test(node: &Node, sql: &str) -> TestRun {
+    let config = node.config.test.as_ref();
+    let Some(stored) = &node.stored_failures else {
+        return TestRun {
+            store: None,
+            count: test_count(sql, config),
+        };
+    };
+    let rel = &stored.relation;
+    let store = if stored.view {
+        view(node, rel, sql)
+    } else {
+        table(node, rel, sql)
+    };
+    TestRun {
+        store: Some(store),
+        count: test_count(&format!("select * from {rel}"), config),
+    }
+}
+
 /// A data test: the number of failing rows.
 pub fn test_count(sql: &str, config: Option<&crate::project::TestConfig>) -> String {
     let fail_calc = config.map_or("count(*)", |c| c.fail_calc.as_str());
@@ -362,6 +395,7 @@ mod tests {
             attached_node: None,
             relationship: None,
             seed_types: Default::default(),
+            stored_failures: None,
             contract: None,
         };
         (n, rel)

@@ -590,10 +590,18 @@ fn collect_tests(
             .flat_map(|c| c.tests.iter().map(move |t| (Some(c.name.clone()), t))),
     );
     for (column, spec) in specs {
-        let Some(TestEntry { kind, args, config }) = read_entry(spec) else {
+        let Some(TestEntry {
+            kind,
+            name,
+            args,
+            config,
+        }) = read_entry(spec)
+        else {
             continue;
         };
-        let checked = check_test(pf, p, &kind, &args).and_then(|()| test_config(pf, p, &config));
+        let checked = check_test(pf, p, &kind, &args)
+            .and_then(|()| check_custom_name(pf, p, name.as_deref(), out))
+            .and_then(|()| test_config(pf, p, &config));
         match checked {
             Ok(c) if !c.enabled => continue,
             Ok(_) => {}
@@ -603,7 +611,10 @@ fn collect_tests(
             }
         };
         out.push(GenericTest {
-            name: unique_test_name(out, &kind, &p.name, column.as_deref()),
+            name: name
+                .clone()
+                .unwrap_or_else(|| unique_test_name(out, &kind, &p.name, column.as_deref())),
+            named: name.is_some(),
             config,
             kind,
             attached_to: attached.clone(),
@@ -617,14 +628,18 @@ fn collect_tests(
 /// One test entry of a properties file.
 struct TestEntry {
     kind: String,
+    /// The entry's `name:`, which dbt gives the test in place of the
+    /// name it makes up from the arguments.
+    name: Option<String>,
     args: IndexMap<String, Json>,
     config: IndexMap<String, Json>,
 }
 
 /// `unique`, `{accepted_values: {values: [...]}}` (a bare list stands for
-/// `values`) or dbt's newer `{accepted_values: {arguments: {values: [...]},
-/// config: {...}}}`: the kind, its arguments and its config. Config keys
-/// written beside the arguments (the older form) are config, as in dbt.
+/// `values`), dbt's newer `{accepted_values: {arguments: {values: [...]},
+/// config: {...}}}`, or `{test_name: accepted_values, name: ..., ...}`:
+/// the kind, its name, arguments and config. Config keys written beside
+/// the arguments (the older form) are config, as in dbt.
 fn read_entry(spec: &TestSpec) -> Option<TestEntry> {
     let object = |v: Option<Json>| -> IndexMap<String, Json> {
         match v {
@@ -632,8 +647,16 @@ fn read_entry(spec: &TestSpec) -> Option<TestEntry> {
             _ => IndexMap::new(),
         }
     };
-    let (kind, body) = match spec {
+    let (kind, mut body) = match spec {
         TestSpec::Name(n) => (n.clone(), IndexMap::new()),
+        TestSpec::WithArgs(map) if map.contains_key("test_name") => {
+            let mut body = object(serde_json::to_value(map).ok());
+            let kind = match body.shift_remove("test_name") {
+                Some(Json::String(k)) => k,
+                other => other.map(|v| v.to_string()).unwrap_or_default(),
+            };
+            (kind, body)
+        }
         TestSpec::WithArgs(map) => {
             let (k, v) = map.iter().next()?;
             let body = match serde_json::to_value(v).unwrap_or(Json::Null) {
@@ -644,7 +667,11 @@ fn read_entry(spec: &TestSpec) -> Option<TestEntry> {
             (k.clone(), body)
         }
     };
-    let mut body = body;
+    let name = match body.shift_remove("name") {
+        Some(Json::String(n)) => Some(n),
+        Some(other) => Some(other.to_string()),
+        None => None,
+    };
     let mut config = object(body.shift_remove("config"));
     let mut args = object(body.shift_remove("arguments"));
     for (key, value) in body {
@@ -654,7 +681,12 @@ fn read_entry(spec: &TestSpec) -> Option<TestEntry> {
             args.insert(key, value);
         }
     }
-    Some(TestEntry { kind, args, config })
+    Some(TestEntry {
+        kind,
+        name,
+        args,
+        config,
+    })
 }
 
 /// The entry's config, or an error at the entry naming the key.
@@ -665,13 +697,8 @@ fn test_config(
 ) -> Result<TestConfig, Diagnostic> {
     let mut c = TestConfig::default();
     for (key, value) in config {
-        let (code, message) = match c.apply(key, value) {
-            Ok(()) => continue,
-            Err(TestConfigError::Invalid(m)) => (Code::InvalidValue, m),
-            Err(TestConfigError::Unsupported(k)) => (
-                Code::Unsupported,
-                format!("test config `{k}` is not supported yet"),
-            ),
+        let Err(TestConfigError(message)) = c.apply(key, value) else {
+            continue;
         };
         // The key's first line after the entry's `name:`, else the entry.
         let entry = find_name_line(&pf.text, &p.name);
@@ -684,9 +711,46 @@ fn test_config(
             .map(|at| crate::diagnostic::Span::Bytes(from + at..from + at + key.len()))
             .or(entry);
         let message = format!("{message} (a data test on `{}`)", p.name);
-        return Err(Diagnostic::new(code, message).at(&pf.path, &pf.text, span, "here"));
+        return Err(
+            Diagnostic::new(Code::InvalidValue, message).at(&pf.path, &pf.text, span, "here")
+        );
     }
     Ok(c)
+}
+
+/// A test's own `name:` must be a name no other test has (dbt refuses
+/// the project too), and one a relation can be called.
+fn check_custom_name(
+    pf: &SourceFile,
+    p: &NodeProperties,
+    name: Option<&str>,
+    taken: &[GenericTest],
+) -> Result<(), Diagnostic> {
+    let Some(name) = name else {
+        return Ok(());
+    };
+    let problem = if name.trim().is_empty() {
+        format!("a data test on `{}` has an empty `name:`", p.name)
+    } else if taken.iter().any(|t| t.name == name) {
+        format!("two data tests are named `{name}`")
+    } else {
+        return Ok(());
+    };
+    // This file's earlier tests of that name come first in it.
+    let earlier = taken
+        .iter()
+        .filter(|t| t.name == name && t.defined_in == pf.path)
+        .count();
+    let written = format!("name: {name}");
+    let span = pf
+        .text
+        .match_indices(&written)
+        .nth(earlier)
+        .map(|(at, _)| crate::diagnostic::Span::Bytes(at..at + written.len()))
+        .or_else(|| find_name_line(&pf.text, &p.name));
+    Err(Diagnostic::new(Code::InvalidValue, problem)
+        .at(&pf.path, &pf.text, span, "here")
+        .with_help("give each data test its own `name:`, or leave `name:` out for a generated one"))
 }
 
 /// A test kind lake knows, with every argument it needs.
@@ -748,6 +812,32 @@ pub fn dbt_test_name(test: &GenericTest) -> String {
     format!("{prefix}{}_{node}_{}", test.kind, parts.join("__"))
 }
 
+/// The relation name dbt gives a generic test's stored failures: its
+/// name, or, for a generated name of 64 characters or more, the first 30
+/// characters of `<kind>_<node>` then the md5 of the name
+/// (`accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758`).
+pub fn failures_identifier(test: &GenericTest) -> String {
+    if test.named || test.name.len() < 64 {
+        return test.name.clone();
+    }
+    let node = match &test.attached_to {
+        TestedNode::Node(name) => name.clone(),
+        TestedNode::Source(source, table) => format!("{source}_{table}"),
+    };
+    let prefix = if matches!(test.attached_to, TestedNode::Source(..)) {
+        "source_"
+    } else {
+        ""
+    };
+    let identifier: String = format!("{prefix}{}_{node}", test.kind)
+        .chars()
+        .take(30)
+        .collect();
+    let hash = <md5::Md5 as md5::Digest>::digest(test.name.as_bytes());
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{identifier}_{hex}")
+}
+
 /// `text` with each run of characters outside `[0-9a-zA-Z_]` made one `_`.
 fn name_safe(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -807,6 +897,7 @@ mod tests {
     fn test(kind: &str, column: &str, args: Json) -> GenericTest {
         GenericTest {
             name: String::new(),
+            named: false,
             kind: kind.into(),
             attached_to: TestedNode::Node("orders".into()),
             column: Some(column.into()),
@@ -829,5 +920,19 @@ mod tests {
             "relationships_orders_customer_id__id__ref_customers_"
         );
         assert_eq!(name_safe("a_(b)) c"), "a__b_c");
+    }
+
+    #[test]
+    fn long_test_names_store_failures_under_dbt_s_hashed_name() {
+        let values = serde_json::json!({"values": ["placed", "shipped", "completed", "return_pending", "returned"]});
+        let mut t = test("accepted_values", "status", values);
+        t.name = dbt_test_name(&t);
+        // As dbt-core 1.11 named it in tests/dbt/cloned_as_is.
+        assert_eq!(
+            failures_identifier(&t),
+            "accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758"
+        );
+        t.name = "not_null_orders_amount".into();
+        assert_eq!(failures_identifier(&t), "not_null_orders_amount");
     }
 }

@@ -154,6 +154,8 @@ pub enum TestedNode {
 pub struct GenericTest {
     /// Unique node name, e.g. `not_null_events_event_id`.
     pub name: String,
+    /// The entry gave the name (`name:`), so it is kept as written.
+    pub named: bool,
     /// Test kind: `unique`, `not_null`, `accepted_values`, `relationships`.
     pub kind: String,
     /// What it tests.
@@ -365,8 +367,12 @@ fn refuse_snapshots(
 /// run_results.json name them as dbt does (a name taken twice keeps a
 /// `_2` suffix, where dbt would refuse the project).
 fn name_tests_as_dbt(tests: &mut [GenericTest]) {
-    let mut taken = std::collections::HashSet::new();
-    for t in tests.iter_mut() {
+    let mut taken: std::collections::HashSet<String> = tests
+        .iter()
+        .filter(|t| t.named)
+        .map(|t| t.name.clone())
+        .collect();
+    for t in tests.iter_mut().filter(|t| !t.named) {
         let name = discovery::first_free(discovery::dbt_test_name(t), |n| taken.contains(n));
         taken.insert(name.clone());
         t.name = name;

@@ -315,7 +315,7 @@ impl TreeKind {
     }
 
     /// Sets `key` on a fresh config of this kind: `Err` when the key or
-    /// value is wrong (or, `Unsupported`, not done by lake yet).
+    /// value is wrong.
     fn check(self, key: &str, value: &Json) -> Result<(), (Code, super::config::ConfigError)> {
         use super::test_config::{TestConfig, TestConfigError};
         match self {
@@ -333,13 +333,9 @@ impl TreeKind {
                         refused(Code::UnknownKey, format!("unknown test config key `{key}`"))
                     }
                     Ok(()) => Ok(()),
-                    Err(TestConfigError::Invalid(m)) => {
+                    Err(TestConfigError(m)) => {
                         refused(Code::InvalidValue, format!("invalid value: {m}"))
                     }
-                    Err(TestConfigError::Unsupported(k)) => refused(
-                        Code::Unsupported,
-                        format!("test config `{k}` is not supported yet"),
-                    ),
                 }
             }
         }

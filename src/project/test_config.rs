@@ -94,6 +94,18 @@ pub enum Verdict {
     Fail,
 }
 
+/// What a test stores its failing rows as (`store_failures_as`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreAs {
+    /// A table holding the failing rows of the last run.
+    Table,
+    /// A view running the test's query.
+    View,
+    /// Nothing stored, whatever `store_failures` says.
+    Ephemeral,
+}
+
 /// A data test's config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TestConfig {
@@ -111,6 +123,18 @@ pub struct TestConfig {
     pub limit: Option<u64>,
     /// How failures are counted over the failing rows.
     pub fail_calc: String,
+    /// Keep the failing rows in a relation (dbt's `store_failures`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_failures: Option<bool>,
+    /// As what; set, it decides alone, as in dbt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_failures_as: Option<StoreAs>,
+    /// The stored failures' custom schema (dbt's default: `dbt_test__audit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// The stored failures' relation name, in place of the test's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     /// Off: the test is not part of the project (never serialized: the
     /// node's own `enabled` says it).
     #[serde(skip)]
@@ -130,14 +154,17 @@ impl Default for TestConfig {
             error_if: any,
             limit: None,
             fail_calc: "count(*)".into(),
+            store_failures: None,
+            store_failures_as: None,
+            schema: None,
+            alias: None,
             enabled: true,
         }
     }
 }
 
 impl TestConfig {
-    /// Sets `key`; `Err` says what is wrong with the value, or that lake
-    /// does not do it yet (`Unsupported`).
+    /// Sets `key`; `Err` says what is wrong with the value.
     pub fn apply(&mut self, key: &str, value: &Json) -> Result<(), TestConfigError> {
         let text = || match value {
             Json::String(s) => Some(s.clone()),
@@ -145,8 +172,7 @@ impl TestConfig {
             Json::Bool(b) => Some(b.to_string()),
             _ => None,
         };
-        let invalid =
-            |expected: &str| TestConfigError::Invalid(format!("`{key}` must be {expected}"));
+        let invalid = |expected: &str| TestConfigError(format!("`{key}` must be {expected}"));
         match key {
             "severity" => {
                 self.severity = match text().map(|s| s.to_lowercase()).as_deref() {
@@ -169,15 +195,49 @@ impl TestConfig {
             "limit" => self.limit = Some(value.as_u64().ok_or_else(|| invalid("a whole number"))?),
             "fail_calc" => self.fail_calc = text().ok_or_else(|| invalid("SQL text"))?,
             "enabled" => self.enabled = value.as_bool().ok_or_else(|| invalid("true or false"))?,
-            "store_failures" | "store_failures_as"
-                if value != &Json::Bool(false) && value != &Json::Null =>
-            {
-                return Err(TestConfigError::Unsupported(key.to_string()));
+            "store_failures" => {
+                self.store_failures = match value {
+                    Json::Null => None,
+                    v => Some(v.as_bool().ok_or_else(|| invalid("true or false"))?),
+                }
+            }
+            "store_failures_as" => {
+                self.store_failures_as = match text().map(|s| s.to_lowercase()).as_deref() {
+                    None if value.is_null() => None,
+                    Some("table") => Some(StoreAs::Table),
+                    Some("view") => Some(StoreAs::View),
+                    Some("ephemeral") => Some(StoreAs::Ephemeral),
+                    _ => return Err(invalid("`table`, `view` or `ephemeral`")),
+                }
+            }
+            "schema" | "alias" => {
+                let name = text()
+                    .filter(|s| !s.trim().is_empty())
+                    .ok_or_else(|| invalid("a name"))?;
+                if key == "schema" {
+                    self.schema = Some(name)
+                } else {
+                    self.alias = Some(name)
+                }
             }
             // Labels and placement lake has no use for on a test.
             _ => {}
         }
         Ok(())
+    }
+
+    /// Whether, and as what, the test keeps its failing rows: a set
+    /// `store_failures_as` decides (`ephemeral`: not at all), else
+    /// `store_failures`, else `default` (`--store-failures`), as a table.
+    pub fn stored_as(&self, default: bool) -> Option<StoreAs> {
+        match self.store_failures_as {
+            Some(StoreAs::Ephemeral) => None,
+            Some(kind) => Some(kind),
+            None => self
+                .store_failures
+                .unwrap_or(default)
+                .then_some(StoreAs::Table),
+        }
     }
 
     /// How a test with `failures` ends: dbt's order, `error_if` first.
@@ -241,14 +301,9 @@ impl TestTree {
     }
 }
 
-/// Why a test config key was refused.
+/// A test config value that does not fit its key: what it must be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TestConfigError {
-    /// The value does not fit the key.
-    Invalid(String),
-    /// Lake does not do this yet (L013).
-    Unsupported(String),
-}
+pub struct TestConfigError(pub String);
 
 #[cfg(test)]
 mod tests {
@@ -281,6 +336,34 @@ mod tests {
     }
 
     #[test]
+    fn store_failures_as_decides_alone_then_store_failures_then_the_flag() {
+        let stored = |keys: &[(&str, Json)], flag| {
+            let mut c = TestConfig::default();
+            for (k, v) in keys {
+                c.apply(k, v).unwrap();
+            }
+            c.stored_as(flag)
+        };
+        assert_eq!(stored(&[], false), None);
+        assert_eq!(stored(&[], true), Some(StoreAs::Table));
+        assert_eq!(
+            stored(&[("store_failures", json!(true))], false),
+            Some(StoreAs::Table)
+        );
+        assert_eq!(stored(&[("store_failures", json!(false))], true), None);
+        let view_anyway = [
+            ("store_failures", json!(false)),
+            ("store_failures_as", json!("view")),
+        ];
+        assert_eq!(stored(&view_anyway, false), Some(StoreAs::View));
+        let never = [
+            ("store_failures", json!(true)),
+            ("store_failures_as", json!("ephemeral")),
+        ];
+        assert_eq!(stored(&never, true), None);
+    }
+
+    #[test]
     fn thresholds_read_as_dbt_writes_them() {
         assert!(Threshold::parse("!= 0").unwrap().holds(3));
         assert!(!Threshold::parse("!=0").unwrap().holds(0));
@@ -304,12 +387,12 @@ mod tests {
         assert_eq!(c.judge(101), Verdict::Warn);
         assert_eq!(TestConfig::default().judge(1), Verdict::Fail);
         assert!(matches!(
-            c.apply("store_failures", &json!(true)),
-            Err(TestConfigError::Unsupported(_))
+            c.apply("store_failures_as", &json!("parquet")),
+            Err(TestConfigError(_))
         ));
         assert!(matches!(
             c.apply("severity", &json!("loud")),
-            Err(TestConfigError::Invalid(_))
+            Err(TestConfigError(_))
         ));
     }
 }

@@ -5,30 +5,36 @@
 use indexmap::IndexMap;
 use minijinja::context;
 
-use super::places::{dependencies, node_id};
+use super::places::{dependencies, failures_relation, node_id};
 use super::templates::Templates;
 use super::{diagnose, generic_tests};
 use crate::diagnostic::{display_path, Diagnostic, Diagnostics, Span};
-use crate::nodes::{Node, NodeKind, Relationship};
-use crate::project::{GenericTest, NodeConfig, Project, SourceFile, TestedNode};
+use crate::nodes::{Node, NodeKind, Relationship, StoredFailures};
+use crate::project::discovery::failures_identifier;
+use crate::project::test_config::StoreAs;
+use crate::project::{GenericTest, NodeConfig, Project, SourceFile, TestConfig, TestedNode};
+use serde_json::Value as Json;
 
 /// Nodes of the singular tests that render; the others' problems go to `diags`.
 pub fn singular(project: &Project, templates: &Templates, diags: &mut Diagnostics) -> Vec<Node> {
     let mut nodes = Vec::new();
     for t in &project.singular_tests {
         match singular_test(project, templates, t) {
-            Ok(node) => nodes.push(node),
+            Ok(Some(node)) => nodes.push(node),
+            Ok(None) => {}
             Err(d) => diags.push(d),
         }
     }
     nodes
 }
 
+/// A singular test's node, configured by the `tests:` tree and its own
+/// `{{ config() }}` calls; `None` when that config disables it.
 fn singular_test(
     project: &Project,
     templates: &Templates,
     t: &SourceFile,
-) -> Result<Node, Diagnostic> {
+) -> Result<Option<Node>, Diagnostic> {
     let name = t
         .path
         .file_stem()
@@ -39,7 +45,7 @@ fn singular_test(
         .render_captured(
             &display_path(&t.path),
             &source,
-            context! { __lake_exists => false },
+            context! { __lake_exists => false, __lake_test => true },
         )
         .map_err(|e| {
             diagnose::diagnose(
@@ -50,6 +56,11 @@ fn singular_test(
                 &templates.macros,
             )
         })?;
+    let own: IndexMap<String, Json> = cap.config.iter().cloned().collect();
+    let config = project.test_tree.config_for(&t.path, &own);
+    if !config.enabled {
+        return Ok(None);
+    }
     let deps = dependencies(project, &cap);
     let mut node = test_node(
         project,
@@ -60,8 +71,9 @@ fn singular_test(
         deps,
         None,
     );
-    node.config.test = Some(project.test_tree.config_for(&t.path, &IndexMap::new()));
-    Ok(node)
+    node.stored_failures = stored_failures(project, &name, &config);
+    node.config.test = Some(config);
+    Ok(Some(node))
 }
 
 /// Nodes of the generic tests whose node exists (a test of a disabled
@@ -98,23 +110,31 @@ fn generic_test(
     let mut deps = vec![attached_id.clone()];
     let to_relation = match t.args.get("to").and_then(|v| v.as_str()) {
         Some(to) => {
-            let (sql, mut to_deps) = relationships_target(project, templates, t, to)?;
+            let label = format!("relationships test `{}`", t.name);
+            let expr = format!("{{{{ {to} }}}}");
+            let (sql, mut to_deps) = render_property(project, templates, t, &label, &expr, to)?;
             deps.append(&mut to_deps);
             Some(sql)
         }
         None => None,
     };
-    deps.sort();
-    deps.dedup();
     let config = project.test_tree.config_for(&t.defined_in, &t.config);
     if !config.enabled {
         return Ok(None);
     }
-    // dbt tests a `where`-filtered relation in place of the relation.
+    // dbt tests a `where`-filtered relation in place of the relation, the
+    // filter rendered like the test's other properties.
     let relation = match &config.where_sql {
-        Some(w) => format!("(select * from {relation} where {w}) dbt_subquery"),
+        Some(w) => {
+            let label = format!("`where` of data test `{}`", t.name);
+            let (w, mut where_deps) = render_property(project, templates, t, &label, w, w)?;
+            deps.append(&mut where_deps);
+            format!("(select * from {relation} where {w}) dbt_subquery")
+        }
         None => relation,
     };
+    deps.sort();
+    deps.dedup();
     let sql = generic_tests::test_sql(t, &relation, to_relation.as_deref());
     let relationship = to_relation.map(|parent| generic_tests::relationship(t, parent));
     let mut node = test_node(
@@ -126,27 +146,46 @@ fn generic_test(
         deps,
         relationship,
     );
+    node.stored_failures = stored_failures(project, &failures_identifier(t), &config);
     node.config.test = Some(config);
     Ok(Some(node))
 }
 
-/// A relationships test's `to: ref('x')`, rendered, with what it depends on.
-fn relationships_target(
+/// Where a test keeps its failing rows, when its config says to.
+fn stored_failures(
+    project: &Project,
+    identifier: &str,
+    config: &TestConfig,
+) -> Option<StoredFailures> {
+    let kind = config.stored_as(false)?;
+    Some(StoredFailures {
+        relation: failures_relation(project, identifier, config),
+        view: kind == StoreAs::View,
+    })
+}
+
+/// A template from test `t`'s properties (`to: ref('x')`, a `where`),
+/// rendered, with what it reads; an error is `label`'s and points at
+/// `written`, the property as the file has it.
+fn render_property(
     project: &Project,
     templates: &Templates,
     t: &GenericTest,
-    to: &str,
+    label: &str,
+    template: &str,
+    written: &str,
 ) -> Result<(String, Vec<String>), Diagnostic> {
-    let expr = format!("{{{{ {to} }}}}");
-    match templates.render_captured(&display_path(&t.defined_in), &expr, context! {}) {
+    match templates.render_captured(&display_path(&t.defined_in), template, context! {}) {
         Ok((sql, cap)) => Ok((sql, dependencies(project, &cap))),
         Err(e) => {
             let text =
                 std::fs::read_to_string(project.root.join(&t.defined_in)).unwrap_or_default();
             let mut d = diagnose::diagnose(&e, &t.defined_in, &text, 0, &templates.macros);
-            d.message = format!("relationships test `{}`: {}", t.name, d.message);
+            d.message = format!("{label}: {}", d.message);
             if let Some(loc) = d.location.as_mut() {
-                loc.span = text.find(to).map(|s| Span::Bytes(s..s + to.len()));
+                loc.span = text
+                    .find(written)
+                    .map(|s| Span::Bytes(s..s + written.len()));
             }
             Err(d)
         }
@@ -179,5 +218,6 @@ fn test_node(
         contract: None,
         relationship,
         seed_types: Default::default(),
+        stored_failures: None,
     }
 }

@@ -162,14 +162,22 @@ fn unknown_source(r: &Resolver, source: &str, table: &str) -> Error {
     )
 }
 
-/// `config(key=value, ...)`: checked at once, recorded for the model.
+/// `config(key=value, ...)`: checked at once, recorded for the model (or,
+/// in a singular test, rendered with `__lake_test`, for the test: its
+/// `severity`, `store_failures`, ...).
 fn config(state: &mut State, kwargs: Kwargs) -> Result<String, Error> {
     let mut scratch = NodeConfig::default();
+    let mut test = crate::project::TestConfig::default();
+    let in_test = state.lookup("__lake_test").is_some_and(|v| v.is_true());
     let mut pairs = Vec::new();
     for key in kwargs.args() {
         let value: Value = kwargs.get(key)?;
         let json = serde_json::to_value(&value).unwrap_or(Json::Null);
-        if let Err(e) = scratch.apply(key, &json) {
+        if in_test && crate::project::test_config::TEST_CONFIG_KEYS.contains(&key) {
+            if let Err(e) = test.apply(key, &json) {
+                return Err(lake_error(Code::InvalidValue, e.0, None));
+            }
+        } else if let Err(e) = scratch.apply(key, &json) {
             let code = if e.message.starts_with("unknown") {
                 Code::UnknownKey
             } else {

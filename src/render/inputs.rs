@@ -34,6 +34,7 @@ pub fn seed_nodes(project: &Project, diags: &mut Diagnostics) -> Vec<Node> {
                 Conventions::Lake => SeedTypes::Duckdb,
                 Conventions::Dbt => SeedTypes::Dbt,
             },
+            stored_failures: None,
             contract: None,
         });
     }
@@ -66,6 +67,7 @@ pub fn source_nodes(project: &Project) -> Vec<Node> {
                 attached_node: None,
                 relationship: None,
                 seed_types: Default::default(),
+                stored_failures: None,
                 contract: None,
             }
         })

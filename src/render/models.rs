@@ -253,6 +253,7 @@ impl RenderedModel<'_> {
             attached_node: None,
             relationship: None,
             seed_types: Default::default(),
+            stored_failures: None,
             contract,
         })
     }

@@ -11,7 +11,7 @@ use super::functions::{Capture, Resolver};
 use super::relation::JinjaRelation;
 use crate::nodes::Relation;
 use crate::project::{
-    Conventions, Materialization, ModelFile, NodeConfig, Project, SeedFile, SourceTable,
+    Conventions, Materialization, ModelFile, NodeConfig, Project, SeedFile, SourceTable, TestConfig,
 };
 
 /// Every model's relation and config, indexed like `project.models`.
@@ -128,6 +128,27 @@ pub fn seed_relation(project: &Project, s: &SeedFile) -> Relation {
         database: project.target.database.clone(),
         schema,
         identifier: s.config.alias.clone().unwrap_or_else(|| s.name.clone()),
+    }
+}
+
+/// Where a test with `config` keeps its failing rows, named `identifier`
+/// unless its `alias` says otherwise: in a dbt project the custom schema
+/// `dbt_test__audit` (or the test's `schema`), as dbt's
+/// `generate_schema_name` places it; in a lake project the schema `audit`
+/// (or the test's `schema`), as lake places a custom schema.
+pub fn failures_relation(project: &Project, identifier: &str, config: &TestConfig) -> Relation {
+    let custom = config.schema.as_deref();
+    let schema = match project.conventions {
+        Conventions::Lake => custom.unwrap_or("audit").to_string(),
+        Conventions::Dbt => dbt_schema(project, Some(custom.unwrap_or("dbt_test__audit"))),
+    };
+    Relation {
+        database: project.target.database.clone(),
+        schema,
+        identifier: config
+            .alias
+            .clone()
+            .unwrap_or_else(|| identifier.to_string()),
     }
 }
 
