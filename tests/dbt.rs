@@ -594,3 +594,19 @@ fn a_singular_test_s_bad_config_is_refused_at_its_line() {
     ]);
     insta::assert_snapshot!(refused(&p));
 }
+
+#[test]
+fn a_dbt_package_is_refused_at_its_entry() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        (
+            "models/a.sql",
+            "select {{ dbt_utils.generate_surrogate_key(['id']) }} as k\n",
+        ),
+        (
+            "packages.yml",
+            "packages:\n  - package: dbt-labs/dbt_utils\n    version: [\">=1.0.0\", \"<2.0.0\"]\n",
+        ),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}

@@ -7,6 +7,7 @@ pub mod config;
 pub mod dashboards;
 pub mod discovery;
 pub mod jinja;
+pub mod packages;
 pub mod profiles;
 pub mod project_file;
 pub mod properties;
@@ -256,6 +257,9 @@ pub fn load_project(opts: &LoadOptions) -> Result<Project, Diagnostics> {
     let mut diags = Diagnostics::default();
     project_file::dbt_only_keys(&project_file.path, &project_file.text, &raw, &mut diags);
     refuse_snapshots(&root, &raw, conventions, &mut diags);
+    if conventions == Conventions::Dbt {
+        packages::refuse_packages(&root, &mut diags);
+    }
     let folder_configs = |section: &str, tree: Option<&serde_yaml::Value>, diags: &mut _| {
         let (path, text) = (&project_file.path, &project_file.text);
         project_file::folder_configs(path, text, section, &raw.name, tree, diags)

@@ -1,0 +1,68 @@
+//! dbt packages (`packages.yml`, `dependencies.yml`): lake neither installs
+//! nor loads them yet. A project that lists one is refused at the entry,
+//! naming it, rather than failing later at the first `dbt_utils.` call
+//! with a render error that does not say why (dbt itself refuses to run
+//! until `dbt deps` installed them).
+
+use std::path::Path;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+
+/// The files dbt reads package dependencies from.
+const PACKAGE_FILES: [&str; 2] = ["packages.yml", "dependencies.yml"];
+
+/// One error per package file that lists packages, at its first entry.
+pub fn refuse_packages(root: &Path, diags: &mut Diagnostics) {
+    for name in PACKAGE_FILES {
+        let Ok(text) = std::fs::read_to_string(root.join(name)) else {
+            continue;
+        };
+        let listed = first_package(&text);
+        let Some((line, package)) = listed else {
+            continue;
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::Unsupported,
+                format!("lake does not load dbt packages yet ({name} lists `{package}`)"),
+            )
+            .at(Path::new(name), &text, Some(Span::Line(line)), "a dbt package")
+            .with_help("copy the macros the project uses into macros/, or build it with dbt until lake loads packages"),
+        );
+    }
+}
+
+/// The 1-based line and name of the first entry under `packages:`, if the
+/// list has one (an empty list, or none, lists nothing).
+fn first_package(text: &str) -> Option<(usize, String)> {
+    let parsed: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let entries = parsed.get("packages")?.as_sequence()?;
+    let first = entries.first()?;
+    let name = ["package", "git", "local", "tarball", "private"]
+        .iter()
+        .find_map(|key| first.get(*key).and_then(|v| v.as_str()))
+        .unwrap_or("a package")
+        .to_string();
+    let after = text.find("packages:").unwrap_or(0);
+    let line = text[..after].lines().count()
+        + text[after..]
+            .lines()
+            .position(|l| l.trim_start().starts_with('-'))
+            .unwrap_or(0)
+        + 1;
+    Some((line, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_listed_package_is_named_at_its_line() {
+        let text = "# deps\npackages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n  - git: https://x/y.git\n";
+        assert_eq!(first_package(text), Some((3, "dbt-labs/dbt_utils".into())));
+        assert_eq!(first_package("packages: []\n"), None);
+        assert_eq!(first_package("packages:\n"), None);
+        assert_eq!(first_package("not: yaml: at all: ["), None);
+    }
+}
