@@ -610,3 +610,46 @@ fn a_dbt_package_is_refused_at_its_entry() {
     ]);
     insta::assert_snapshot!(refused(&p));
 }
+
+/// A password inside an `attach:` path (a PostgreSQL connection string)
+/// reaches DuckDB, and never the statements lake prints or records.
+#[test]
+fn an_attach_password_is_used_but_never_shown() {
+    let password = std::env::var("LAKE_TEST_PG_PASSWORD").expect(
+        "LAKE_TEST_PG_PASSWORD is not set: start the test servers with `bash .ci/services up && . ~/.cache/lake/services/env`",
+    );
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        (
+            "models/pg_schemas.sql",
+            "select count(*) > 0 as seen from pg.information_schema.schemata\n",
+        ),
+        (
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: shop.duckdb\n      attach:\n        - path: \"dbname=postgres host=127.0.0.1 port={{ env_var('LAKE_TEST_PG_PORT') }} user=postgres password={{ env_var('LAKE_TEST_PG_PASSWORD') }}\"\n          type: postgres\n          alias: pg\n          read_only: true\n",
+        ),
+    ]);
+    let out = p.lake(&["build"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let shown = p.lake_ok(&["debug", "--print-attach"]);
+    assert!(
+        shown
+            .stdout
+            .contains("password=<attach password from profiles.yml>"),
+        "{}",
+        shown.stdout
+    );
+    let mut printed = format!(
+        "{}{}{}{}",
+        out.stdout, out.stderr, shown.stdout, shown.stderr
+    );
+    for file in walkdir::WalkDir::new(p.path().join("target"))
+        .into_iter()
+        .flatten()
+    {
+        if file.file_type().is_file() {
+            printed.push_str(&std::fs::read_to_string(file.path()).unwrap_or_default());
+        }
+    }
+    assert!(!printed.contains(&password), "the password was shown");
+}

@@ -311,7 +311,12 @@ impl OpenScript {
                 .secrets
                 .iter()
                 .map(|s| s.sql(|v| credentials.value(v)))
-                .chain(setup.attach.iter().map(|a| a.sql(access == Access::Read)))
+                .chain(
+                    setup
+                        .attach
+                        .iter()
+                        .map(|a| a.sql(access == Access::Read, |v| credentials.value(v))),
+                )
                 .collect(),
             attach: attach_sql(target, access, None),
             use_lake,

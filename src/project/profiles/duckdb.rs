@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Catalog, Scalar, Secret, SecretOrigin, Target, TargetFile, TargetSource};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::sql::{identifier, string_literal};
+use crate::sql::{identifier, string_contents, string_literal};
 
 /// An `extensions:` entry: a name, or `{name, repo}`.
 #[derive(Debug, Deserialize)]
@@ -91,10 +91,12 @@ impl Setup {
             .iter()
             .filter(|(k, _)| super::mask::names_a_credential(&k.to_lowercase()))
             .map(|(_, v)| v);
+        let attached = self.attach.iter().flat_map(|a| a.credentials.iter());
         self.secrets
             .iter()
             .flat_map(DuckdbSecret::values)
             .chain(settings)
+            .chain(attached)
     }
 }
 
@@ -144,12 +146,26 @@ pub struct Attachment {
     pub alias: Option<String>,
     /// Options, already SQL (`TYPE sqlite`, `READ_ONLY`, `KEY 'value'`).
     pub options: Vec<String>,
+    /// Credentials inside the path (`password=...`, `user:pass@`) or in
+    /// an option whose key names one: never shown.
+    pub credentials: Vec<Secret>,
 }
 
 impl Attachment {
     /// `ATTACH IF NOT EXISTS ...`; `read_only` for a reader (`lake query`),
-    /// which must not hold a write lock on the file a build needs.
-    pub fn sql(&self, read_only: bool) -> String {
+    /// which must not hold a write lock on the file a build needs. Each
+    /// credential is given by `value` (real for a session, a placeholder
+    /// for statements shown to a person).
+    pub fn sql(&self, read_only: bool, value: impl Fn(&Secret) -> String) -> String {
+        let mut sql = self.real_sql(read_only);
+        for c in &self.credentials {
+            let shown = value(c);
+            sql = sql.replace(&string_contents(c.expose()), &string_contents(&shown));
+        }
+        sql
+    }
+
+    fn real_sql(&self, read_only: bool) -> String {
         let mut sql = format!("ATTACH IF NOT EXISTS {}", string_literal(&self.path));
         if let Some(alias) = &self.alias {
             sql.push_str(&format!(" AS {}", identifier(alias)));
@@ -163,6 +179,31 @@ impl Attachment {
         }
         sql
     }
+}
+
+/// Passwords inside a connection string or URL: libpq's `password=...`
+/// (quoted or not) and a URL's `user:password@`.
+fn path_credentials(path: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let lower = path.to_lowercase();
+    for (at, _) in lower.match_indices("password=") {
+        let rest = &path[at + "password=".len()..];
+        let value = match rest.strip_prefix('\'') {
+            Some(quoted) => quoted.split('\'').next().unwrap_or(""),
+            None => rest.split_whitespace().next().unwrap_or(""),
+        };
+        found.push(value.to_string());
+    }
+    if let Some((_, after)) = path.split_once("://") {
+        let authority = after.split('/').next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            if let Some((_, password)) = userinfo.split_once(':') {
+                found.push(password.to_string());
+            }
+        }
+    }
+    found.retain(|v| !v.is_empty());
+    found
 }
 
 /// The name DuckDB (and so dbt-duckdb) gives a database at `path`: `memory`
@@ -247,6 +288,7 @@ impl TargetSource<'_> {
                 alias: Some(database_name(&primary.path)),
                 path: local_path(root, &primary.path),
                 options: Vec::new(),
+                credentials: Vec::new(),
             });
         }
         for a in &t.attach {
@@ -261,7 +303,13 @@ impl TargetSource<'_> {
             if alias == database {
                 chosen = Some(self.attached_target(a, path)?);
             } else {
-                others.push(self.attachment(a, local_path(root, &path), alias)?);
+                // A file's path is under the project folder; a server's
+                // connection string (type postgres, mysql) is as written.
+                let file = a.kind.as_deref().is_none_or(|k| {
+                    matches!(k.to_lowercase().as_str(), "duckdb" | "sqlite" | "ducklake")
+                });
+                let path = if file { local_path(root, &path) } else { path };
+                others.push(self.attachment(a, path, alias)?);
             }
         }
         let Some(chosen) = chosen else {
@@ -365,8 +413,18 @@ impl TargetSource<'_> {
         if a.read_only {
             options.push("READ_ONLY".into());
         }
+        let mut credentials: Vec<Secret> = path_credentials(&path)
+            .into_iter()
+            .map(|value| Secret {
+                value,
+                origin: SecretOrigin::Profile("attach password".into()),
+            })
+            .collect();
         for (k, v) in &a.options {
             let value = self.text(&["attach"], v)?;
+            if super::mask::names_a_credential(&k.to_lowercase()) {
+                credentials.extend(self.secret(&["attach", k], Some(v))?);
+            }
             options.push(match v {
                 Scalar::Bool(true) => k.to_uppercase(),
                 Scalar::Bool(false) => continue,
@@ -378,6 +436,7 @@ impl TargetSource<'_> {
             path,
             alias: Some(alias),
             options,
+            credentials,
         })
     }
 
@@ -507,7 +566,22 @@ impl TargetSource<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::database_name;
+    use super::{database_name, path_credentials};
+
+    #[test]
+    fn passwords_are_found_in_connection_strings_and_urls() {
+        assert_eq!(
+            path_credentials("dbname=x user=u password=hunter2 host=h"),
+            ["hunter2"]
+        );
+        assert_eq!(path_credentials("host=h PASSWORD='a b'"), ["a b"]);
+        assert_eq!(
+            path_credentials("postgresql://u:p%40ss@db.example.com:5432/x"),
+            ["p%40ss"]
+        );
+        assert!(path_credentials("data/other.duckdb").is_empty());
+        assert!(path_credentials("https://example.com/x.duckdb").is_empty());
+    }
 
     #[test]
     fn a_database_is_named_as_duckdb_names_its_file() {
