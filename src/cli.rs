@@ -123,6 +123,12 @@ pub struct RunArgs {
     /// connection; DuckDB still uses every core inside each statement.
     #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
+    /// Keep every data test's failing rows (as `store_failures: true` in
+    /// its config does, where the config says nothing): a table per test
+    /// in `audit` (dbt projects: `<schema>_dbt_test__audit`), replaced
+    /// each time the test runs.
+    #[arg(long)]
+    pub store_failures: bool,
     /// Stop starting nodes after the first failure.
     #[arg(long, short = 'x')]
     pub fail_fast: bool,

@@ -193,7 +193,8 @@ fn failing_rows_are_stored_where_the_test_config_says(lake: Lake) {
     let p = TempProject::on(lake);
     p.file("seeds/people.csv", "id,name\n1,ann\n1,bob\n2,christopher\n")
         .file("seeds/people.yml", "seeds:\n  - name: people\n    columns:\n      - name: id\n        tests:\n          - unique:\n              config:\n                store_failures: true\n          - not_null:\n              config:\n                store_failures_as: view\n")
-        .file("tests/sql/names_are_short.sql", "{{ config(store_failures=true, severity='warn', schema='checks', alias='long_names') }}\nselect * from {{ ref('people') }} where length(name) > 5\n");
+        .file("tests/sql/names_are_short.sql", "{{ config(store_failures=true, severity='warn', schema='checks', alias='long_names') }}\nselect * from {{ ref('people') }} where length(name) > 5\n")
+        .file("tests/sql/ids_positive.sql", "select * from {{ ref('people') }} where id < 0\n");
     let out = p.lake(&["build"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     out.assert_stdout_has("FAIL  test unique_people_id [1 failing rows");
@@ -219,6 +220,16 @@ fn failing_rows_are_stored_where_the_test_config_says(lake: Lake) {
         .rows("select * from lake.audit.unique_people_id")
         .is_empty());
     assert!(p.rows("select * from lake.checks.long_names").is_empty());
+    // --store-failures stores a test whose config is silent (it runs again
+    // rather than being reused: where it stores is part of its build).
+    assert!(p
+        .rows("select 1 from information_schema.tables where table_name = 'ids_positive'")
+        .is_empty());
+    p.lake_ok(&["test", "--store-failures"]);
+    assert_eq!(
+        s(&p.rows("select count(*) from lake.audit.ids_positive")),
+        ["0"]
+    );
 }
 
 fn seeds_load_with_typed_columns(lake: Lake) {

@@ -102,6 +102,7 @@ fn changed_nodes(
         run_started_at: c.started_at.clone(),
         existing,
         full_refresh: false,
+        store_failures: false,
     };
     let dag = super::render_and_graph(&c.project, &opts)?;
     Ok(Some(state.would_run(&dag)))

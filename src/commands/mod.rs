@@ -245,6 +245,7 @@ pub fn compile_project(global: &GlobalArgs) -> Result<Compiled, Failure> {
         run_started_at: started_at.clone(),
         existing: HashSet::new(),
         full_refresh: false,
+        store_failures: false,
     };
     let dag = render_and_graph(&project, &opts)?;
     Ok(Compiled {

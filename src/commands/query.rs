@@ -87,6 +87,7 @@ fn load_for_reading(global: &GlobalArgs) -> Result<(Project, RenderOptions), Fai
         run_started_at: now_rfc3339(),
         existing: HashSet::new(),
         full_refresh: false,
+        store_failures: false,
     };
     Ok((project, opts))
 }

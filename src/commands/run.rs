@@ -198,6 +198,7 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
         run_started_at: started_at.clone(),
         existing,
         full_refresh: settings.full_refresh,
+        store_failures: args.store_failures,
     };
     let dag = render_and_graph(&project, &opts)?;
     let selected = select(&dag, &settings)?;

@@ -322,7 +322,9 @@ fn warn_hyphenated_tests(pf: &SourceFile) -> Vec<Diagnostic> {
     let mut offset = 0;
     let mut out = Vec::new();
     for line in pf.text.split_inclusive('\n') {
+        // A key on a list item (`- data-tests:`) too.
         let key = line.trim_start();
+        let key = key.strip_prefix("- ").map_or(key, str::trim_start);
         if key.starts_with("data-tests:") {
             let start = offset + (line.len() - key.len());
             let span = crate::diagnostic::Span::Bytes(start..start + "data-tests".len());
@@ -920,6 +922,15 @@ mod tests {
             "relationships_orders_customer_id__id__ref_customers_"
         );
         assert_eq!(name_safe("a_(b)) c"), "a__b_c");
+    }
+
+    #[test]
+    fn hyphenated_data_tests_are_found_on_list_items_too() {
+        let pf = SourceFile {
+            path: PathBuf::from("models/schema.yml"),
+            text: "models:\n  - data-tests: [unique]\n    name: a\n    columns:\n      - name: id\n        data-tests: [not_null]\n".into(),
+        };
+        assert_eq!(warn_hyphenated_tests(&pf).len(), 2);
     }
 
     #[test]

@@ -16,10 +16,16 @@ use crate::project::{GenericTest, NodeConfig, Project, SourceFile, TestConfig, T
 use serde_json::Value as Json;
 
 /// Nodes of the singular tests that render; the others' problems go to `diags`.
-pub fn singular(project: &Project, templates: &Templates, diags: &mut Diagnostics) -> Vec<Node> {
+/// `store`: `--store-failures`, for tests whose config does not say.
+pub fn singular(
+    project: &Project,
+    templates: &Templates,
+    store: bool,
+    diags: &mut Diagnostics,
+) -> Vec<Node> {
     let mut nodes = Vec::new();
     for t in &project.singular_tests {
-        match singular_test(project, templates, t) {
+        match singular_test(project, templates, t, store) {
             Ok(Some(node)) => nodes.push(node),
             Ok(None) => {}
             Err(d) => diags.push(d),
@@ -34,6 +40,7 @@ fn singular_test(
     project: &Project,
     templates: &Templates,
     t: &SourceFile,
+    store: bool,
 ) -> Result<Option<Node>, Diagnostic> {
     let name = t
         .path
@@ -71,17 +78,23 @@ fn singular_test(
         deps,
         None,
     );
-    node.stored_failures = stored_failures(project, &name, &config);
+    node.stored_failures = stored_failures(project, &name, &config, store);
     node.config.test = Some(config);
     Ok(Some(node))
 }
 
 /// Nodes of the generic tests whose node exists (a test of a disabled
 /// model is dropped with it); problems go to `diags`.
-pub fn generic(project: &Project, templates: &Templates, diags: &mut Diagnostics) -> Vec<Node> {
+/// `store`: `--store-failures`, for tests whose config does not say.
+pub fn generic(
+    project: &Project,
+    templates: &Templates,
+    store: bool,
+    diags: &mut Diagnostics,
+) -> Vec<Node> {
     let mut nodes = Vec::new();
     for t in &project.generic_tests {
-        match generic_test(project, templates, t) {
+        match generic_test(project, templates, t, store) {
             Ok(Some(node)) => nodes.push(node),
             Ok(None) => {}
             Err(d) => diags.push(d),
@@ -94,6 +107,7 @@ fn generic_test(
     project: &Project,
     templates: &Templates,
     t: &GenericTest,
+    store: bool,
 ) -> Result<Option<Node>, Diagnostic> {
     let resolver = &templates.resolver;
     let (attached_id, relation) = match &t.attached_to {
@@ -146,18 +160,20 @@ fn generic_test(
         deps,
         relationship,
     );
-    node.stored_failures = stored_failures(project, &failures_identifier(t), &config);
+    node.stored_failures = stored_failures(project, &failures_identifier(t), &config, store);
     node.config.test = Some(config);
     Ok(Some(node))
 }
 
-/// Where a test keeps its failing rows, when its config says to.
+/// Where a test keeps its failing rows, when its config (or, where it is
+/// silent, `--store-failures`: `store`) says to.
 fn stored_failures(
     project: &Project,
     identifier: &str,
     config: &TestConfig,
+    store: bool,
 ) -> Option<StoredFailures> {
-    let kind = config.stored_as(false)?;
+    let kind = config.stored_as(store)?;
     Some(StoredFailures {
         relation: failures_relation(project, identifier, config),
         view: kind == StoreAs::View,

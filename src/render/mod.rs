@@ -47,6 +47,9 @@ pub struct RenderOptions {
     pub existing: HashSet<(String, String)>,
     /// `--full-refresh`.
     pub full_refresh: bool,
+    /// `--store-failures`: every data test keeps its failing rows unless
+    /// its config says otherwise.
+    pub store_failures: bool,
 }
 
 /// Renders the whole project into graph nodes, or every problem found.
@@ -61,8 +64,9 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
     let mut nodes = models::model_nodes(project, &templates, &placement, rendered, &mut diags);
     nodes.extend(inputs::seed_nodes(project, &mut diags));
     nodes.extend(inputs::source_nodes(project));
-    nodes.extend(data_tests::singular(project, &templates, &mut diags));
-    nodes.extend(data_tests::generic(project, &templates, &mut diags));
+    let store = opts.store_failures;
+    nodes.extend(data_tests::singular(project, &templates, store, &mut diags));
+    nodes.extend(data_tests::generic(project, &templates, store, &mut diags));
     diags.into_result(nodes)
 }
 

@@ -31,6 +31,13 @@ pub fn fingerprint(node: &Node, scope: &str) -> String {
     part(&serde_json::to_string(&node.config).unwrap_or_default());
     part(&serde_json::to_string(&node.contract).unwrap_or_default());
     part(node.checksum.as_deref().unwrap_or(""));
+    // Only when set, so other nodes keep the fingerprints they had.
+    if let Some(stored) = &node.stored_failures {
+        part(&format!(
+            "store failures {} view {}",
+            stored.relation, stored.view
+        ));
+    }
     part(scope);
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
