@@ -653,3 +653,46 @@ fn an_attach_password_is_used_but_never_shown() {
     }
     assert!(!printed.contains(&password), "the password was shown");
 }
+
+#[test]
+fn raise_compiler_error_stops_at_the_line_that_raises_it() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        (
+            "macros/checks.sql",
+            "{% macro positive(x) %}\n  {%- if x <= 0 -%}\n    {{ exceptions.raise_compiler_error('expected a positive number, got ' ~ x) }}\n  {%- endif -%}\n  {{- return(x) -}}\n{% endmacro %}\n",
+        ),
+        ("models/a.sql", "select {{ positive(3) }} as ok,\n  {{ positive(-1) }} as bad\n"),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}
+
+#[test]
+fn a_dispatch_without_a_macro_names_the_macros_it_looked_for() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        (
+            "models/a.sql",
+            "select {{ adapter.dispatch('cents', 'dbt_utils')('x') }} as c\n",
+        ),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}
+
+/// `invocation_id` is the run's id, the one run_results.json records.
+#[test]
+fn invocation_id_is_the_run_s_id() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select '{{ invocation_id }}' as id\n"),
+    ]);
+    p.lake_ok(&["build"]);
+    let results = p.run_results();
+    let id = results["metadata"]["invocation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!id.is_empty());
+    let built = p.read("target/compiled/a.sql");
+    assert!(built.contains(&format!("'{id}' as id")), "{built}");
+}

@@ -103,6 +103,7 @@ fn changed_nodes(
         existing,
         full_refresh: false,
         store_failures: false,
+        invocation_id: crate::history::message::new_run_id(),
     };
     let dag = super::render_and_graph(&c.project, &opts)?;
     Ok(Some(state.would_run(&dag)))

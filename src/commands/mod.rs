@@ -246,6 +246,7 @@ pub fn compile_project(global: &GlobalArgs) -> Result<Compiled, Failure> {
         existing: HashSet::new(),
         full_refresh: false,
         store_failures: false,
+        invocation_id: crate::history::message::new_run_id(),
     };
     let dag = render_and_graph(&project, &opts)?;
     Ok(Compiled {

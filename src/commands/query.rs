@@ -88,6 +88,7 @@ fn load_for_reading(global: &GlobalArgs) -> Result<(Project, RenderOptions), Fai
         existing: HashSet::new(),
         full_refresh: false,
         store_failures: false,
+        invocation_id: crate::history::message::new_run_id(),
     };
     Ok((project, opts))
 }

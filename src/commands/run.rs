@@ -199,6 +199,7 @@ pub fn execute_run(global: &GlobalArgs, mode: Mode, args: &RunArgs) -> Result<u8
         existing,
         full_refresh: settings.full_refresh,
         store_failures: args.store_failures,
+        invocation_id: stamp.run_id.clone(),
     };
     let dag = render_and_graph(&project, &opts)?;
     let selected = select(&dag, &settings)?;

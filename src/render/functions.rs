@@ -59,14 +59,13 @@ pub fn register(env: &mut minijinja::Environment<'_>, resolver: Arc<Resolver>) {
 /// model renders: lake renders every model before it runs any, so their
 /// results would differ from dbt's, which renders each model just before
 /// building it.
-const NOT_YET: [(&str, &str); 4] = [
+const NOT_YET: [(&str, &str); 3] = [
     ("run_query", "queries while rendering"),
     (
         "statement",
         "queries while rendering (`{% call statement %}`)",
     ),
     ("load_result", "queries while rendering"),
-    ("return", "values returned from macros (`return()`)"),
 ];
 
 fn register_not_yet(env: &mut minijinja::Environment<'_>) {

@@ -13,6 +13,7 @@
 mod compiled;
 mod contract;
 mod data_tests;
+mod dbt_context;
 mod diagnose;
 mod ephemeral;
 mod functions;
@@ -50,6 +51,8 @@ pub struct RenderOptions {
     /// `--store-failures`: every data test keeps its failing rows unless
     /// its config says otherwise.
     pub store_failures: bool,
+    /// `invocation_id`: the run's id, as run_results.json records it.
+    pub invocation_id: String,
 }
 
 /// Renders the whole project into graph nodes, or every problem found.

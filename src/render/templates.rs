@@ -121,6 +121,14 @@ fn build_env(
     // would JSON-escape templates named *.yml, like relationships targets).
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     functions::register(&mut env, resolver);
+    super::dbt_context::register(
+        &mut env,
+        &super::dbt_context::Invocation {
+            id: &opts.invocation_id,
+            full_refresh: opts.full_refresh,
+            store_failures: opts.store_failures,
+        },
+    );
     add_globals(&mut env, project, opts);
     add_macros(&mut env, macros)?;
     Ok(env)
@@ -161,6 +169,7 @@ fn add_macros(env: &mut Environment<'static>, macros: &MacroMap) -> Result<(), D
             text.push('\n');
         }
     }
+    let text = super::dbt_context::wrap_returning(&text);
     env.add_template_owned(diagnose::MACROS_TEMPLATE, text)
         .map_err(|e| diagnose::diagnose(&e, &PathBuf::from(""), "", 0, macros).into())
 }
@@ -176,6 +185,7 @@ fn export_names(env: &Environment<'_>, diags: &mut Diagnostics) -> Vec<String> {
                 .state()
                 .exports()
                 .into_iter()
+                .filter(|n| !n.starts_with("__lake_"))
                 .map(str::to_string)
                 .collect();
             names.sort();
