@@ -21,6 +21,7 @@ mod generic_tests;
 mod inputs;
 mod models;
 mod places;
+mod py_datetime;
 mod relation;
 mod templates;
 

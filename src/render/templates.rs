@@ -149,7 +149,11 @@ fn add_globals(env: &mut Environment<'static>, project: &Project, opts: &RenderO
             profile_name => t.profile.clone(),
         },
     );
-    env.add_global("run_started_at", opts.run_started_at.clone());
+    env.add_global(
+        "run_started_at",
+        super::py_datetime::run_started_at(&opts.run_started_at),
+    );
+    env.add_global("modules", super::py_datetime::modules());
     // dbt's flag for "SQL will run": lake renders to run (or to show what
     // would run), never only to parse.
     env.add_global("execute", true);
