@@ -87,10 +87,18 @@ impl Templates {
 
 /// Concatenates every macro file into one template so macros can call each
 /// other across files, remembering where each file starts.
+/// dbt's cross-database macros (`dbt.date_trunc`, `dateadd`, ...), first,
+/// so a project's macro of the same name replaces the plain one.
+const DBT_MACROS: &str = include_str!("dbt_macros.sql");
+
 fn combine_macros(project: &Project) -> MacroMap {
     let mut files = Vec::new();
     let mut line = 1;
-    for m in &project.macros {
+    let builtin = crate::project::SourceFile {
+        path: PathBuf::from("<lake: dbt's cross-database macros>"),
+        text: DBT_MACROS.to_string(),
+    };
+    for m in std::iter::once(&builtin).chain(&project.macros) {
         files.push((line, m.path.clone(), m.text.clone()));
         line += m.text.matches('\n').count() + usize::from(!m.text.ends_with('\n'));
     }
@@ -163,9 +171,6 @@ fn add_globals(env: &mut Environment<'static>, project: &Project, opts: &RenderO
 
 /// Adds the combined macro template, or says where it does not parse.
 fn add_macros(env: &mut Environment<'static>, macros: &MacroMap) -> Result<(), Diagnostics> {
-    if macros.files.is_empty() {
-        return Ok(());
-    }
     let mut text = String::new();
     for (_, _, t) in &macros.files {
         text.push_str(t);
