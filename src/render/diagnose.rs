@@ -57,6 +57,13 @@ pub fn diagnose(
     if let Some(h) = what.help {
         d = d.with_help(h);
     }
+    // Raised inside a macro: say which model (test, hook) called it.
+    if place.file != path && !path.as_os_str().is_empty() {
+        d = d.with_note(format!(
+            "raised while rendering {}",
+            crate::diagnostic::display_path(path)
+        ));
+    }
     d
 }
 
