@@ -179,9 +179,10 @@ impl Object for Adapter {
     ) -> Result<Value, Error> {
         match method {
             "dispatch" => dispatch(state, args),
+            // Always double-quoted, as dbt-duckdb quotes.
             "quote" => {
                 let name = args.first().and_then(Value::as_str).unwrap_or_default();
-                Ok(Value::from(crate::sql::identifier(name)))
+                Ok(Value::from(format!("\"{}\"", name.replace('"', "\"\""))))
             }
             other => Err(lake_error(
                 Code::Unsupported,

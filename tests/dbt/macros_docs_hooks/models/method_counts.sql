@@ -4,7 +4,7 @@ select
 {%- for m in methods %}
     {{ count_method(m) }} as {{ m }}_payments,
 {%- endfor %}
-    {{ methods | length }} as methods,
+    {{ methods | length }} as {{ adapter.quote("methods") }},
     '{{ as_of.strftime("%Y-%m-%d %H:%M") }}' as as_of,
     '{{ as_of }}' as as_of_text,
     '{{ modules.datetime.date(2024, 2, 29) }}' as leap_day,
