@@ -696,3 +696,39 @@ fn invocation_id_is_the_run_s_id() {
     let built = p.read("target/compiled/a.sql");
     assert!(built.contains(&format!("'{id}' as id")), "{built}");
 }
+
+/// Tests of an ephemeral model read it as a CTE (it has no relation), and
+/// a model-level test's `column_name:` is an expression, as in dbt.
+#[test]
+fn tests_on_ephemeral_models_and_column_name_expressions_run() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        (
+            "models/eph.sql",
+            "{{ config(materialized='ephemeral') }}\nselect * from (values (1, 'a'), (2, 'b'), (2, 'c')) t(id, kind)\n",
+        ),
+        ("models/a.sql", "select * from {{ ref('eph') }}\n"),
+        (
+            "models/schema.yml",
+            "version: 2\nmodels:\n  - name: eph\n    columns:\n      - name: id\n        data_tests:\n          - not_null\n          - unique:\n              config: {severity: warn}\n  - name: a\n    data_tests:\n      - unique:\n          column_name: \"id || '-' || kind\"\n",
+        ),
+    ]);
+    let out = p.lake(&["build"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    out.assert_stdout_has("PASS  test not_null_eph_id");
+    out.assert_stdout_has("WARN  test unique_eph_id [1 failing rows");
+    out.assert_stdout_has("PASS  test unique_a_id_kind");
+}
+
+#[test]
+fn stored_failures_may_not_replace_a_model() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "{{ config(schema='checks') }}\nselect 1 as id\n"),
+        (
+            "tests/a_check.sql",
+            "{{ config(store_failures=true, schema='checks', alias='a') }}\nselect * from {{ ref('a') }} where id < 0\n",
+        ),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}

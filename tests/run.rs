@@ -230,6 +230,13 @@ fn failing_rows_are_stored_where_the_test_config_says(lake: Lake) {
         s(&p.rows("select count(*) from lake.audit.ids_positive")),
         ["0"]
     );
+    // A view's failures become a table: the view is dropped first.
+    p.file("seeds/people.yml", "seeds:\n  - name: people\n    columns:\n      - name: id\n        tests:\n          - not_null:\n              config:\n                store_failures_as: table\n");
+    p.lake_ok(&["build"]);
+    assert_eq!(
+        s(&p.rows("select table_type from information_schema.tables where table_name = 'not_null_people_id'")),
+        ["BASE TABLE"]
+    );
 }
 
 fn seeds_load_with_typed_columns(lake: Lake) {

@@ -181,7 +181,8 @@ impl NodeRunner<'_> {
             (NodeKind::Test, _) => {
                 outcome.action = "test".into();
                 let sql = self.test_slice(i, sql, outcome);
-                Ok(Work::Test(plan::test(node, &sql)))
+                let other_kind = self.stored_as_other_kind(node)?;
+                Ok(Work::Test(plan::test(node, &sql, other_kind)))
             }
             _ => {
                 outcome.action = "source".into();
@@ -341,6 +342,34 @@ impl NodeRunner<'_> {
         outcome.rows = None;
         outcome.statements.push(run.count.clone());
         self.session.query_count(&run.count)
+    }
+
+    /// Whether test `node`'s stored failures exist as the other kind (a
+    /// table where a view goes now, or the reverse): DuckDB replaces a
+    /// relation only by one of its own kind.
+    fn stored_as_other_kind(&self, node: &Node) -> Result<bool, Refusal> {
+        let Some(stored) = &node.stored_failures else {
+            return Ok(false);
+        };
+        let rel = &stored.relation;
+        let found = self
+            .session
+            .query(&format!(
+                "SELECT table_type FROM information_schema.tables WHERE table_catalog = {} AND table_schema = {} AND table_name = {}",
+                crate::sql::string_literal(&rel.database),
+                crate::sql::string_literal(&rel.schema),
+                crate::sql::string_literal(&rel.identifier)
+            ))
+            .map_err(|e| e.message)?;
+        let kind = found
+            .rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten());
+        Ok(match kind.as_deref() {
+            Some("VIEW") => !stored.view,
+            Some(_) => stored.view,
+            None => false,
+        })
     }
 
     fn cleanup(&self, plan: &WritePlan) {

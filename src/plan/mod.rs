@@ -332,9 +332,11 @@ pub struct TestRun {
 }
 
 /// A data test whose failing rows `sql` returns: counted directly, or
-/// stored first (`store_failures`), as dbt's test materialization does,
-/// and counted from where they are stored.
-pub fn test(node: &Node, sql: &str) -> TestRun {
+/// stored first (`store_failures`, at most `limit` rows), as dbt's test
+/// materialization does, and counted from where they are stored.
+/// `other_kind`: the stored relation exists as the other kind (a view
+/// where a table goes, or the reverse) and is dropped first.
+pub fn test(node: &Node, sql: &str, other_kind: bool) -> TestRun {
     let config = node.config.test.as_ref();
     let Some(stored) = &node.stored_failures else {
         return TestRun {
@@ -343,11 +345,22 @@ pub fn test(node: &Node, sql: &str) -> TestRun {
         };
     };
     let rel = &stored.relation;
-    let store = if stored.view {
-        view(node, rel, sql)
-    } else {
-        table(node, rel, sql)
+    let limited = match config.and_then(|c| c.limit) {
+        Some(n) => format!("select * from (\n{}\n) limit {n}", body(sql)),
+        None => sql.to_string(),
     };
+    let mut store = if stored.view {
+        view(node, rel, &limited)
+    } else {
+        table(node, rel, &limited)
+    };
+    if other_kind {
+        let kind = if stored.view { "TABLE" } else { "VIEW" };
+        // After the schema statement, before the replacement.
+        store
+            .statements
+            .insert(1, change(format!("DROP {kind} IF EXISTS {rel}")));
+    }
     TestRun {
         store: Some(store),
         count: test_count(&format!("select * from {rel}"), config),

@@ -237,3 +237,73 @@ fn test_node(
         stored_failures: None,
     }
 }
+
+/// A test of an ephemeral model (or whose `relationships` parent is one)
+/// reads it as a CTE, as a model does: ephemeral models have no relation.
+pub fn inline_ephemerals(nodes: &mut [Node]) {
+    let ephemeral: std::collections::HashMap<String, (String, String)> = nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Model)
+        .filter(|n| n.config.materialized == crate::project::Materialization::Ephemeral)
+        .map(|n| {
+            let sql = n.compiled_sql.clone().unwrap_or_default();
+            (
+                n.unique_id.clone(),
+                (super::ephemeral::cte_name(&n.name), sql),
+            )
+        })
+        .collect();
+    if ephemeral.is_empty() {
+        return;
+    }
+    for n in nodes.iter_mut().filter(|n| n.kind == NodeKind::Test) {
+        let ctes: Vec<(String, String)> = n
+            .depends_on
+            .iter()
+            .filter_map(|id| ephemeral.get(id).cloned())
+            .collect();
+        if let Some(sql) = n.compiled_sql.as_mut() {
+            *sql = super::ephemeral::inject_ctes(sql, &ctes);
+        }
+    }
+}
+
+/// Stored failures must not replace a model, a seed, another test's
+/// failures or lake's own tables (schemas starting with `_`): dbt refuses
+/// two resources at one relation too.
+pub fn check_stored_failures(nodes: &[Node], diags: &mut Diagnostics) {
+    let mut taken: std::collections::HashMap<String, &Node> = nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Model | NodeKind::Seed))
+        .filter_map(|n| Some((n.relation.as_ref()?.to_string().to_lowercase(), n)))
+        .collect();
+    for n in nodes {
+        let Some(stored) = &n.stored_failures else {
+            continue;
+        };
+        let rel = &stored.relation;
+        let clash = if rel.schema.starts_with('_') {
+            Some(format!("schema `{}` is lake's own", rel.schema))
+        } else {
+            taken
+                .get(&rel.to_string().to_lowercase())
+                .map(|other| format!("{} `{}` is there", other.kind.as_str(), other.name))
+        };
+        match clash {
+            Some(why) => diags.push(
+                Diagnostic::new(
+                    crate::diagnostic::Code::InvalidValue,
+                    format!(
+                        "data test `{}` would store its failures in {rel}, but {why}",
+                        n.name
+                    ),
+                )
+                .at(&n.path, "", None, "")
+                .with_help("give the test another `alias` or `schema`"),
+            ),
+            None => {
+                taken.insert(rel.to_string().to_lowercase(), n);
+            }
+        }
+    }
+}

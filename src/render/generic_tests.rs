@@ -10,11 +10,7 @@ use serde_json::Value as Json;
 /// The failing-rows query of `test` against `relation` (already rendered);
 /// `to_relation` is the rendered parent of a `relationships` test.
 pub fn test_sql(test: &GenericTest, relation: &str, to_relation: Option<&str>) -> String {
-    let col = test
-        .column
-        .as_deref()
-        .map(identifier)
-        .unwrap_or_else(|| "*".into());
+    let col = column_sql(test);
     let Some(kind) = TestKind::from_name(&test.kind) else {
         // Loading refuses unknown kinds; should one get here, the test
         // errors when run instead of passing without checking anything.
@@ -50,11 +46,21 @@ pub fn test_sql(test: &GenericTest, relation: &str, to_relation: Option<&str>) -
     }
 }
 
+/// What a test checks: its column, quoted, or a model-level test's
+/// `column_name:` argument, an expression used as written (as dbt does).
+fn column_sql(test: &GenericTest) -> String {
+    match (&test.column, test.args.get("column_name")) {
+        (Some(c), _) => identifier(c),
+        (None, Some(Json::String(expression))) => expression.clone(),
+        _ => "*".into(),
+    }
+}
+
 /// The sides of a `relationships` test whose `to` rendered as `parent`.
 pub fn relationship(test: &GenericTest, parent: String) -> Relationship {
     let ident = |v: Option<&str>| v.map(identifier).unwrap_or_default();
     Relationship {
-        column: ident(test.column.as_deref()),
+        column: column_sql(test),
         parent,
         field: ident(test.args.get("field").and_then(Json::as_str)),
     }

@@ -71,6 +71,8 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
     let store = opts.store_failures;
     nodes.extend(data_tests::singular(project, &templates, store, &mut diags));
     nodes.extend(data_tests::generic(project, &templates, store, &mut diags));
+    data_tests::inline_ephemerals(&mut nodes);
+    data_tests::check_stored_failures(&nodes, &mut diags);
     diags.into_result(nodes)
 }
 
