@@ -44,7 +44,7 @@ fn unknown_flag_is_a_usage_error() {
 #[test]
 fn log_calls_and_json_log_format() {
     let p = TempProject::new();
-    p.file("models/a.sql", "{{ log('building ' ~ this.identifier, info=True) }}select '{{ run_started_at[:4] }}' as y\n");
+    p.file("models/a.sql", "{{ log('building ' ~ this.identifier, info=True) }}select '{{ run_started_at.strftime(\"%Y\") }}' as y\n");
     let out = p.lake(&["compile", "-v", "--log-format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines: Vec<serde_json::Value> = out

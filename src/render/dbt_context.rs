@@ -181,7 +181,7 @@ impl Object for Adapter {
             "dispatch" => dispatch(state, args),
             // Always double-quoted, as dbt-duckdb quotes.
             "quote" => {
-                let name = args.first().and_then(Value::as_str).unwrap_or_default();
+                let name = args.first().map(ToString::to_string).unwrap_or_default();
                 Ok(Value::from(format!("\"{}\"", name.replace('"', "\"\""))))
             }
             other => Err(lake_error(
@@ -217,6 +217,16 @@ fn dispatch(state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
             }
         }
     }
+    // dbt's own macros: the cross-database ones lake provides.
+    if namespace.as_deref() == Some("dbt") {
+        let builtin = state
+            .lookup("dbt")
+            .and_then(|dbt| dbt.get_attr(&name).ok())
+            .filter(|m| !m.is_undefined());
+        if let Some(found) = builtin {
+            return Ok(found);
+        }
+    }
     let help = match namespace.as_deref() {
         Some(ns) if ns != state.lookup("project_name").map(|v| v.to_string()).unwrap_or_default() => format!(
             "`{ns}` macros are not part of the project: lake provides none of dbt's or a package's dispatched macros yet; define `default__{name}` in macros/"
@@ -244,6 +254,11 @@ impl Object for Exceptions {
     ) -> Result<Value, Error> {
         let message = args.first().map(ToString::to_string).unwrap_or_default();
         match method {
+            "raise_compiler_error" if message.trim().is_empty() => Err(lake_error(
+                Code::RenderError,
+                "exceptions.raise_compiler_error() was called (without a message)".into(),
+                None,
+            )),
             "raise_compiler_error" => Err(lake_error(Code::RenderError, message, None)),
             "warn" => {
                 tracing::warn!(target: "lake::jinja", "{message}");

@@ -25,10 +25,12 @@ end)
 (date_diff('{{ datepart }}', ({{ first_date }})::timestamp, ({{ second_date }})::timestamp))
 {%- endif -%}
 {%- endmacro -%}
+{#- Written out rather than calling date_trunc and dateadd, which a
+    project may replace with its own. -#}
 {%- macro last_day(date, datepart) -%}
-{%- set unit = 'month' if datepart == 'quarter' else datepart -%}
+{%- set unit = 'month' if datepart == 'quarter' else datepart | lower -%}
 {%- set step = '3' if datepart == 'quarter' else '1' -%}
-cast({{ dateadd('day', '-1', dateadd(unit, step, date_trunc(datepart, date))) }} as date)
+cast(((date_trunc('{{ datepart }}', {{ date }}) + cast({{ step }} as bigint) * interval 1 {{ unit }}) + cast(-1 as bigint) * interval 1 day) as date)
 {%- endmacro -%}
 {%- macro date(year, month, day) -%}
 make_date({{ year }}, {{ month }}, {{ day }})

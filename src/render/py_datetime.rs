@@ -6,12 +6,13 @@
 //! Jinja operators here: a model doing arithmetic gets minijinja's error
 //! at its line.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
 use jiff::civil::{Date, DateTime};
 use jiff::{Timestamp, ZonedDateTime};
-use minijinja::value::{from_args, Kwargs, Object, Rest, Value};
+use minijinja::value::{from_args, DynObject, Kwargs, Object, Rest, Value};
 use minijinja::{Error, ErrorKind, State};
 
 /// The `modules` global: `modules.datetime`.
@@ -237,6 +238,12 @@ impl Object for PyDateTime {
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.isoformat(' '))
     }
+
+    /// `<`, `==`, ... compare the instants, as in Python.
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
+        let other = other.downcast_ref::<Self>()?;
+        Some(self.dt.cmp(&other.dt))
+    }
 }
 
 impl PyDateTime {
@@ -296,6 +303,27 @@ impl Object for TimeDelta {
             other => Err(unknown(other)),
         }
     }
+
+    /// Python's `str(timedelta)`: `1 day, 2:00:00`, `-1 day, 23:59:00`.
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.micros.div_euclid(86_400_000_000);
+        let rest = self.micros.rem_euclid(86_400_000_000);
+        let (secs, micros) = (rest / 1_000_000, rest % 1_000_000);
+        if days != 0 {
+            let plural = if days.abs() == 1 { "" } else { "s" };
+            write!(f, "{days} day{plural}, ")?;
+        }
+        write!(f, "{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)?;
+        if micros != 0 {
+            write!(f, ".{micros:06}")?;
+        }
+        Ok(())
+    }
+
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
+        let other = other.downcast_ref::<Self>()?;
+        Some(self.micros.cmp(&other.micros))
+    }
 }
 
 /// Python's `%f` is always six digits; jiff's is as many as needed.
@@ -352,6 +380,24 @@ mod tests {
         assert_eq!(
             render("{{ modules.datetime.timedelta(hours=36).days }}"),
             "1"
+        );
+        assert_eq!(
+            render("{{ modules.datetime.timedelta(days=1, hours=2) }}"),
+            "1 day, 2:00:00"
+        );
+        assert_eq!(
+            render("{{ modules.datetime.timedelta(minutes=-1) }}"),
+            "-1 day, 23:59:00"
+        );
+        let (t0, t1) = (
+            "modules.datetime.datetime(2024, 1, 1)",
+            "modules.datetime.datetime(2024, 6, 1)",
+        );
+        assert_eq!(
+            render(&format!(
+                "{{{{ {t0} < {t1} }}}} {{{{ {t0} == {t1} }}}} {{{{ {t0} == {t0} }}}}"
+            )),
+            "True False True"
         );
         assert_eq!(
             render("{{ modules.datetime.timedelta(1, 30).total_seconds() }}"),
