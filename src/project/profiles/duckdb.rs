@@ -181,18 +181,28 @@ impl Attachment {
     }
 }
 
-/// Passwords inside a connection string or URL: libpq's `password=...`
-/// (quoted or not) and a URL's `user:password@`.
-fn path_credentials(path: &str) -> Vec<String> {
+/// Credentials inside a connection string or URL: libpq's `password=...`
+/// (quoted or not, spaces around `=` allowed), a `token=` (MotherDuck's
+/// `motherduck_token=` too), and a URL's `user:password@`.
+pub(super) fn path_credentials(path: &str) -> Vec<String> {
     let mut found = Vec::new();
     let lower = path.to_lowercase();
-    for (at, _) in lower.match_indices("password=") {
-        let rest = &path[at + "password=".len()..];
-        let value = match rest.strip_prefix('\'') {
-            Some(quoted) => quoted.split('\'').next().unwrap_or(""),
-            None => rest.split_whitespace().next().unwrap_or(""),
-        };
-        found.push(value.to_string());
+    for key in ["password", "token"] {
+        for (at, _) in lower.match_indices(key) {
+            let rest = path[at + key.len()..].trim_start();
+            let Some(rest) = rest.strip_prefix('=') else {
+                continue;
+            };
+            let rest = rest.trim_start();
+            let value = match rest.strip_prefix('\'') {
+                Some(quoted) => quoted.split('\'').next().unwrap_or(""),
+                None => rest
+                    .split(|c: char| c.is_whitespace() || c == '&' || c == ';')
+                    .next()
+                    .unwrap_or(""),
+            };
+            found.push(value.to_string());
+        }
     }
     if let Some((_, after)) = path.split_once("://") {
         let authority = after.split('/').next().unwrap_or("");
@@ -575,6 +585,11 @@ mod tests {
             ["hunter2"]
         );
         assert_eq!(path_credentials("host=h PASSWORD='a b'"), ["a b"]);
+        assert_eq!(
+            path_credentials("user=u password = hunter2 host=h"),
+            ["hunter2"]
+        );
+        assert_eq!(path_credentials("md:db?motherduck_token=T0K&x=1"), ["T0K"]);
         assert_eq!(
             path_credentials("postgresql://u:p%40ss@db.example.com:5432/x"),
             ["p%40ss"]

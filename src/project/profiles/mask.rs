@@ -47,10 +47,11 @@ pub fn masked(source: &str) -> String {
 }
 
 /// Whether a key (lower case) names a credential: a password, secret,
-/// token, private or access key, key file or key id.
+/// token, private, access or encryption key, key file or key id.
 pub fn names_a_credential(key: &str) -> bool {
     let words = [
         "password",
+        "encryption_key",
         "secret",
         "token",
         "private_key",
@@ -61,8 +62,8 @@ pub fn names_a_credential(key: &str) -> bool {
     key != "secrets" && words.iter().any(|w| key.contains(w))
 }
 
-/// The line with its value masked (`whole`), else only what follows any
-/// `password=` in it.
+/// The line with its value masked (`whole`), else only the credentials
+/// inside it (a connection string's `password=`, a token, a URL's).
 fn mask_line(line: &str, whole: bool) -> String {
     let Some(colon) = line.find(':') else {
         return line.to_string();
@@ -81,16 +82,12 @@ fn mask_line(line: &str, whole: bool) -> String {
     if whole {
         return format!("{head}{}", stars(value));
     }
-    match value.find("password=") {
-        Some(at) => {
-            let (before, rest) = value.split_at(at + "password=".len());
-            let end = rest
-                .find(|c: char| c.is_whitespace() || c == '\'' || c == '"')
-                .unwrap_or(rest.len());
-            format!("{head}{before}{}{}", "*".repeat(end), &rest[end..])
-        }
-        None => line.to_string(),
+    // A connection string's or URL's password or token.
+    let mut value = value.to_string();
+    for credential in super::duckdb::path_credentials(&value) {
+        value = value.replace(&credential, &"*".repeat(credential.len()));
     }
+    format!("{head}{value}")
 }
 
 /// Every byte but surrounding whitespace and the line end made `*`.
