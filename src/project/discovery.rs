@@ -793,10 +793,6 @@ fn check_test(
 /// `_`, joined by `__`: `accepted_values_orders_status__placed__shipped`,
 /// `relationships_orders_customer_id__customer_id__ref_customers_`.
 pub fn dbt_test_name(test: &GenericTest) -> String {
-    let (prefix, node) = match &test.attached_to {
-        TestedNode::Node(name) => ("", name.clone()),
-        TestedNode::Source(source, table) => ("source_", format!("{source}_{table}")),
-    };
     let mut args: Vec<(&str, Vec<String>)> = test
         .args
         .iter()
@@ -811,7 +807,16 @@ pub fn dbt_test_name(test: &GenericTest) -> String {
         .flat_map(|(_, parts)| parts)
         .map(|p| name_safe(&p))
         .collect();
-    format!("{prefix}{}_{node}_{}", test.kind, parts.join("__"))
+    format!("{}_{}", test_identifier(test), parts.join("__"))
+}
+
+/// What a generic test's dbt name starts with: `<kind>_<node>`, or
+/// `source_<kind>_<source>_<table>` for a source table.
+fn test_identifier(test: &GenericTest) -> String {
+    match &test.attached_to {
+        TestedNode::Node(name) => format!("{}_{name}", test.kind),
+        TestedNode::Source(source, table) => format!("source_{}_{source}_{table}", test.kind),
+    }
 }
 
 /// The relation name dbt gives a generic test's stored failures: its
@@ -822,19 +827,7 @@ pub fn failures_identifier(test: &GenericTest) -> String {
     if test.named || test.name.len() < 64 {
         return test.name.clone();
     }
-    let node = match &test.attached_to {
-        TestedNode::Node(name) => name.clone(),
-        TestedNode::Source(source, table) => format!("{source}_{table}"),
-    };
-    let prefix = if matches!(test.attached_to, TestedNode::Source(..)) {
-        "source_"
-    } else {
-        ""
-    };
-    let identifier: String = format!("{prefix}{}_{node}", test.kind)
-        .chars()
-        .take(30)
-        .collect();
+    let identifier: String = test_identifier(test).chars().take(30).collect();
     let hash = <md5::Md5 as md5::Digest>::digest(test.name.as_bytes());
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("{identifier}_{hex}")
