@@ -19,6 +19,8 @@ pub struct MacroMap {
 
 /// Name of the template that holds every macro.
 pub const MACROS_TEMPLATE: &str = "__lake_macros__";
+/// Name of the template that holds lake's dbt macros (`dbt.date_trunc`).
+pub const DBT_TEMPLATE: &str = "__lake_dbt__";
 
 /// Names lake defines in every template, for "did you mean".
 pub const BUILTIN_NAMES: &[&str] = &[
@@ -90,6 +92,14 @@ fn locate(
         span: None,
         snippet: None,
     };
+    if err.name() == Some(DBT_TEMPLATE) {
+        return Place {
+            file: PathBuf::from("<lake: dbt's cross-database macros>"),
+            text: String::new(),
+            span: err.line().map(Span::Line),
+            snippet: None,
+        };
+    }
     if err.name() == Some(MACROS_TEMPLATE) {
         let line = err.line().unwrap_or(1);
         return match macros

@@ -151,17 +151,54 @@ fn render_models(
 fn template_source<'m>(templates: &Templates, m: &'m ModelFile) -> (String, Cow<'m, str>, usize) {
     let text = m.file.text.as_str();
     let name = display_path(&m.file.path);
-    if templates
-        .macros
-        .names
-        .iter()
-        .any(|n| text.contains(n.as_str()))
-    {
-        let prefix = &templates.prefix;
-        (name, format!("{prefix}{text}").into(), prefix.len())
-    } else {
-        (name, text.into(), 0)
+    let builtin = mentions_a_macro_in(text, &templates.builtin_names, true);
+    let own = mentions_a_macro_in(text, &templates.macros.names, true);
+    let prefix = match (builtin, own) {
+        (false, false) => return (name, text.into(), 0),
+        (true, true) => templates.prefix.clone(),
+        (true, false) => templates.builtin_prefix.clone(),
+        (false, true) => templates.project_prefix.clone(),
+    };
+    (name, format!("{prefix}{text}").into(), prefix.len())
+}
+
+/// Whether the Jinja parts of `text` (inside `{{ }}` and `{% %}`; all of
+/// it unless `jinja_only`) name one of `names` as a whole word, or
+/// dispatch (which looks macros up by name): SQL around them may say
+/// `cast(` or `date` freely.
+pub fn mentions_a_macro_in(text: &str, names: &[String], jinja_only: bool) -> bool {
+    if !jinja_only {
+        return text.contains("dispatch") || names.iter().any(|n| has_word(text, n));
     }
+    let mut rest = text;
+    while let Some(open) = rest.find(['{']) {
+        let after = &rest[open + 1..];
+        let close = match after.chars().next() {
+            Some('{') => "}}",
+            Some('%') => "%}",
+            _ => {
+                rest = after;
+                continue;
+            }
+        };
+        let end = after.find(close).unwrap_or(after.len());
+        let jinja = &after[1..end.max(1)];
+        if jinja.contains("dispatch") || names.iter().any(|n| has_word(jinja, n)) {
+            return true;
+        }
+        rest = &after[end.min(after.len())..];
+    }
+    false
+}
+
+/// `word` in `text`, not as part of a longer name.
+fn has_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
 }
 
 /// The graph nodes of the rendered models, ephemeral parents inlined.

@@ -20,9 +20,15 @@ pub struct Templates {
     pub env: Environment<'static>,
     /// What `ref()` and `source()` resolve to in `env`.
     pub resolver: Arc<Resolver>,
-    /// `{% from "__lake_macros__" import a, b %}`, put before a template
-    /// that mentions a macro; empty when the project has none.
+    /// `{% from "__lake_dbt__" import ... %}{% from "__lake_macros__"
+    /// import a, b %}`: both imports, for tests, hooks and snippets.
     pub prefix: String,
+    /// The import of lake's dbt macros alone, for a model that names one.
+    pub builtin_prefix: String,
+    /// The import of the project's macros alone.
+    pub project_prefix: String,
+    /// Names of lake's dbt macros (`date_trunc`, `dbt`, ...).
+    pub builtin_names: Vec<String>,
     /// Macro files and names, to point diagnostics into macro files.
     pub macros: MacroMap,
 }
@@ -40,11 +46,17 @@ impl Templates {
         let files = combine_macros(project);
         let resolver = Arc::new(resolver);
         let env = build_env(project, opts, &files, resolver.clone())?;
-        let names = export_names(&env, diags);
+        let names = export_names(&env, diagnose::MACROS_TEMPLATE, diags);
+        let builtin_names = export_names(&env, diagnose::DBT_TEMPLATE, diags);
+        let builtin_prefix = import_prefix(diagnose::DBT_TEMPLATE, &builtin_names);
+        let project_prefix = import_prefix(diagnose::MACROS_TEMPLATE, &names);
         Ok(Templates {
             env,
             resolver,
-            prefix: import_prefix(&names),
+            prefix: format!("{builtin_prefix}{project_prefix}"),
+            builtin_prefix,
+            project_prefix,
+            builtin_names,
             macros: MacroMap { names, ..files },
         })
     }
@@ -62,6 +74,9 @@ impl Templates {
             env: build_env(project, opts, &self.macros, resolver.clone())?,
             resolver,
             prefix: self.prefix.clone(),
+            builtin_prefix: self.builtin_prefix.clone(),
+            project_prefix: self.project_prefix.clone(),
+            builtin_names: self.builtin_names.clone(),
             macros: self.macros.clone(),
         })
     }
@@ -94,11 +109,7 @@ const DBT_MACROS: &str = include_str!("dbt_macros.sql");
 fn combine_macros(project: &Project) -> MacroMap {
     let mut files = Vec::new();
     let mut line = 1;
-    let builtin = crate::project::SourceFile {
-        path: PathBuf::from("<lake: dbt's cross-database macros>"),
-        text: DBT_MACROS.to_string(),
-    };
-    for m in std::iter::once(&builtin).chain(&project.macros) {
+    for m in &project.macros {
         files.push((line, m.path.clone(), m.text.clone()));
         line += m.text.matches('\n').count() + usize::from(!m.text.ends_with('\n'));
     }
@@ -169,8 +180,18 @@ fn add_globals(env: &mut Environment<'static>, project: &Project, opts: &RenderO
     env.add_global("project_root", project.root.display().to_string());
 }
 
-/// Adds the combined macro template, or says where it does not parse.
+/// Adds lake's dbt macros, in their own template so only templates that
+/// name one import (and evaluate) them, then the combined project macro
+/// template (importing lake's when it names one), or says where it does
+/// not parse.
 fn add_macros(env: &mut Environment<'static>, macros: &MacroMap) -> Result<(), Diagnostics> {
+    let builtin = super::dbt_context::wrap_returning(DBT_MACROS);
+    env.add_template_owned(diagnose::DBT_TEMPLATE, builtin)
+        .map_err(|e| Diagnostics::from(Diagnostic::new(Code::RenderError, e.to_string())))?;
+    if macros.files.is_empty() {
+        return Ok(());
+    }
+    let builtin_names = export_names(env, diagnose::DBT_TEMPLATE, &mut Diagnostics::default());
     let mut text = String::new();
     for (_, _, t) in &macros.files {
         text.push_str(t);
@@ -178,14 +199,18 @@ fn add_macros(env: &mut Environment<'static>, macros: &MacroMap) -> Result<(), D
             text.push('\n');
         }
     }
-    let text = super::dbt_context::wrap_returning(&text);
+    let uses_builtin = super::models::mentions_a_macro_in(&text, &builtin_names, false);
+    let mut text = super::dbt_context::wrap_returning(&text);
+    if uses_builtin {
+        text.insert_str(0, &import_prefix(diagnose::DBT_TEMPLATE, &builtin_names));
+    }
     env.add_template_owned(diagnose::MACROS_TEMPLATE, text)
         .map_err(|e| diagnose::diagnose(&e, &PathBuf::from(""), "", 0, macros).into())
 }
 
 /// Names of all macros, found by evaluating the macro template once.
-fn export_names(env: &Environment<'_>, diags: &mut Diagnostics) -> Vec<String> {
-    let Ok(tmpl) = env.get_template(diagnose::MACROS_TEMPLATE) else {
+fn export_names(env: &Environment<'_>, template: &str, diags: &mut Diagnostics) -> Vec<String> {
+    let Ok(tmpl) = env.get_template(template) else {
         return Vec::new();
     };
     match tmpl.render_captured(()) {
@@ -212,13 +237,9 @@ fn export_names(env: &Environment<'_>, diags: &mut Diagnostics) -> Vec<String> {
 
 /// `{% from "__lake_macros__" import a, b %}` with no newline, so line
 /// numbers in models stay true.
-fn import_prefix(names: &[String]) -> String {
+fn import_prefix(template: &str, names: &[String]) -> String {
     if names.is_empty() {
         return String::new();
     }
-    format!(
-        "{{% from \"{}\" import {} %}}",
-        diagnose::MACROS_TEMPLATE,
-        names.join(", ")
-    )
+    format!("{{% from \"{template}\" import {} %}}", names.join(", "))
 }
