@@ -9,6 +9,8 @@
 //! stand) -> [`artifacts`] (compiled SQL, manifest, run
 //! results). [`warehouse`] is the only module that talks to DuckDB and
 //! [`storage`] the only one that talks to S3 or landing folders;
+//! [`query_port`] carries the questions a model's Jinja asks the
+//! warehouse while it renders at run time;
 //! [`hooks`] are a schedule's steps around its models (extract, cleanup),
 //! [`lock`] keeps two runs off one lake, [`landing`] names the hourly
 //! partitions and [`generate`] makes source data; [`commands`] wires
@@ -33,6 +35,7 @@ pub mod parallel;
 pub mod plan;
 pub mod progress;
 pub mod project;
+pub mod query_port;
 pub mod render;
 pub mod select;
 pub mod serve;

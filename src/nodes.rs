@@ -108,6 +108,11 @@ pub struct Node {
     /// Run-time only.
     #[serde(skip)]
     pub stored_failures: Option<StoredFailures>,
+    /// For models whose Jinja reads the warehouse (`execute`,
+    /// `run_query`, `statement`): their render at run time, just before
+    /// they are built, as dbt renders them. Run-time only.
+    #[serde(skip)]
+    pub live: Option<crate::query_port::LiveRender>,
 }
 
 /// Where a test keeps its failing rows, replaced on every run it runs,

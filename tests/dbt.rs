@@ -335,15 +335,87 @@ fn dbt_only_keys_load_and_models_go_to_the_target_schema() {
 }
 
 #[test]
-fn run_query_is_refused_at_the_line_that_calls_it() {
+fn run_query_outside_a_model_is_refused_at_the_line_that_calls_it() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as id\n"),
+        (
+            "tests/a_is_small.sql",
+            "{% set methods = run_query('select distinct method from payments') %}\nselect * from {{ ref('a') }} where id > 9\n",
+        ),
+    ]);
+    insta::assert_snapshot!(refused(&p));
+}
+
+/// The lines under `ERROR model <name>` of a failed build's output.
+fn build_error(p: &TempProject, model: &str) -> String {
+    let out = p.lake(&["build"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let error: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains(&format!("ERROR model {model}")))
+        .skip(1)
+        .take_while(|l| l.starts_with("   "))
+        .collect();
+    assert!(!error.is_empty(), "{}", out.stdout);
+    error
+        .join("\n")
+        .replace(&p.path().display().to_string(), "[PROJECT]")
+}
+
+// A model that queries renders once with `execute` false (dbt's parse),
+// then again just before it is built: what it asks runs then, on the
+// run's connection, so it sees the table built before it.
+#[test]
+fn a_model_queries_what_the_run_built_before_it() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/kinds.sql", "{{ config(materialized='table') }}\nselect * from (values ('a', 1), ('b', 2)) t(kind, n)\n"),
+        (
+            "models/pivot.sql",
+            "-- depends_on: {{ ref('kinds') }}\n{% set r = run_query('select kind, n from ' ~ ref('kinds') ~ ' order by 1') %}\nselect {{ execute }} as executed\n{%- if execute %}{% for row in r.rows %}, {{ row.n }} as {{ row['kind'] }}{% endfor %}{% endif %}\n",
+        ),
+    ]);
+    let compiled = p.lake(&["compile"]);
+    assert_eq!(compiled.code, 0, "{}", compiled.stderr);
+    let sql = p.read("target/compiled/pivot.sql");
+    assert!(sql.ends_with("select False as executed\n"), "{sql}");
+    let out = p.lake(&["build"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let (conn, catalog) = open_embedded(p.path());
+    let rows = text_rows(&conn, &format!("SELECT * FROM {catalog}.main.pivot"));
+    assert_eq!(rows, [["true", "1", "2"]]);
+    let columns = text_rows(
+        &conn,
+        &format!("SELECT column_name FROM information_schema.columns WHERE table_catalog = '{catalog}' AND table_name = 'pivot' ORDER BY ordinal_position"),
+    );
+    assert_eq!(columns, [["executed"], ["a"], ["b"]]);
+}
+
+#[test]
+fn a_ref_seen_only_at_run_time_is_refused_with_dbts_hint() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as id\n"),
+        (
+            "models/b.sql",
+            "{% if execute %}\nselect * from {{ ref('a') }}\n{% else %}\nselect 1 as id\n{% endif %}\n",
+        ),
+    ]);
+    insta::assert_snapshot!(build_error(&p, "main.b"));
+}
+
+#[test]
+fn a_failing_query_points_at_the_line_that_asked_it() {
     let p = dbt_files(&[
         ("dbt_project.yml", DBT_PROJECT),
         (
             "models/a.sql",
-            "{% set methods = run_query('select distinct method from payments') %}\nselect 1 as id\n",
+            "{% if execute %}\n  {% set r = run_query('select * from no_such_table') %}\n{% endif %}\nselect 1 as id\n",
         ),
     ]);
-    insta::assert_snapshot!(refused(&p));
+    insta::assert_snapshot!(build_error(&p, "main.a"));
 }
 
 /// A dbt-duckdb profile in the project folder, with `target` below `dev:`.

@@ -221,6 +221,7 @@ fn to_node(g: &Graph, s: &Spec) -> Node {
         relationship: None,
         seed_types: Default::default(),
         stored_failures: None,
+        live: None,
     }
 }
 

@@ -24,6 +24,7 @@ use crate::nodes::{Contract, Node, NodeKind, Relation};
 use crate::plan;
 use crate::project::test_config::Verdict;
 use crate::project::Materialization;
+use crate::query_port::LiveRender;
 use crate::warehouse::Session;
 
 /// A worker bound to one DuckDB connection.
@@ -82,6 +83,9 @@ pub(super) enum Refusal {
     /// The query breaks the model's contract; the message already points
     /// at the properties file that declares it.
     Contract(String),
+    /// The model's Jinja failed when it rendered at run time; the message
+    /// already points at the line.
+    Rendered(String),
 }
 
 impl From<String> for Refusal {
@@ -138,11 +142,18 @@ impl NodeRunner<'_> {
     /// Decides what node `i` runs; stages incremental rows on the way.
     fn prepare(&self, i: usize, outcome: &mut Outcome) -> Result<Work, Refusal> {
         let node = &self.dag.nodes[i];
-        let sql = node.compiled_sql.as_deref().unwrap_or("");
         if self.reusable(i) {
             outcome.action = "reused".into();
             return Ok(Work::Reused);
         }
+        let live_sql;
+        let sql = match &node.live {
+            Some(live) => {
+                live_sql = self.render_live(live, outcome)?;
+                live_sql.as_str()
+            }
+            None => node.compiled_sql.as_deref().unwrap_or(""),
+        };
         let write = |write| {
             Ok(Work::Write(WritePlan {
                 write,
@@ -189,6 +200,18 @@ impl NodeRunner<'_> {
                 Ok(Work::Nothing)
             }
         }
+    }
+
+    /// Renders a model that reads the warehouse while it renders again,
+    /// now that its parents are built, its queries running on this
+    /// session (inside the run's transaction); they are logged with the
+    /// model's statements.
+    fn render_live(&self, live: &LiveRender, outcome: &mut Outcome) -> Result<String, Refusal> {
+        live.render_with(|sql| {
+            outcome.statements.push(sql.to_string());
+            self.session.query_table(sql).map_err(|e| e.message)
+        })
+        .map_err(Refusal::Rendered)
     }
 
     /// An incremental model: a full build when asked or when its table is
@@ -393,7 +416,7 @@ impl NodeRunner<'_> {
     fn locate(&self, i: usize, refusal: Refusal, outcome: &Outcome) -> String {
         match refusal {
             Refusal::Sql(message) => self.point_at_file(i, message, outcome),
-            Refusal::Contract(message) => message,
+            Refusal::Contract(message) | Refusal::Rendered(message) => message,
         }
     }
 

@@ -409,6 +409,7 @@ mod tests {
             relationship: None,
             seed_types: Default::default(),
             stored_failures: None,
+            live: None,
             contract: None,
         };
         (n, rel)

@@ -235,6 +235,7 @@ fn test_node(
         relationship,
         seed_types: Default::default(),
         stored_failures: None,
+        live: None,
     }
 }
 

@@ -24,6 +24,9 @@ pub struct Capture {
     pub sources: Vec<(String, String)>,
     /// Keys passed to `config()`, in call order.
     pub config: Vec<(String, Json)>,
+    /// Whether the render read `execute` or asked the warehouse a query:
+    /// the model renders again at run time (see `super::live`).
+    pub live: bool,
 }
 
 /// Everything `ref()` and `source()` can resolve to, built once per compile.
@@ -50,40 +53,6 @@ pub fn register(env: &mut minijinja::Environment<'_>, resolver: Arc<Resolver>) {
     // model once per file, replacing the marker with the file's URL).
     env.add_function("landed_file", crate::nodes::landed_file_sql);
     env.add_function("log", log);
-    register_not_yet(env);
-}
-
-/// dbt functions lake does not support yet, each a clear error (`L013`)
-/// at the line that calls it instead of "undefined is not callable".
-/// `run_query`, `statement` and `load_result` read the warehouse while a
-/// model renders: lake renders every model before it runs any, so their
-/// results would differ from dbt's, which renders each model just before
-/// building it.
-const NOT_YET: [(&str, &str); 3] = [
-    ("run_query", "queries while rendering"),
-    (
-        "statement",
-        "queries while rendering (`{% call statement %}`)",
-    ),
-    ("load_result", "queries while rendering"),
-];
-
-fn register_not_yet(env: &mut minijinja::Environment<'_>) {
-    for (name, what) in NOT_YET {
-        env.add_function(
-            name,
-            move |_: minijinja::value::Rest<Value>| -> Result<Value, Error> {
-                Err(crate::project::jinja::lake_error(
-                    crate::diagnostic::Code::Unsupported,
-                    format!("lake does not support {what} yet: `{name}`"),
-                    Some(
-                        "compute the values in SQL instead (a join or a pivot), or with `var()`"
-                            .into(),
-                    ),
-                ))
-            },
-        );
-    }
 }
 
 /// The relation a name stands for, recorded in the render's [`Capture`]

@@ -35,6 +35,7 @@ pub fn seed_nodes(project: &Project, diags: &mut Diagnostics) -> Vec<Node> {
                 Conventions::Dbt => SeedTypes::Dbt,
             },
             stored_failures: None,
+            live: None,
             contract: None,
         });
     }
@@ -68,6 +69,7 @@ pub fn source_nodes(project: &Project) -> Vec<Node> {
                 relationship: None,
                 seed_types: Default::default(),
                 stored_failures: None,
+                live: None,
                 contract: None,
             }
         })

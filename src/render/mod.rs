@@ -10,6 +10,7 @@
 //! resolver built from the final places. Free-standing SQL
 //! ([`render_snippets`]) resolves `ref()` with that same resolver.
 
+mod agate;
 mod compiled;
 mod contract;
 mod data_tests;
@@ -19,6 +20,7 @@ mod ephemeral;
 mod functions;
 mod generic_tests;
 mod inputs;
+mod live;
 mod models;
 mod places;
 mod py_datetime;
@@ -65,7 +67,9 @@ pub fn render_project(project: &Project, opts: &RenderOptions) -> Result<Vec<Nod
         rendered,
         templates,
     } = models::place(project, opts, first)?;
-    let mut nodes = models::model_nodes(project, &templates, &placement, rendered, &mut diags);
+    let templates = std::sync::Arc::new(templates);
+    let mut nodes =
+        models::model_nodes(project, opts, &templates, &placement, rendered, &mut diags);
     nodes.extend(inputs::seed_nodes(project, &mut diags));
     nodes.extend(inputs::source_nodes(project));
     let store = opts.store_failures;

@@ -5,8 +5,10 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use minijinja::context;
+use minijinja::value::Value;
 
 use super::functions::Capture;
 use super::places::{self, Placement};
@@ -14,7 +16,9 @@ use super::templates::Templates;
 use super::{compiled, contract, diagnose, ephemeral, RenderOptions};
 use crate::diagnostic::{display_path, Code, Diagnostic, Diagnostics, Span};
 use crate::nodes::{Node, NodeKind};
+use crate::project::config::IncrementalStrategy;
 use crate::project::{Materialization, ModelFile, Project};
+use crate::query_port::LiveRender;
 
 /// One model's compiled SQL and what rendering it discovered.
 pub type Rendered = Result<(String, Capture), Diagnostic>;
@@ -120,29 +124,55 @@ fn render_models(
         let i = indices[k];
         let m = &project.models[i];
         let (name, source, prefix_len) = &sources[k];
-        let relation = &placement.relations[i];
-        let ctx = context! {
-            this => places::this(relation),
-            model => context! {
-                name => m.name.clone(),
-                unique_id => format!("model.{}.{}", project.name, m.name),
-                path => name.clone(),
-                schema => relation.schema.clone(),
-            },
-            __lake_exists => opts.existing.contains(&(relation.schema.clone(), relation.identifier.clone())),
-            __lake_static_incremental => m.config.materialized == Materialization::Incremental,
-            __lake_full_refresh => m.config.full_refresh.unwrap_or(opts.full_refresh),
-        };
-        templates.render_captured(name, source, ctx).map_err(|e| {
-            diagnose::diagnose(
-                &e,
-                &m.file.path,
-                &m.file.text,
-                *prefix_len,
-                &templates.macros,
-            )
-        })
+        let ctx = model_context(project, opts, placement, i, name);
+        let (rendered, live) =
+            super::live::discovering(|| templates.render_captured(name, source, ctx));
+        match rendered {
+            Ok((sql, mut capture)) => {
+                capture.live = live;
+                Ok((sql, capture))
+            }
+            Err(e) => {
+                let d = diagnose::diagnose(
+                    &e,
+                    &m.file.path,
+                    &m.file.text,
+                    *prefix_len,
+                    &templates.macros,
+                );
+                Err(if live { d.with_note(DISCOVERY_NOTE) } else { d })
+            }
+        }
     })
+}
+
+/// Said under an error of a model that queries the warehouse: its first
+/// render is dbt's parse, where queries give nothing.
+const DISCOVERY_NOTE: &str = "lake renders every model once with `execute` false to find the graph, as dbt parses (`run_query` and `load_result` give none then), and again before building it: guard what reads a query's rows with {% if execute %}";
+
+/// What model `i`'s template sees: `this`, `model`, and what
+/// `is_incremental()` needs.
+fn model_context(
+    project: &Project,
+    opts: &RenderOptions,
+    placement: &Placement,
+    i: usize,
+    name: &str,
+) -> Value {
+    let m = &project.models[i];
+    let relation = &placement.relations[i];
+    context! {
+        this => places::this(relation),
+        model => context! {
+            name => m.name.clone(),
+            unique_id => format!("model.{}.{}", project.name, m.name),
+            path => name.to_string(),
+            schema => relation.schema.clone(),
+        },
+        __lake_exists => opts.existing.contains(&(relation.schema.clone(), relation.identifier.clone())),
+        __lake_static_incremental => m.config.materialized == Materialization::Incremental,
+        __lake_full_refresh => m.config.full_refresh.unwrap_or(opts.full_refresh),
+    }
 }
 
 /// A model's template name and text, and how long the macro import put
@@ -204,7 +234,8 @@ fn has_word(text: &str, word: &str) -> bool {
 /// The graph nodes of the rendered models, ephemeral parents inlined.
 pub fn model_nodes(
     project: &Project,
-    templates: &Templates,
+    opts: &RenderOptions,
+    templates: &Arc<Templates>,
     placement: &Placement,
     rendered: Vec<Rendered>,
     diags: &mut Diagnostics,
@@ -214,7 +245,8 @@ pub fn model_nodes(
     let mut refs: HashMap<String, Vec<String>> = HashMap::new();
     for (i, (m, r)) in project.models.iter().zip(rendered).enumerate() {
         let (sql, cap) = match r {
-            Ok((sql, _)) if !compiled::has_statement(&sql) => {
+            // A model that queries may hold all its SQL under `{% if execute %}`.
+            Ok((sql, cap)) if !cap.live && !compiled::has_statement(&sql) => {
                 diags.push(empty_model(m));
                 continue;
             }
@@ -229,6 +261,17 @@ pub fn model_nodes(
             ephemeral_sql.insert(m.name.clone(), sql.clone());
         }
         let depends_on = places::dependencies(project, &cap);
+        let live = if cap.live {
+            match live_render(templates, project, opts, placement, i, &cap) {
+                Ok(live) => Some(live),
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         refs.insert(m.name.clone(), cap.refs);
         let model = RenderedModel {
             file: m,
@@ -239,12 +282,93 @@ pub fn model_nodes(
         let mut config = placement.configs[i].clone();
         render_hooks(templates, &model, &mut config.pre_hook, diags);
         render_hooks(templates, &model, &mut config.post_hook, diags);
-        if let Some(node) = model.into_node(project, config, diags) {
+        if let Some(mut node) = model.into_node(project, config, diags) {
+            node.live = live;
             nodes.push(node);
         }
     }
     inline_ephemerals(&mut nodes, &ephemeral_sql, &refs);
     nodes
+}
+
+/// Model `i`'s render at run time, for a model whose first render read
+/// `execute` or asked a query; refused where lake needs the model's SQL
+/// before the run.
+fn live_render(
+    templates: &Arc<Templates>,
+    project: &Project,
+    opts: &RenderOptions,
+    placement: &Placement,
+    i: usize,
+    found: &Capture,
+) -> Result<LiveRender, Diagnostic> {
+    let m = &project.models[i];
+    refuse_live(m, &placement.configs[i])?;
+    let (name, source, prefix_len) = template_source(templates, m);
+    let source = source.into_owned();
+    let ctx = model_context(project, opts, placement, i, &name);
+    let found = found.clone();
+    let templates = templates.clone();
+    let (path, text) = (m.file.path.clone(), m.file.text.clone());
+    Ok(LiveRender::new(move |port| {
+        let rendered = super::live::answering(port, || {
+            templates.render_captured(&name, &source, ctx.clone())
+        });
+        let (sql, cap) = rendered.map_err(|e| {
+            diagnose::diagnose(&e, &path, &text, prefix_len, &templates.macros).render_plain()
+        })?;
+        match unseen_dependency(&found, &cap) {
+            Some(call) => Err(Diagnostic::new(
+                Code::UnknownRef,
+                format!("`{call}` is called only when the model renders to run, so lake did not know it as a parent when it ordered the graph"),
+            )
+            .at(&path, &text, call_span(&text, &call), "reached only when `execute` is true")
+            .with_help(format!("name it where it is always rendered, as dbt asks too: add `-- depends_on: {{{{ {call} }}}}` at the top of the model"))
+            .render_plain()),
+            None => Ok(sql),
+        }
+    }))
+}
+
+/// Where the model's text makes `call` (`ref('a')`), in either quotes.
+fn call_span(text: &str, call: &str) -> Option<Span> {
+    [call.to_string(), call.replace('\'', "\"")]
+        .iter()
+        .find_map(|c| {
+            text.find(c.as_str())
+                .map(|at| Span::Bytes(at..at + c.len()))
+        })
+}
+
+/// L013 for the materializations whose SQL lake needs before the run.
+fn refuse_live(m: &ModelFile, config: &crate::project::NodeConfig) -> Result<(), Diagnostic> {
+    let what = match config.materialized {
+        Materialization::Ephemeral => {
+            "an ephemeral model (it is inlined into its children before the run)"
+        }
+        Materialization::Load => "a `load` model",
+        Materialization::Incremental if config.strategy() == IncrementalStrategy::Microbatch => {
+            "a microbatch model (its batches are planned from its compiled SQL)"
+        }
+        _ => return Ok(()),
+    };
+    Err(Diagnostic::new(
+        Code::Unsupported,
+        format!("lake does not support queries while rendering (`execute`, `run_query`, `statement`) in {what} yet: `{}`", m.name),
+    )
+    .at(&m.file.path, &m.file.text, None, "")
+    .with_help("make it a table, view or incremental model, or compute the values in SQL"))
+}
+
+/// A `ref()` or `source()` the run-time render called that the first
+/// render did not.
+fn unseen_dependency(first: &Capture, live: &Capture) -> Option<String> {
+    let new_ref = live.refs.iter().find(|r| !first.refs.contains(r));
+    if let Some(r) = new_ref {
+        return Some(format!("ref('{r}')"));
+    }
+    let new_source = live.sources.iter().find(|s| !first.sources.contains(s));
+    new_source.map(|(s, t)| format!("source('{s}', '{t}')"))
 }
 
 /// A model that rendered, before its hooks and contract are resolved.
@@ -291,6 +415,7 @@ impl RenderedModel<'_> {
             relationship: None,
             seed_types: Default::default(),
             stored_failures: None,
+            live: None,
             contract,
         })
     }
@@ -380,6 +505,9 @@ fn inline_ephemerals(
             .collect();
         if let Some(s) = n.compiled_sql.as_mut() {
             *s = ephemeral::inject_ctes(s, &ctes);
+        }
+        if let Some(live) = n.live.take() {
+            n.live = Some(live.map_sql(move |s| ephemeral::inject_ctes(&s, &ctes)));
         }
     }
 }

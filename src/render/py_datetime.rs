@@ -170,6 +170,27 @@ pub fn run_started_at(rfc3339: &str) -> Value {
     }
 }
 
+/// A DATE the warehouse returned (days since 1970-01-01) as Python's
+/// `datetime.date`, as agate gives it to dbt; `None` past year 9999.
+pub fn date_from_days(days: i32) -> Option<Value> {
+    let epoch = Date::new(1970, 1, 1).ok()?;
+    let date = epoch
+        .checked_add(jiff::Span::new().try_days(days).ok()?)
+        .ok()?;
+    Some(PyDateTime::value(
+        date.to_datetime(jiff::civil::Time::midnight()),
+        true,
+    ))
+}
+
+/// A TIMESTAMP the warehouse returned (microseconds since 1970-01-01) as
+/// a naive `datetime.datetime`; `None` outside jiff's range.
+pub fn datetime_from_micros(micros: i64) -> Option<Value> {
+    let ts = Timestamp::from_microsecond(micros).ok()?;
+    let dt = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).datetime();
+    Some(PyDateTime::value(dt, false))
+}
+
 /// A `datetime.datetime` or `datetime.date` value.
 #[derive(Debug)]
 struct PyDateTime {
@@ -191,6 +212,11 @@ impl PyDateTime {
 }
 
 impl Object for PyDateTime {
+    /// Always true, as in Python (an object without entries would be false).
+    fn is_true(self: &Arc<Self>) -> bool {
+        true
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let dt = &self.dt;
         let v = match key.as_str()? {
@@ -278,6 +304,11 @@ struct TimeDelta {
 }
 
 impl Object for TimeDelta {
+    /// As in Python: only a zero duration is false.
+    fn is_true(self: &Arc<Self>) -> bool {
+        self.micros != 0
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let (days, rest) = (
             self.micros.div_euclid(86_400_000_000),
@@ -373,6 +404,11 @@ mod tests {
             "2024-01-02 1"
         );
         assert_eq!(render("{{ modules.datetime.date(2024, 2, 29).day }}"), "29");
+        // Truthy as in Python: a date always, a duration unless zero.
+        assert_eq!(
+            render("{{ run_started_at and modules.datetime.timedelta(days=1) and not modules.datetime.timedelta() }}"),
+            "True"
+        );
         assert_eq!(
             render("{{ modules.datetime.datetime.strptime('2024-07-15', '%Y-%m-%d') }}"),
             "2024-07-15 00:00:00"

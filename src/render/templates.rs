@@ -148,6 +148,7 @@ fn build_env(
             store_failures: opts.store_failures,
         },
     );
+    super::live::register(&mut env);
     add_globals(&mut env, project, opts);
     add_macros(&mut env, macros)?;
     Ok(env)
@@ -173,9 +174,6 @@ fn add_globals(env: &mut Environment<'static>, project: &Project, opts: &RenderO
         super::py_datetime::run_started_at(&opts.run_started_at),
     );
     env.add_global("modules", super::py_datetime::modules());
-    // dbt's flag for "SQL will run": lake renders to run (or to show what
-    // would run), never only to parse.
-    env.add_global("execute", true);
     env.add_global("project_name", project.name.clone());
     env.add_global("project_root", project.root.display().to_string());
 }

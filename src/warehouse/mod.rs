@@ -10,6 +10,7 @@
 //! credentials, and `lake debug --print-attach` prints the same statements
 //! with placeholders, so any DuckDB client can open the lake as lake does.
 
+mod cells;
 pub mod extensions;
 pub mod replica;
 
@@ -20,6 +21,7 @@ use duckdb::{Config, Connection};
 
 use crate::lock::{self, Access, CatalogBusy, CatalogHolder, Deadline, WaitError};
 use crate::project::profiles::{Catalog, Secret, Target};
+use crate::query_port::QueryTable;
 use crate::sql::{conninfo_value, identifier, string_contents, string_literal};
 use crate::storage::Location;
 
@@ -956,6 +958,27 @@ impl Session {
     pub fn execute_batch(&self, sql: &str) -> Result<(), WarehouseError> {
         let _timer = timer(sql, &self.secrets);
         self.conn.execute_batch(sql).map_err(|e| self.error(e))
+    }
+
+    /// Runs one statement as written (a model's `run_query`) and returns
+    /// its rows with their types, as a template reads them.
+    pub fn query_table(&self, sql: &str) -> Result<QueryTable, WarehouseError> {
+        let _timer = timer(sql, &self.secrets);
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.error(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.error(e))?;
+        let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                let value = row
+                    .get::<_, duckdb::types::Value>(i)
+                    .map_err(|e| self.error(e))?;
+                values.push(cells::cell(value));
+            }
+            out.push(values);
+        }
+        Ok(QueryTable { columns, rows: out })
     }
 
     /// Runs a query and renders every value as text.
