@@ -198,7 +198,7 @@ fn template_source<'m>(templates: &Templates, m: &'m ModelFile) -> (String, Cow<
 /// `cast(` or `date` freely.
 pub fn mentions_a_macro_in(text: &str, names: &[String], jinja_only: bool) -> bool {
     if !jinja_only {
-        return text.contains("dispatch") || names.iter().any(|n| has_word(text, n));
+        return names_a_macro(text, names);
     }
     let mut rest = text;
     while let Some(open) = rest.find(['{']) {
@@ -212,8 +212,7 @@ pub fn mentions_a_macro_in(text: &str, names: &[String], jinja_only: bool) -> bo
             }
         };
         let end = after.find(close).unwrap_or(after.len());
-        let jinja = &after[1..end.max(1)];
-        if jinja.contains("dispatch") || names.iter().any(|n| has_word(jinja, n)) {
+        if names_a_macro(&after[1..end.max(1)], names) {
             return true;
         }
         rest = &after[end.min(after.len())..];
@@ -221,14 +220,14 @@ pub fn mentions_a_macro_in(text: &str, names: &[String], jinja_only: bool) -> bo
     false
 }
 
-/// `word` in `text`, not as part of a longer name.
-fn has_word(text: &str, word: &str) -> bool {
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(word).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        !before.is_some_and(ident) && !after.is_some_and(ident)
-    })
+/// Whether a word of `text` is `dispatch` or one of `names` (sorted, as
+/// the macro templates export them): one pass over the text, however many
+/// macros there are (a search per name was 15% of compiling 10,000 models).
+fn names_a_macro(text: &str, names: &[String]) -> bool {
+    debug_assert!(names.is_sorted());
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .any(|w| w == "dispatch" || names.binary_search_by(|n| n.as_str().cmp(w)).is_ok())
 }
 
 /// The graph nodes of the rendered models, ephemeral parents inlined.
