@@ -22,6 +22,8 @@ pub enum Cell {
     Bool(bool),
     /// Any integer type that fits 64 bits.
     Int(i64),
+    /// A wider integer (HUGEINT, a sum of BIGINTs), exact.
+    BigInt(i128),
     /// Floating point and DECIMAL values.
     Float(f64),
     /// Text, and every type without a Jinja counterpart, as DuckDB prints it.

@@ -406,6 +406,21 @@ fn a_ref_seen_only_at_run_time_is_refused_with_dbts_hint() {
     insta::assert_snapshot!(build_error(&p, "main.b"));
 }
 
+// The body of a statement block is not rendered in the first render (as
+// in dbt): its query must not run before the relation it names is built.
+#[test]
+fn a_ref_in_a_statement_block_is_refused_before_its_query_runs() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        ("models/a.sql", "select 1 as v\n"),
+        (
+            "models/b.sql",
+            "{% call statement('q', fetch_result=True) %}\nselect sum(v) from {{ ref('a') }}\n{% endcall %}\nselect {{ load_result('q')['data'][0][0] if execute else 0 }} as total\n",
+        ),
+    ]);
+    insta::assert_snapshot!(build_error(&p, "main.b"));
+}
+
 #[test]
 fn a_failing_query_points_at_the_line_that_asked_it() {
     let p = dbt_files(&[

@@ -58,6 +58,7 @@ fn cell(c: Cell) -> Value {
         Cell::Null => Value::from(()),
         Cell::Bool(b) => Value::from(b),
         Cell::Int(i) => Value::from(i),
+        Cell::BigInt(i) => Value::from(i),
         Cell::Float(f) => Value::from(f),
         Cell::Text(s) => Value::from(s),
         Cell::Date(days) => py_datetime::date_from_days(days).unwrap_or_else(|| Value::from(days)),
@@ -71,7 +72,13 @@ fn cell(c: Cell) -> Value {
 #[derive(Debug)]
 struct Table(Arc<Rows>);
 
+/// Iterates its rows, as an agate table does (`{% for row in table %}`);
+/// its attributes are `columns`, `rows` and `column_names`.
 impl Object for Table {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
     /// Always true, as an agate table is in Python.
     fn is_true(self: &Arc<Self>) -> bool {
         true
@@ -79,6 +86,9 @@ impl Object for Table {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let rows = &self.0;
+        if let Some(i) = key.as_usize() {
+            return (i < rows.rows.len()).then(|| Value::from_object(Row(rows.clone(), i)));
+        }
         Some(match key.as_str()? {
             "columns" => Value::from_object(Columns(rows.clone())),
             "rows" => Value::from(
@@ -92,7 +102,7 @@ impl Object for Table {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Str(&["columns", "rows", "column_names"])
+        Enumerator::Seq(self.0.rows.len())
     }
 }
 
@@ -120,14 +130,21 @@ impl Object for Columns {
 #[derive(Debug)]
 struct Column(Arc<Rows>, usize);
 
+/// Iterable and countable as its values, as an agate column is.
 impl Object for Column {
-    /// True when it has values.
-    fn is_true(self: &Arc<Self>) -> bool {
-        !self.0.rows.is_empty()
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        if let Some(i) = key.as_usize() {
+            return self.0.rows.get(i).map(|r| r[self.1].clone());
+        }
         (key.as_str()? == "name").then(|| Value::from(self.0.columns[self.1].clone()))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.rows.len())
     }
 
     fn call_method(
@@ -252,6 +269,14 @@ mod tests {
             "n 3"
         );
         assert_eq!(render("{{ t.column_names | join(',') }}"), "method,n,day");
+        assert_eq!(
+            render("{% for row in t %}{{ row[0] }};{% endfor %}{{ t | length }}"),
+            "card;bank;card;3"
+        );
+        assert_eq!(
+            render("{{ t.columns[0] | length }} {{ t.columns[0] | join(',') }}"),
+            "3 card,bank,card"
+        );
         assert_eq!(
             render("{% for row in t.rows %}{{ row[0] }}={{ row['n'] }}/{{ row.day }};{% endfor %}"),
             "card=2/2024-03-01;bank=None/1970-01-01;card=0.5/None;"

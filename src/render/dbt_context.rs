@@ -187,7 +187,7 @@ impl Object for Adapter {
             other => Err(lake_error(
                 Code::Unsupported,
                 format!("lake does not support `adapter.{other}` yet"),
-                Some("lake renders every model before it runs any, so it cannot ask the warehouse while rendering; compute it in SQL".into()),
+                Some("ask the warehouse with run_query() inside {% if execute %}, or compute it in SQL".into()),
             )),
         }
     }

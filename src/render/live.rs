@@ -21,6 +21,7 @@ use minijinja::value::{Kwargs, Object, Rest, Value};
 use minijinja::{Environment, Error, State};
 
 use super::agate;
+use super::functions::Capture;
 use crate::diagnostic::Code;
 use crate::project::jinja::lake_error;
 use crate::query_port::{self, Port};
@@ -42,6 +43,9 @@ thread_local! {
     static TOUCHED: Cell<bool> = const { Cell::new(false) };
     /// Where a live render's queries go.
     static PORT: RefCell<Option<Port>> = const { RefCell::new(None) };
+    /// What a live render's model called in its first render: a query may
+    /// not run after a `ref()` the graph does not know.
+    static FIRST: RefCell<Option<Capture>> = const { RefCell::new(None) };
     /// A live render's `statement` results, by name, for `load_result`.
     static RESULTS: RefCell<HashMap<String, Value>> = RefCell::new(HashMap::new());
 }
@@ -64,15 +68,18 @@ pub fn discovering<R>(render: impl FnOnce() -> R) -> (R, bool) {
     (out, TOUCHED.replace(false))
 }
 
-/// Runs a model's render at run time, its queries asked through `port`.
-pub fn answering<R>(port: Port, render: impl FnOnce() -> R) -> R {
+/// Runs a model's render at run time, its queries asked through `port`;
+/// `first` is what its first render called.
+pub fn answering<R>(port: Port, first: Capture, render: impl FnOnce() -> R) -> R {
     MODE.set(Mode::Live);
     PORT.set(Some(port));
+    FIRST.set(Some(first));
     RESULTS.with_borrow_mut(HashMap::clear);
     let out = render();
     MODE.set(Mode::Plain);
     // Dropping the port tells the run that the render asks nothing more.
     PORT.set(None);
+    FIRST.set(None);
     RESULTS.with_borrow_mut(HashMap::clear);
     out
 }
@@ -102,10 +109,10 @@ impl Object for Execute {
 }
 
 /// `run_query(sql)`: the rows as an agate table.
-fn run_query(sql: String) -> Result<Value, Error> {
+fn run_query(state: &State, sql: String) -> Result<Value, Error> {
     match mode() {
         Mode::Discover => Ok(Value::from(())),
-        Mode::Live => Ok(agate::table(ask(&sql)?)),
+        Mode::Live => Ok(agate::table(ask(state, &sql)?)),
         Mode::Plain => Err(not_here("run_query")),
     }
 }
@@ -139,7 +146,7 @@ fn statement(state: &mut State, args: Rest<Value>, kwargs: Kwargs) -> Result<Val
         Mode::Discover => {}
         Mode::Live => {
             let sql = caller.call(state, &[])?.to_string();
-            let mut table = ask(&sql)?;
+            let mut table = ask(state, &sql)?;
             if !fetch {
                 table.rows.clear();
             }
@@ -164,8 +171,20 @@ fn load_result(name: String) -> Result<Value, Error> {
     }
 }
 
-/// Runs `sql` on the run's connection.
-fn ask(sql: &str) -> Result<query_port::QueryTable, Error> {
+/// Runs `sql` on the run's connection, unless the render called a
+/// `ref()` the graph does not know (the relation may not be built yet).
+fn ask(state: &State, sql: &str) -> Result<query_port::QueryTable, Error> {
+    let unseen = FIRST.with_borrow(|first| {
+        let now = state.get_extension::<Capture>()?;
+        unseen_dependency(first.as_ref()?, now)
+    });
+    if let Some(call) = unseen {
+        return Err(lake_error(
+            Code::UnknownRef,
+            unseen_message(&call),
+            Some(depends_on_help(&call)),
+        ));
+    }
     let port = PORT.with_borrow(Clone::clone);
     let Some(port) = port else {
         return Err(not_here("run_query"));
@@ -177,6 +196,27 @@ fn ask(sql: &str) -> Result<query_port::QueryTable, Error> {
             None,
         )
     })
+}
+
+/// A `ref()` or `source()` the run-time render called that the first
+/// render did not: the graph does not order the model after it.
+pub fn unseen_dependency(first: &Capture, live: &Capture) -> Option<String> {
+    let new_ref = live.refs.iter().find(|r| !first.refs.contains(r));
+    if let Some(r) = new_ref {
+        return Some(format!("ref('{r}')"));
+    }
+    let new_source = live.sources.iter().find(|s| !first.sources.contains(s));
+    new_source.map(|(s, t)| format!("source('{s}', '{t}')"))
+}
+
+/// What an unseen `call` (`ref('a')`) is, as dbt says it.
+pub fn unseen_message(call: &str) -> String {
+    format!("`{call}` is called only when the model renders to run, so lake did not know it as a parent when it ordered the graph")
+}
+
+/// The fix dbt asks for too.
+pub fn depends_on_help(call: &str) -> String {
+    format!("name it where it is always rendered, as dbt asks too: add `-- depends_on: {{{{ {call} }}}}` at the top of the model")
 }
 
 fn not_here(name: &str) -> Error {
@@ -229,7 +269,7 @@ mod tests {
     fn a_render_at_run_time_asks_its_queries_and_keeps_statement_results() {
         let live = LiveRender::new(|port| {
             let env = env();
-            answering(port, || {
+            answering(port, Capture::default(), || {
                 env.render_str(
                     "{% call statement('s', fetch_result=True) %}select {{ 40 + 2 }}{% endcall %}{{ execute }} {{ load_result('s')['data'][0][0] }} {{ run_query('q').column_names[0] }}",
                     (),

@@ -310,19 +310,24 @@ fn live_render(
     let templates = templates.clone();
     let (path, text) = (m.file.path.clone(), m.file.text.clone());
     Ok(LiveRender::new(move |port| {
-        let rendered = super::live::answering(port, || {
+        let rendered = super::live::answering(port, found.clone(), || {
             templates.render_captured(&name, &source, ctx.clone())
         });
         let (sql, cap) = rendered.map_err(|e| {
             diagnose::diagnose(&e, &path, &text, prefix_len, &templates.macros).render_plain()
         })?;
-        match unseen_dependency(&found, &cap) {
+        match super::live::unseen_dependency(&found, &cap) {
             Some(call) => Err(Diagnostic::new(
                 Code::UnknownRef,
-                format!("`{call}` is called only when the model renders to run, so lake did not know it as a parent when it ordered the graph"),
+                super::live::unseen_message(&call),
             )
-            .at(&path, &text, call_span(&text, &call), "reached only when `execute` is true")
-            .with_help(format!("name it where it is always rendered, as dbt asks too: add `-- depends_on: {{{{ {call} }}}}` at the top of the model"))
+            .at(
+                &path,
+                &text,
+                call_span(&text, &call),
+                "reached only when `execute` is true",
+            )
+            .with_help(super::live::depends_on_help(&call))
             .render_plain()),
             None => Ok(sql),
         }
@@ -357,17 +362,6 @@ fn refuse_live(m: &ModelFile, config: &crate::project::NodeConfig) -> Result<(),
     )
     .at(&m.file.path, &m.file.text, None, "")
     .with_help("make it a table, view or incremental model, or compute the values in SQL"))
-}
-
-/// A `ref()` or `source()` the run-time render called that the first
-/// render did not.
-fn unseen_dependency(first: &Capture, live: &Capture) -> Option<String> {
-    let new_ref = live.refs.iter().find(|r| !first.refs.contains(r));
-    if let Some(r) = new_ref {
-        return Some(format!("ref('{r}')"));
-    }
-    let new_source = live.sources.iter().find(|s| !first.sources.contains(s));
-    new_source.map(|(s, t)| format!("source('{s}', '{t}')"))
 }
 
 /// A model that rendered, before its hooks and contract are resolved.

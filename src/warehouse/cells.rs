@@ -18,14 +18,12 @@ pub fn cell(value: Value) -> Cell {
         Value::UTinyInt(i) => Cell::Int(i.into()),
         Value::USmallInt(i) => Cell::Int(i.into()),
         Value::UInt(i) => Cell::Int(i.into()),
-        Value::UBigInt(i) => i64::try_from(i).map_or(Cell::Float(i as f64), Cell::Int),
-        Value::HugeInt(i) => i64::try_from(i).map_or(Cell::Float(i as f64), Cell::Int),
-        Value::UHugeInt(i) => i64::try_from(i).map_or(Cell::Float(i as f64), Cell::Int),
+        Value::UBigInt(i) => whole(i.into()),
+        Value::HugeInt(i) => whole(i),
+        Value::UHugeInt(i) => i128::try_from(i).map_or(Cell::Float(i as f64), whole),
         Value::Float(f) => Cell::Float(f.into()),
         Value::Double(f) => Cell::Float(f),
-        Value::Decimal(d) if d.scale() == 0 => {
-            i64::try_from(d.value()).map_or(Cell::Float(d.value() as f64), Cell::Int)
-        }
+        Value::Decimal(d) if d.scale() == 0 => whole(d.value()),
         Value::Decimal(d) => Cell::Float(d.value() as f64 / 10f64.powi(d.scale().into())),
         Value::Text(s) | Value::Enum(s) => Cell::Text(s),
         Value::Date32(days) => Cell::Date(days),
@@ -36,6 +34,11 @@ pub fn cell(value: Value) -> Cell {
         Value::Union(inner) => cell(*inner),
         other => Cell::Text(text(&other)),
     }
+}
+
+/// A whole number, in 64 bits when it fits.
+fn whole(i: i128) -> Cell {
+    i64::try_from(i).map_or(Cell::BigInt(i), Cell::Int)
 }
 
 /// A value without a Jinja counterpart, as text.
@@ -65,7 +68,11 @@ mod tests {
     #[test]
     fn numbers_dates_and_lists_keep_their_kind() {
         assert_eq!(cell(Value::Int(3)), Cell::Int(3));
-        assert_eq!(cell(Value::UBigInt(u64::MAX)), Cell::Float(u64::MAX as f64));
+        assert_eq!(
+            cell(Value::UBigInt(u64::MAX)),
+            Cell::BigInt(u64::MAX.into())
+        );
+        assert_eq!(cell(Value::HugeInt(i128::MAX)), Cell::BigInt(i128::MAX));
         let d = Decimal::new(18, 2, 1250).expect("valid");
         assert_eq!(cell(Value::Decimal(d)), Cell::Float(12.5));
         let whole = Decimal::new(38, 0, 7).expect("valid");
