@@ -964,21 +964,10 @@ impl Session {
     /// its rows with their types, as a template reads them.
     pub fn query_table(&self, sql: &str) -> Result<QueryTable, WarehouseError> {
         let _timer = timer(sql, &self.secrets);
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.error(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.error(e))?;
-        let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
-            let mut values = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
-                let value = row
-                    .get::<_, duckdb::types::Value>(i)
-                    .map_err(|e| self.error(e))?;
-                values.push(cells::cell(value));
-            }
-            out.push(values);
-        }
-        Ok(QueryTable { columns, rows: out })
+        let (columns, rows) = self.collect(sql, |row, i| {
+            row.get::<_, duckdb::types::Value>(i).map(cells::cell)
+        })?;
+        Ok(QueryTable { columns, rows })
     }
 
     /// Runs a query and renders every value as text.
@@ -988,18 +977,29 @@ impl Session {
             "SELECT COLUMNS(*)::VARCHAR FROM ({}) AS __lake_q",
             sql.trim().trim_end_matches(';')
         );
-        let mut stmt = self.conn.prepare(&wrapped).map_err(|e| self.error(e))?;
+        let (columns, rows) = self.collect(&wrapped, |row, i| row.get::<_, Option<String>>(i))?;
+        Ok(Rows { columns, rows })
+    }
+
+    /// The column names and every row of `sql`, each value read by `value`.
+    fn collect<T>(
+        &self,
+        sql: &str,
+        value: impl Fn(&duckdb::Row<'_>, usize) -> duckdb::Result<T>,
+    ) -> Result<(Vec<String>, Vec<Vec<T>>), WarehouseError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.error(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.error(e))?;
         let columns = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.error(e))? {
-            let mut values = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
-                values.push(row.get::<_, Option<String>>(i).map_err(|e| self.error(e))?);
-            }
-            out.push(values);
+            let values = (0..columns.len()).map(|i| value(row, i));
+            out.push(
+                values
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| self.error(e))?,
+            );
         }
-        Ok(Rows { columns, rows: out })
+        Ok((columns, out))
     }
 
     /// Runs `sql` exactly as written and returns at most `max_rows` of the
