@@ -181,8 +181,10 @@ fn model_context(
 fn template_source<'m>(templates: &Templates, m: &'m ModelFile) -> (String, Cow<'m, str>, usize) {
     let text = m.file.text.as_str();
     let name = display_path(&m.file.path);
-    let builtin = mentions_a_macro_in(text, &templates.builtin_names, true);
-    let own = mentions_a_macro_in(text, &templates.macros.names, true);
+    let parts = jinja_parts(text);
+    let names_one_of = |names: &[String]| parts.iter().any(|p| names_a_macro(p, names));
+    let builtin = names_one_of(&templates.builtin_names);
+    let own = names_one_of(&templates.macros.names);
     let prefix = match (builtin, own) {
         (false, false) => return (name, text.into(), 0),
         (true, true) => templates.prefix.clone(),
@@ -192,14 +194,10 @@ fn template_source<'m>(templates: &Templates, m: &'m ModelFile) -> (String, Cow<
     (name, format!("{prefix}{text}").into(), prefix.len())
 }
 
-/// Whether the Jinja parts of `text` (inside `{{ }}` and `{% %}`; all of
-/// it unless `jinja_only`) name one of `names` as a whole word, or
-/// dispatch (which looks macros up by name): SQL around them may say
-/// `cast(` or `date` freely.
-pub fn mentions_a_macro_in(text: &str, names: &[String], jinja_only: bool) -> bool {
-    if !jinja_only {
-        return names_a_macro(text, names);
-    }
+/// The Jinja parts of `text` (inside `{{ }}` and `{% %}`): only they can
+/// call a macro, and SQL around them may say `cast(` or `date` freely.
+fn jinja_parts(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find(['{']) {
         let after = &rest[open + 1..];
@@ -212,18 +210,16 @@ pub fn mentions_a_macro_in(text: &str, names: &[String], jinja_only: bool) -> bo
             }
         };
         let end = after.find(close).unwrap_or(after.len());
-        if names_a_macro(&after[1..end.max(1)], names) {
-            return true;
-        }
+        parts.push(&after[1..end.max(1)]);
         rest = &after[end.min(after.len())..];
     }
-    false
+    parts
 }
 
 /// Whether a word of `text` is `dispatch` or one of `names` (sorted, as
 /// the macro templates export them): one pass over the text, however many
 /// macros there are (a search per name was 15% of compiling 10,000 models).
-fn names_a_macro(text: &str, names: &[String]) -> bool {
+pub fn names_a_macro(text: &str, names: &[String]) -> bool {
     debug_assert!(names.is_sorted());
     text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())

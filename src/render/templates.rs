@@ -197,7 +197,7 @@ fn add_macros(env: &mut Environment<'static>, macros: &MacroMap) -> Result<(), D
             text.push('\n');
         }
     }
-    let uses_builtin = super::models::mentions_a_macro_in(&text, &builtin_names, false);
+    let uses_builtin = super::models::names_a_macro(&text, &builtin_names);
     let mut text = super::dbt_context::wrap_returning(&text);
     if uses_builtin {
         text.insert_str(0, &import_prefix(diagnose::DBT_TEMPLATE, &builtin_names));
