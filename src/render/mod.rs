@@ -22,6 +22,7 @@ mod generic_tests;
 mod inputs;
 mod live;
 mod models;
+mod mutable;
 mod places;
 mod py_datetime;
 mod relation;
@@ -131,7 +132,6 @@ fn may_call_ref(snippets: &[String], templates: &Templates) -> bool {
 fn render_snippet(project: &Project, templates: &Templates, s: &str) -> Result<String, Diagnostic> {
     let source = format!("{}{s}", templates.prefix);
     templates
-        .env
         .render_str(&source, context! { __lake_exists => false })
         .map_err(|e| {
             let mut d = diagnose::diagnose(

@@ -421,7 +421,7 @@ fn render_hooks(
     for h in hooks.iter_mut() {
         let source = format!("{}{h}", templates.prefix);
         let ctx = context! { this => places::this(model.relation) };
-        match templates.env.render_str(&source, ctx) {
+        match templates.render_str(&source, ctx) {
             Ok(out) => *h = out,
             Err(e) => {
                 let mut d =

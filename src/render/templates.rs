@@ -89,7 +89,8 @@ impl Templates {
         source: &str,
         ctx: Value,
     ) -> Result<(String, Capture), minijinja::Error> {
-        let tmpl = self.env.template_from_named_str(name, source)?;
+        let source = super::mutable::wrap_literals(source);
+        let tmpl = self.env.template_from_named_str(name, &source)?;
         let rendered = tmpl.render_captured(ctx)?;
         let capture = rendered
             .state()
@@ -97,6 +98,12 @@ impl Templates {
             .cloned()
             .unwrap_or_default();
         Ok((rendered.into_output(), capture))
+    }
+
+    /// Renders `source` (a hook, a snippet) as an unnamed template.
+    pub fn render_str(&self, source: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        self.env
+            .render_str(&super::mutable::wrap_literals(source), ctx)
     }
 }
 
@@ -133,9 +140,9 @@ fn build_env(
     {
         env.set_syntax(syntax);
     }
-    // Python string/list/dict methods (`.startswith`, `.upper()`, `.items()`),
-    // which dbt macros use everywhere.
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    // Python string/list/dict methods (`.startswith`, `.upper()`, `.items()`,
+    // `.append()`), which dbt macros use everywhere.
+    super::mutable::register(&mut env);
     // SQL is never escaped, whatever the template's file name says (minijinja
     // would JSON-escape templates named *.yml, like relationships targets).
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
@@ -198,7 +205,7 @@ fn add_macros(env: &mut Environment<'static>, macros: &MacroMap) -> Result<(), D
         }
     }
     let uses_builtin = super::models::names_a_macro(&text, &builtin_names);
-    let mut text = super::dbt_context::wrap_returning(&text);
+    let mut text = super::dbt_context::wrap_returning(&super::mutable::wrap_literals(&text));
     if uses_builtin {
         text.insert_str(0, &import_prefix(diagnose::DBT_TEMPLATE, &builtin_names));
     }

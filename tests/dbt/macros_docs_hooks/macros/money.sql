@@ -24,3 +24,17 @@
 {% endmacro %}
 {% macro default__count_method(method) %}count(*) filter (where method = '{{ method }}'){% endmacro %}
 {% macro duckdb__count_method(method) %}sum(case when method = '{{ method }}' then 1 else 0 end){% endmacro %}
+
+{# Lists and dicts built in place, the way dbt packages write them. #}
+{% macro method_columns(methods, skip=[]) %}
+  {%- set columns = [] -%}
+  {%- set labels = {'bank': 'transfer'} -%}
+  {%- for m in methods if m not in skip -%}
+    {%- do columns.append(m) -%}
+  {%- endfor -%}
+  {%- do columns.extend(['all']) -%}
+  {%- do labels.update({'card': 'plastic', 'voucher': 'gift'}) -%}
+  {%- do labels.setdefault('all', 'any') -%}
+  {%- set dropped = labels.pop('voucher') -%}
+  {{ return({'columns': columns, 'labels': labels, 'dropped': dropped}) }}
+{% endmacro %}
