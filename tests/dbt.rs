@@ -391,6 +391,12 @@ fn a_model_queries_what_the_run_built_before_it() {
         &format!("SELECT column_name FROM information_schema.columns WHERE table_catalog = '{catalog}' AND table_name = 'pivot' ORDER BY ordinal_position"),
     );
     assert_eq!(columns, [["executed"], ["a"], ["b"]]);
+    drop(conn);
+    // Nothing changed, yet the querying model would build again: what its
+    // queries return is in no fingerprint.
+    let changed = p.lake(&["ls", "--select", "state:changed"]);
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
+    assert_eq!(changed.stdout.trim(), "pivot", "{}", changed.stderr);
 }
 
 #[test]

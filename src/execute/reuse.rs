@@ -26,15 +26,10 @@ impl NodeRunner<'_> {
         let node = &self.dag.nodes[i];
         let kind_reuses = match node.kind {
             NodeKind::Seed | NodeKind::Test => true,
-            // A model that queries while it renders depends on what its
-            // queries return, which no fingerprint holds.
-            NodeKind::Model => {
-                node.live.is_none()
-                    && !matches!(
-                        node.config.materialized,
-                        Materialization::Load | Materialization::Ephemeral
-                    )
-            }
+            NodeKind::Model => !matches!(
+                node.config.materialized,
+                Materialization::Load | Materialization::Ephemeral
+            ),
             NodeKind::Source => false,
         };
         let whole_tests = node.kind == NodeKind::Test && self.test_scope == TestScope::All;

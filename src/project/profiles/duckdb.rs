@@ -450,7 +450,26 @@ impl TargetSource<'_> {
         })
     }
 
+    /// The `extensions:` entries, then the scanner each typed attach needs
+    /// (`type: postgres` is DuckDB's `postgres_scanner`), which DuckDB
+    /// would fetch itself on first use and lake provisions ahead.
     fn extensions(&self, t: &TargetFile) -> Result<Vec<String>, Diagnostic> {
+        let mut names = self.listed_extensions(t)?;
+        for a in &t.attach {
+            let scanner = match a.kind.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                Some("postgres" | "postgresql") => "postgres_scanner",
+                Some("sqlite" | "sqlite3") => "sqlite_scanner",
+                Some("mysql") => "mysql_scanner",
+                _ => continue,
+            };
+            if !names.iter().any(|n| n == scanner) {
+                names.push(scanner.to_string());
+            }
+        }
+        Ok(names)
+    }
+
+    fn listed_extensions(&self, t: &TargetFile) -> Result<Vec<String>, Diagnostic> {
         t.extensions
             .iter()
             .map(|e| match e {
