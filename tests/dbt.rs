@@ -704,6 +704,22 @@ fn a_dbt_package_is_refused_at_its_entry() {
     insta::assert_snapshot!(refused(&p));
 }
 
+/// A `{% set x = [...] %}` becomes a list that changes in place (its
+/// literal is wrapped before parsing): an error after it still points at
+/// the line and column the author wrote.
+#[test]
+fn an_error_after_a_list_literal_points_where_the_author_wrote_it() {
+    let p = dbt_files(&[
+        ("dbt_project.yml", DBT_PROJECT),
+        (
+            "models/a.sql",
+            "{% set cols = ['a', 'b'] %}{% do cols.append('c') %}\nselect {{ cols | length }} as n,\n  {{ no_such_macro() }} as b\n",
+        ),
+    ]);
+    let err = refused(&p);
+    assert!(err.contains("models/a.sql:3:6"), "{err}");
+}
+
 /// A password inside an `attach:` path (a PostgreSQL connection string)
 /// reaches DuckDB, and never the statements lake prints or records.
 #[test]

@@ -119,7 +119,9 @@ fn locate(
     }
     let span = match (err.range(), err.line()) {
         (Some(r), _) if r.start >= prefix_len && r.end > r.start => {
-            Some(Span::Bytes(r.start - prefix_len..r.end - prefix_len))
+            // The template is `text` with its set literals wrapped.
+            let original = |at: usize| super::mutable::original_offset(text, at - prefix_len);
+            Some(Span::Bytes(original(r.start)..original(r.end)))
         }
         (_, Some(line)) => Some(Span::Line(line)),
         _ => None,

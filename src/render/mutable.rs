@@ -25,33 +25,127 @@ pub fn register(env: &mut Environment<'static>) {
 }
 
 /// `text` with the right-hand side of every `{% set name = [...] %}` /
-/// `{% set name = {...} %}` wrapped in the mutable-container function. Lines and the text
-/// outside those tags do not move; borrowed when nothing was wrapped.
+/// `{% set name = {...} %}` wrapped in the mutable-container function.
+/// Lines do not move (an error's column is mapped back by
+/// [`original_offset`]); borrowed when nothing was wrapped.
 pub fn wrap_literals(text: &str) -> Cow<'_, str> {
-    let mut out = String::new();
+    let ranges = wrapped_ranges(text);
+    if ranges.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + ranges.len() * OPENING.len() + ranges.len());
     let mut done = 0;
-    let mut at = 0;
-    while let Some(open) = text[at..].find("{%").map(|i| at + i) {
-        at = open + 2;
-        let Some(start) = set_literal_start(text, at) else {
-            continue;
-        };
-        let Some(end) = expression_end(text, start) else {
-            continue;
-        };
+    for (start, end) in ranges {
         out.push_str(&text[done..start]);
-        out.push_str(WRAPPER);
-        out.push('(');
+        out.push_str(OPENING);
         out.push_str(&text[start..end]);
         out.push(')');
         done = end;
-        at = end;
-    }
-    if done == 0 {
-        return Cow::Borrowed(text);
     }
     out.push_str(&text[done..]);
     Cow::Owned(out)
+}
+
+/// What [`wrap_literals`] puts before a literal.
+const OPENING: &str = "__lake_mutable(";
+
+/// Where byte `at` of `wrap_literals(text)` is in `text`, so an error's
+/// span points at what the author wrote.
+pub fn original_offset(text: &str, at: usize) -> usize {
+    let mut shift = 0;
+    for (start, end) in wrapped_ranges(text) {
+        if at < start + shift {
+            break;
+        }
+        if at < start + shift + OPENING.len() {
+            return start;
+        }
+        shift += OPENING.len();
+        if at <= end + shift {
+            return (at - shift).min(end);
+        }
+        shift += 1;
+    }
+    at.saturating_sub(shift)
+}
+
+/// The byte ranges of `text` that [`wrap_literals`] wraps: set literals in
+/// `{% %}` tags, not in `{% raw %}` blocks, comments or string literals.
+fn wrapped_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut at = 0;
+    while let Some(open) = text[at..].find('{').map(|i| at + i) {
+        let rest = &text[open..];
+        at = if rest.starts_with("{#") {
+            rest.find("#}").map_or(text.len(), |i| open + i + 2)
+        } else if rest.starts_with("{{") || rest.starts_with("{%") {
+            let body = open + 2;
+            let end = tag_end(text, body).unwrap_or(text.len());
+            if rest.starts_with("{%") {
+                if is_tag(&text[body..], "raw") {
+                    let after = raw_end(text, end);
+                    at = after;
+                    continue;
+                }
+                if let Some(start) = set_literal_start(text, body) {
+                    if let Some(stop) = expression_end(text, start) {
+                        ranges.push((start, stop));
+                    }
+                }
+            }
+            end
+        } else {
+            open + 1
+        };
+    }
+    ranges
+}
+
+/// Whether the tag body `body` (after `{%`) is the tag `name`.
+fn is_tag(body: &str, name: &str) -> bool {
+    body.trim_start_matches(['-', '+'])
+        .trim_start()
+        .strip_prefix(name)
+        .is_some_and(|r| {
+            r.starts_with(|c: char| c.is_whitespace() || c == '-' || c == '+' || c == '%')
+        })
+}
+
+/// Where the `{% raw %}` block whose opening tag ends at `from` ends.
+fn raw_end(text: &str, from: usize) -> usize {
+    let mut at = from;
+    while let Some(open) = text[at..].find("{%").map(|i| at + i) {
+        let end = tag_end(text, open + 2).unwrap_or(text.len());
+        if is_tag(&text[open + 2..], "endraw") {
+            return end;
+        }
+        at = end;
+    }
+    text.len()
+}
+
+/// Where the tag whose body starts at `from` ends (after its `%}` or
+/// `}}`), skipping string literals.
+fn tag_end(text: &str, from: usize) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in text[from..].char_indices() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '%' | '}' if text[from + i + 1..].starts_with('}') => return Some(from + i + 2),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Where the right-hand side starts when the tag opened just before `at`
@@ -113,23 +207,42 @@ fn close_tag(rest: &str) -> bool {
     rest.trim_start_matches(['-', '+']).starts_with("%}")
 }
 
-/// `__lake_mutable(value)`: a changeable copy of a list or dict; any other
-/// value as it is.
+/// `__lake_mutable(value)`: a changeable copy of a list or dict, and of
+/// the plain lists and dicts inside it (`{'a': []}`); any other value as
+/// it is.
 fn mutable(value: Value) -> Result<Value, Error> {
     Ok(match value.kind() {
-        ValueKind::Seq | ValueKind::Iterable => {
-            Value::from_object(List(Mutex::new(value.try_iter()?.collect())))
+        ValueKind::Seq | ValueKind::Iterable if !is_ours(&value) => {
+            let items = value.try_iter()?.map(adopt).collect();
+            Value::from_object(List(Mutex::new(items)))
         }
-        ValueKind::Map => {
+        ValueKind::Map if !is_ours(&value) => {
             let mut pairs = Vec::new();
             for key in value.try_iter()? {
                 let item = value.get_item(&key)?;
-                pairs.push((key, item));
+                pairs.push((key, adopt(item)));
             }
             Value::from_object(Dict(Mutex::new(pairs)))
         }
         _ => value,
     })
+}
+
+/// Whether `value` is already a changeable list or dict.
+fn is_ours(value: &Value) -> bool {
+    value.downcast_object_ref::<List>().is_some() || value.downcast_object_ref::<Dict>().is_some()
+}
+
+/// A value stored into a changeable list or dict: a plain list (a literal
+/// like the `[]` of `{% do groups.update({k: []}) %}`) becomes changeable
+/// too. A plain list cannot change, so the copy is not observable.
+fn adopt(value: Value) -> Value {
+    if value.downcast_object_ref::<Vec<Value>>().is_some() {
+        if let Ok(items) = value.try_iter() {
+            return Value::from_object(List(Mutex::new(items.map(adopt).collect())));
+        }
+    }
+    value
 }
 
 /// Python's string, list and dict methods (minijinja-contrib's pycompat);
@@ -142,20 +255,24 @@ fn unknown_method(
     args: &[Value],
 ) -> Result<Value, Error> {
     minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args).map_err(|e| {
-        let changes = match value.kind() {
-            ValueKind::Seq => LIST_CHANGES.contains(&method),
-            ValueKind::Map => DICT_CHANGES.contains(&method),
-            _ => false,
+        let copy = match value.kind() {
+            ValueKind::Seq | ValueKind::Iterable if LIST_CHANGES.contains(&method) => {
+                "{% set name = [] %}{% do name.extend(value) %}"
+            }
+            ValueKind::Map if DICT_CHANGES.contains(&method) => {
+                "{% set name = {} %}{% do name.update(value) %}"
+            }
+            _ => return e,
         };
-        if e.kind() != ErrorKind::UnknownMethod || !changes {
+        if e.kind() != ErrorKind::UnknownMethod {
             return e;
         }
         Error::new(
             ErrorKind::InvalidOperation,
             format!(
                 "`{method}()` changes a {} in place, and lake can change only one made \
-                 by `{{% set name = [...] %}}` or `{{% set name = {{...}} %}}`: make a \
-                 copy that way first (`{{% set name = [] + value %}}`), then change it",
+                 by `{{% set name = [...] %}}` or `{{% set name = {{...}} %}}` (or stored \
+                 in one): make a copy first (`{copy}`), then change the copy",
                 value.kind()
             ),
         )
@@ -191,8 +308,16 @@ impl Object for List {
         self.items().get(i).cloned()
     }
 
+    /// Iterates live, as Python does: items appended inside a `for` over
+    /// the list are visited too.
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Seq(self.items().len())
+        let list = self.clone();
+        let mut next = 0;
+        Enumerator::Iter(Box::new(std::iter::from_fn(move || {
+            let item = list.items().get(next).cloned();
+            next += 1;
+            item
+        })))
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
@@ -209,16 +334,16 @@ impl Object for List {
         match method {
             "append" => {
                 let (v,): (Value,) = from_args(args)?;
-                items.push(v);
+                items.push(adopt(v));
             }
             "extend" => {
                 let (more,): (Value,) = from_args(args)?;
-                items.extend(more.try_iter()?);
+                items.extend(more.try_iter()?.map(adopt));
             }
             "insert" => {
                 let (at, v): (i64, Value) = from_args(args)?;
                 let at = python_index(at, items.len()).unwrap_or(0).min(items.len());
-                items.insert(at, v);
+                items.insert(at, adopt(v));
             }
             "pop" => {
                 let (at,): (Option<i64>,) = from_args(args)?;
@@ -246,7 +371,14 @@ impl Object for List {
             }
             "clear" => items.clear(),
             "reverse" => items.reverse(),
-            "sort" => items.sort(),
+            "sort" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                items.sort();
+                if kwargs.get::<Option<bool>>("reverse")?.unwrap_or(false) {
+                    items.reverse();
+                }
+                kwargs.assert_all_used()?;
+            }
             "copy" => return Ok(Value::from_object(List(Mutex::new(items.clone())))),
             _ => return Err(Error::from(ErrorKind::UnknownMethod)),
         }
@@ -329,7 +461,7 @@ impl Object for Dict {
                 if let Some((_, v)) = pairs.iter().find(|(k, _)| *k == key) {
                     return Ok(v.clone());
                 }
-                let v = default.unwrap_or(Value::from(()));
+                let v = adopt(default.unwrap_or(Value::from(())));
                 pairs.push((key, v.clone()));
                 Ok(v)
             }
@@ -344,22 +476,37 @@ impl Object for Dict {
 }
 
 impl Dict {
-    /// `d.update(other)`, `d.update(key=value)` or both.
+    /// `d.update(other)` (a dict, or a list of key-value pairs),
+    /// `d.update(key=value)` or both.
     fn update(&self, args: &[Value]) -> Result<Value, Error> {
         let (other, kwargs): (Option<Value>, Kwargs) = from_args(args)?;
         let mut new = Vec::new();
-        if let Some(other) = other {
-            for key in other.try_iter()? {
-                let v = other.get_item(&key)?;
-                new.push((key, v));
+        match other {
+            Some(other) if other.kind() == ValueKind::Map => {
+                for key in other.try_iter()? {
+                    let v = other.get_item(&key)?;
+                    new.push((key, v));
+                }
             }
+            Some(other) => {
+                for pair in other.try_iter()? {
+                    let (Ok(k), Ok(v)) = (pair.get_item_by_index(0), pair.get_item_by_index(1))
+                    else {
+                        return Err(invalid(&format!(
+                            "dict.update({pair}): not a key-value pair"
+                        )));
+                    };
+                    new.push((k, v));
+                }
+            }
+            None => {}
         }
         for key in kwargs.args() {
             new.push((Value::from(key), kwargs.get::<Value>(key)?));
         }
         let mut pairs = self.pairs();
         for (k, v) in new {
-            Dict::set(&mut pairs, k, v);
+            Dict::set(&mut pairs, k, adopt(v));
         }
         Ok(Value::from(()))
     }
@@ -441,13 +588,62 @@ mod tests {
     }
 
     #[test]
+    fn raw_blocks_comments_and_strings_are_left_alone() {
+        for same in [
+            "{% raw %}{% set x = [] %}{% endraw %}",
+            "{# {% set x = [] %} #}",
+            "{% set s = \"{% set y = [] %}\" %}",
+            "{{ '{% set y = [] %}' }}",
+        ] {
+            assert!(matches!(wrap_literals(same), Cow::Borrowed(_)), "{same}");
+        }
+        assert_eq!(
+            wrap_literals("{% raw %}{% set x = [] %}{% endraw %}{% set y = {} %}"),
+            "{% raw %}{% set x = [] %}{% endraw %}{% set y = __lake_mutable({}) %}"
+        );
+    }
+
+    #[test]
+    fn offsets_map_back_to_what_the_author_wrote() {
+        let text = "{% set x = [1] %}\nselect {{ bad() }}";
+        let wrapped = wrap_literals(text);
+        let bad = wrapped.find("bad").unwrap();
+        assert_eq!(original_offset(text, bad), text.find("bad").unwrap());
+        let one = wrapped.find('1').unwrap();
+        assert_eq!(original_offset(text, one), text.find('1').unwrap());
+        assert_eq!(
+            original_offset(text, wrapped.find("__lake").unwrap()),
+            text.find('[').unwrap()
+        );
+        assert_eq!(original_offset(text, 3), 3);
+    }
+
+    #[test]
+    fn nested_and_stored_lists_change_too() {
+        let t = "{% set groups = {} %}{% for r in [('a', 1), ('b', 2), ('a', 3)] %}\
+                 {% if r[0] not in groups %}{% do groups.update({r[0]: []}) %}{% endif %}\
+                 {% do groups[r[0]].append(r[1]) %}{% endfor %}{{ groups }} \
+                 {% set d = {'a': []} %}{% do d['a'].append(1) %}{% do d.setdefault('b', []).append(2) %}{{ d }} \
+                 {% set g = [1] %}{% for v in g %}{% if v < 4 %}{% do g.append(v + 1) %}{% endif %}{% endfor %}{{ g }} \
+                 {% set x = ['a', 'c', 'b'] %}{% do x.sort(reverse=true) %}{{ x }} \
+                 {% set p = {} %}{% do p.update([('c', 3)]) %}{{ p }}";
+        assert_eq!(
+            render(t),
+            "{'a': [1, 3], 'b': [2]} {'a': [1], 'b': [2]} [1, 2, 3, 4] ['c', 'b', 'a'] {'c': 3}"
+        );
+    }
+
+    #[test]
     fn changing_a_read_only_list_says_how_to_make_one_that_changes() {
         let out = render("{% set parts = 'a.b'.split('.') %}{% do parts.append('c') %}");
         assert!(
             out.contains("`append()` changes a sequence in place"),
             "{out}"
         );
-        assert!(out.contains("{% set name = [] + value %}"), "{out}");
+        assert!(
+            out.contains("{% set name = [] %}{% do name.extend(value) %}"),
+            "{out}"
+        );
         let t = "{% set p = 'a.b'.split('.') %}{% set l = [] + p %}{% do l.append('c') %}{{ l }}";
         assert_eq!(render(t), "['a', 'b', 'c']");
         let out = render("{% set l = [] %}{% do l.pop() %}");
