@@ -83,8 +83,7 @@ fn wrapped_ranges(text: &str) -> Vec<(usize, usize)> {
             let end = tag_end(text, body).unwrap_or(text.len());
             if rest.starts_with("{%") {
                 if is_tag(&text[body..], "raw") {
-                    let after = raw_end(text, end);
-                    at = after;
+                    at = raw_end(text, end);
                     continue;
                 }
                 if let Some(start) = set_literal_start(text, body) {
@@ -124,23 +123,38 @@ fn raw_end(text: &str, from: usize) -> usize {
     text.len()
 }
 
+/// Whether a scan of template text is inside a string literal.
+#[derive(Default)]
+struct Strings {
+    quote: Option<char>,
+    escaped: bool,
+}
+
+impl Strings {
+    /// Whether `c`, the next character, belongs to a string literal (its
+    /// quotes included).
+    fn takes(&mut self, c: char) -> bool {
+        match self.quote {
+            Some(_) if self.escaped => self.escaped = false,
+            Some(_) if c == '\\' => self.escaped = true,
+            Some(q) if c == q => self.quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => self.quote = Some(c),
+            None => return false,
+        }
+        true
+    }
+}
+
 /// Where the tag whose body starts at `from` ends (after its `%}` or
 /// `}}`), skipping string literals.
 fn tag_end(text: &str, from: usize) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut strings = Strings::default();
     for (i, c) in text[from..].char_indices() {
-        if let Some(q) = quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                _ if c == q => quote = None,
-                _ => {}
-            }
+        if strings.takes(c) {
             continue;
         }
         match c {
-            '\'' | '"' => quote = Some(c),
             '%' | '}' if text[from + i + 1..].starts_with('}') => return Some(from + i + 2),
             _ => {}
         }
@@ -174,21 +188,13 @@ fn set_literal_start(text: &str, at: usize) -> Option<usize> {
 /// brackets, less the spaces before it; `None` when the tag does not close.
 fn expression_end(text: &str, start: usize) -> Option<usize> {
     let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut strings = Strings::default();
     for (i, c) in text[start..].char_indices() {
-        if let Some(q) = quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                _ if c == q => quote = None,
-                _ => {}
-            }
+        if strings.takes(c) {
             continue;
         }
         let rest = &text[start + i..];
         match c {
-            '\'' | '"' => quote = Some(c),
             '[' | '{' | '(' => depth += 1,
             ']' | '}' | ')' => depth = depth.checked_sub(1)?,
             // `set a, b = [], 0` assigns a tuple: its first item is wrapped.
