@@ -15,7 +15,12 @@ use minijinja::value::{from_args, Enumerator, Kwargs, Object, ObjectRepr, Value,
 use minijinja::{Environment, Error, ErrorKind, State};
 
 /// The function the rewritten literals call.
-const WRAPPER: &str = "__lake_mutable";
+macro_rules! wrapper {
+    () => {
+        "__lake_mutable"
+    };
+}
+const WRAPPER: &str = wrapper!();
 
 /// Adds the wrapper function, and Python's string/list/dict methods with an
 /// error naming the fix when a read-only list or dict is changed in place.
@@ -47,7 +52,7 @@ pub fn wrap_literals(text: &str) -> Cow<'_, str> {
 }
 
 /// What [`wrap_literals`] puts before a literal.
-const OPENING: &str = "__lake_mutable(";
+const OPENING: &str = concat!(wrapper!(), "(");
 
 /// Where byte `at` of `wrap_literals(text)` is in `text`, so an error's
 /// span points at what the author wrote.
@@ -223,15 +228,22 @@ fn mutable(value: Value) -> Result<Value, Error> {
             Value::from_object(List(Mutex::new(items)))
         }
         ValueKind::Map if !is_ours(&value) => {
-            let mut pairs = Vec::new();
-            for key in value.try_iter()? {
-                let item = value.get_item(&key)?;
-                pairs.push((key, adopt(item)));
-            }
+            let pairs = pairs_of(&value)?.into_iter();
+            let pairs = pairs.map(|(k, v)| (k, adopt(v))).collect();
             Value::from_object(Dict(Mutex::new(pairs)))
         }
         _ => value,
     })
+}
+
+/// The key-value pairs of a map, in its order.
+fn pairs_of(map: &Value) -> Result<Vec<(Value, Value)>, Error> {
+    let mut pairs = Vec::new();
+    for key in map.try_iter()? {
+        let item = map.get_item(&key)?;
+        pairs.push((key, item));
+    }
+    Ok(pairs)
 }
 
 /// Whether `value` is already a changeable list or dict.
@@ -422,6 +434,36 @@ impl Dict {
             None => pairs.push((key, value)),
         }
     }
+
+    /// `d.update(other)` (a dict, or a list of key-value pairs),
+    /// `d.update(key=value)` or both.
+    fn update(&self, args: &[Value]) -> Result<Value, Error> {
+        let (other, kwargs): (Option<Value>, Kwargs) = from_args(args)?;
+        let mut new = Vec::new();
+        match other {
+            Some(other) if other.kind() == ValueKind::Map => new = pairs_of(&other)?,
+            Some(other) => {
+                for pair in other.try_iter()? {
+                    let (Ok(k), Ok(v)) = (pair.get_item_by_index(0), pair.get_item_by_index(1))
+                    else {
+                        return Err(invalid(&format!(
+                            "dict.update({pair}): not a key-value pair"
+                        )));
+                    };
+                    new.push((k, v));
+                }
+            }
+            None => {}
+        }
+        for key in kwargs.args() {
+            new.push((Value::from(key), kwargs.get::<Value>(key)?));
+        }
+        let mut pairs = self.pairs();
+        for (k, v) in new {
+            Dict::set(&mut pairs, k, adopt(v));
+        }
+        Ok(Value::from(()))
+    }
 }
 
 impl Object for Dict {
@@ -478,43 +520,6 @@ impl Object for Dict {
             "copy" => Ok(Value::from_object(Dict(Mutex::new(self.pairs().clone())))),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
-    }
-}
-
-impl Dict {
-    /// `d.update(other)` (a dict, or a list of key-value pairs),
-    /// `d.update(key=value)` or both.
-    fn update(&self, args: &[Value]) -> Result<Value, Error> {
-        let (other, kwargs): (Option<Value>, Kwargs) = from_args(args)?;
-        let mut new = Vec::new();
-        match other {
-            Some(other) if other.kind() == ValueKind::Map => {
-                for key in other.try_iter()? {
-                    let v = other.get_item(&key)?;
-                    new.push((key, v));
-                }
-            }
-            Some(other) => {
-                for pair in other.try_iter()? {
-                    let (Ok(k), Ok(v)) = (pair.get_item_by_index(0), pair.get_item_by_index(1))
-                    else {
-                        return Err(invalid(&format!(
-                            "dict.update({pair}): not a key-value pair"
-                        )));
-                    };
-                    new.push((k, v));
-                }
-            }
-            None => {}
-        }
-        for key in kwargs.args() {
-            new.push((Value::from(key), kwargs.get::<Value>(key)?));
-        }
-        let mut pairs = self.pairs();
-        for (k, v) in new {
-            Dict::set(&mut pairs, k, adopt(v));
-        }
-        Ok(Value::from(()))
     }
 }
 
